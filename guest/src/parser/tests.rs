@@ -1,0 +1,454 @@
+//! Grammar tests, each built from raw header bytes.
+
+use super::*;
+use sealtar_tests::{Format, Header, Tar, gzip};
+
+/// A reader that hands out at most 7 bytes per call, to catch code that
+/// assumes `read` fills its buffer.
+struct Trickle<'a>(&'a [u8]);
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.0.len()).min(7);
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+fn parse_all(bytes: &[u8]) -> Result<Vec<Event>, ParseError> {
+    let mut p = Parser::new(Trickle(bytes), Limits::default(), true);
+    let mut out = Vec::new();
+    loop {
+        let batch = p.next_batch(4096)?;
+        if batch.is_empty() {
+            return Ok(out);
+        }
+        out.extend(batch);
+    }
+}
+
+/// Entries with their data concatenated.
+fn entries(bytes: &[u8]) -> Result<Vec<(Entry, Vec<u8>)>, ParseError> {
+    let mut out: Vec<(Entry, Vec<u8>)> = Vec::new();
+    for ev in parse_all(bytes)? {
+        match ev {
+            Event::Entry(e) => out.push((e, Vec::new())),
+            Event::Data(d) => out.last_mut().expect("data after an entry").1.extend(d),
+        }
+    }
+    Ok(out)
+}
+
+fn only_entry(bytes: &[u8]) -> (Entry, Vec<u8>) {
+    let mut all = entries(bytes).expect("parses");
+    assert_eq!(all.len(), 1, "{all:?}");
+    all.remove(0)
+}
+
+fn error(bytes: &[u8]) -> ParseError {
+    entries(bytes).expect_err("must be refused")
+}
+
+#[test]
+fn plain_files_and_dirs() {
+    let bytes = Tar::new().dir("d/").file("d/a.txt", b"hello").exec_file("d/run", b"#!/bin/sh\n").finish();
+    let all = entries(&bytes).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].0.kind, Kind::Directory);
+    assert_eq!(all[1].0.path, b"d/a.txt");
+    assert_eq!(all[1].1, b"hello");
+    assert_eq!(all[1].0.mode, 0o644);
+    assert_eq!(all[2].0.mode, 0o755);
+    assert_eq!(all[2].0.index, 2);
+    assert_eq!(all[2].0.header_offset, 3 * 512);
+    assert!(all.iter().all(|(e, _)| e.refusal.is_none()));
+}
+
+#[test]
+fn gzip_input_is_detected() {
+    let bytes = gzip(&Tar::new().file("a", b"abc").finish());
+    let (e, d) = only_entry(&bytes);
+    assert_eq!((e.path.as_slice(), d.as_slice()), (&b"a"[..], &b"abc"[..]));
+}
+
+#[test]
+fn data_is_skipped_without_with_data() {
+    let bytes = Tar::new().file("a", &[7u8; 3000]).file("b", b"x").finish();
+    let mut p = Parser::new(&bytes[..], Limits::default(), false);
+    let events = p.next_batch(1 << 20).unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| matches!(e, Event::Entry(_))));
+}
+
+#[test]
+fn data_arrives_in_budgeted_chunks() {
+    let bytes = Tar::new().file("big", &[1u8; 10_000]).finish();
+    let mut p = Parser::new(&bytes[..], Limits::default(), true);
+    let mut sizes = Vec::new();
+    loop {
+        let batch = p.next_batch(4096).unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        for ev in batch {
+            if let Event::Data(d) = ev {
+                sizes.push(d.len());
+            }
+        }
+    }
+    assert!(sizes.iter().all(|&n| n <= 4096), "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), 10_000);
+}
+
+#[test]
+fn ustar_prefix_is_joined() {
+    let mut h = Header::new(b"file.txt", b'0', 0);
+    h.prefix(b"some/long/prefix");
+    let (e, _) = only_entry(&Tar::new().entry(&h, b"").finish());
+    assert_eq!(e.path, b"some/long/prefix/file.txt");
+}
+
+#[test]
+fn gnu_header_ignores_prefix_area() {
+    let mut h = Header::new(b"file.txt", b'0', 0);
+    h.format(Format::Gnu).prefix(b"not-a-prefix");
+    let (e, _) = only_entry(&Tar::new().entry(&h, b"").finish());
+    assert_eq!(e.path, b"file.txt");
+}
+
+#[test]
+fn old_style_nul_type_with_slash_is_a_directory() {
+    let mut h = Header::new(b"olddir/", 0, 0);
+    h.format(Format::V7);
+    let (e, _) = only_entry(&Tar::new().entry(&h, b"").finish());
+    assert_eq!(e.kind, Kind::Directory);
+}
+
+#[test]
+fn links_and_devices_get_a_guest_refusal() {
+    let mut dev = Header::new(b"dev", b'3', 0);
+    dev.mode(0o600);
+    let bytes = Tar::new()
+        .symlink("s", "/etc/passwd")
+        .hardlink("h", "s")
+        .entry(&dev, b"")
+        .entry(&Header::new(b"p", b'6', 0), b"")
+        .finish();
+    let all = entries(&bytes).unwrap();
+    let kinds: Vec<_> = all.iter().map(|(e, _)| e.kind).collect();
+    assert_eq!(kinds, [Kind::Symlink, Kind::Hardlink, Kind::CharDevice, Kind::Fifo]);
+    assert_eq!(all[0].0.link_target.as_deref(), Some(&b"/etc/passwd"[..]));
+    assert!(all.iter().all(|(e, _)| e.refusal.is_some()));
+}
+
+#[test]
+fn traversal_gets_a_guest_refusal() {
+    for name in ["../x", "a/../../x", "/etc/x"] {
+        let (e, _) = only_entry(&Tar::new().file(name, b"").finish());
+        assert!(e.refusal.is_some(), "{name}");
+    }
+}
+
+#[test]
+fn pax_path_size_and_mtime_apply() {
+    let bytes = Tar::new()
+        .pax(&[("path", b"long/name.txt"), ("mtime", b"1234.75")])
+        .file("short", b"data")
+        .finish();
+    let (e, d) = only_entry(&bytes);
+    assert_eq!(e.path, b"long/name.txt");
+    assert_eq!(e.mtime, 1234);
+    assert_eq!(d, b"data");
+    assert_eq!(e.header_offset, 0, "offset of the first extension header");
+}
+
+#[test]
+fn pax_size_overrides_a_larger_header_size() {
+    // Header says 1024 bytes, PAX says 3: the member has 3 bytes, and the next
+    // header follows right after their padding.
+    let mut t = Tar::new();
+    t.pax(&[("size", b"3")]);
+    let mut h = Header::new(b"a", b'0', 1024);
+    h.size(1024);
+    t.raw(&h.build()).raw(b"abc").pad();
+    t.file("b", b"second");
+    let all = entries(&t.finish()).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].1, b"abc");
+    assert_eq!(all[1].1, b"second");
+}
+
+#[test]
+fn pax_size_overrides_a_smaller_header_size() {
+    let mut t = Tar::new();
+    t.pax(&[("size", b"600")]);
+    let h = Header::new(b"a", b'0', 0);
+    t.raw(&h.build()).raw(&[b'z'; 600]).pad();
+    t.file("b", b"x");
+    let all = entries(&t.finish()).unwrap();
+    assert_eq!(all[0].1.len(), 600);
+    assert_eq!(all[1].0.path, b"b");
+}
+
+#[test]
+fn pax_records_do_not_leak_to_later_members() {
+    let bytes = Tar::new().pax(&[("path", b"renamed")]).file("first", b"1").file("second", b"2").finish();
+    let all = entries(&bytes).unwrap();
+    assert_eq!(all[0].0.path, b"renamed");
+    assert_eq!(all[1].0.path, b"second");
+}
+
+#[test]
+fn pax_size_does_not_apply_to_a_gnu_long_name_header() {
+    // x(size=5) L(name) file: the L header's own size governs its payload.
+    let bytes = Tar::new().pax(&[("size", b"5")]).gnu_long(b'L', b"the/long/name").file("short", b"12345").finish();
+    let (e, d) = only_entry(&bytes);
+    assert_eq!(e.path, b"the/long/name");
+    assert_eq!(d, b"12345");
+}
+
+#[test]
+fn gnu_long_name_is_cut_at_nul() {
+    let bytes = Tar::new().gnu_long(b'L', b"name\0garbage").file("short", b"").finish();
+    let (e, _) = only_entry(&bytes);
+    assert_eq!(e.path, b"name");
+}
+
+#[test]
+fn gnu_long_link_applies_to_links() {
+    let bytes = Tar::new().gnu_long(b'K', b"far/away/target").symlink("l", "short").finish();
+    let (e, _) = only_entry(&bytes);
+    assert_eq!(e.link_target.as_deref(), Some(&b"far/away/target"[..]));
+}
+
+#[test]
+fn member_named_twice_is_refused() {
+    let bytes = Tar::new().pax(&[("path", b"one")]).gnu_long(b'L', b"two").file("x", b"").finish();
+    assert!(error(&bytes).message.contains("both"));
+    let bytes = Tar::new().pax(&[("linkpath", b"one")]).gnu_long(b'K', b"two").symlink("x", "y").finish();
+    assert!(error(&bytes).message.contains("both"));
+}
+
+#[test]
+fn repeated_extension_headers_are_refused() {
+    let bytes = Tar::new().pax(&[("path", b"a")]).pax(&[("path", b"b")]).file("x", b"").finish();
+    assert!(error(&bytes).message.contains("two PAX"));
+    let bytes = Tar::new().gnu_long(b'L', b"a").gnu_long(b'L', b"b").file("x", b"").finish();
+    assert!(error(&bytes).message.contains("two GNU"));
+}
+
+#[test]
+fn malformed_pax_is_refused_with_offset() {
+    let bytes = Tar::new().file("ok", b"").pax_raw(b'x', b"10 path=abc").file("x", b"").finish();
+    let e = error(&bytes);
+    assert_eq!(e.offset, 512);
+    assert_eq!(e.layer, Layer::Tar);
+    assert!(e.message.contains("PAX"), "{e}");
+}
+
+#[test]
+fn pax_global_comment_is_accepted() {
+    let bytes = Tar::new().pax_typed(b'g', &[("comment", b"0123abcd")]).file("a", b"1").finish();
+    let (e, _) = only_entry(&bytes);
+    assert_eq!(e.index, 0);
+}
+
+#[test]
+fn pax_global_changing_members_is_refused() {
+    let bytes = Tar::new().pax_typed(b'g', &[("path", b"x")]).file("a", b"1").finish();
+    assert!(error(&bytes).message.contains("global"));
+}
+
+#[test]
+fn extension_header_at_end_is_refused() {
+    let bytes = Tar::new().file("a", b"").pax(&[("path", b"b")]).finish();
+    assert!(error(&bytes).message.contains("extension header"));
+    let bytes = Tar::new().gnu_long(b'L', b"b").unterminated();
+    assert!(error(&bytes).message.contains("extension header"));
+}
+
+#[test]
+fn header_only_kinds_with_data_are_refused() {
+    for flag in [b'1', b'2', b'3', b'4', b'5', b'6'] {
+        let mut h = Header::new(b"x", flag, 512);
+        h.link(b"t");
+        let bytes = Tar::new().entry(&h, &[0u8; 512]).finish();
+        assert!(error(&bytes).message.contains("declares"), "type {}", flag as char);
+    }
+}
+
+#[test]
+fn unknown_types_carry_data() {
+    let h = Header::new(b"weird", b'Z', 5);
+    let bytes = Tar::new().entry(&h, b"12345").file("after", b"").finish();
+    let all = entries(&bytes).unwrap();
+    assert_eq!(all[0].0.kind, Kind::Other);
+    assert!(all[0].1.is_empty(), "data of non-files is not delivered");
+    assert_eq!(all[1].0.path, b"after");
+}
+
+#[test]
+fn sparse_is_refused() {
+    let bytes = Tar::new().entry(&Header::new(b"s", b'S', 0), b"").finish();
+    assert!(error(&bytes).message.contains("sparse"));
+    let bytes = Tar::new().pax(&[("GNU.sparse.major", b"1")]).file("s", b"").finish();
+    assert!(error(&bytes).message.contains("sparse"));
+}
+
+#[test]
+fn bad_checksum_is_refused_with_offset() {
+    let mut h = Header::new(b"a", b'0', 0);
+    h.bad_checksum(b"0000001\0");
+    let bytes = Tar::new().file("first", b"").entry(&h, b"").finish();
+    let e = error(&bytes);
+    assert_eq!(e.offset, 512);
+    assert!(e.message.contains("checksum"));
+}
+
+#[test]
+fn signed_checksum_is_accepted() {
+    // A name byte >= 0x80 makes the signed and unsigned sums differ.
+    let mut h = Header::new(b"caf\xe9", b'0', 0);
+    let mut block = h.build();
+    block[148..156].fill(b' ');
+    let signed: i64 = block.iter().map(|&b| i64::from(b as i8)).sum();
+    h.bad_checksum(format!("{signed:06o}\0 ").as_bytes());
+    let (e, _) = only_entry(&Tar::new().entry(&h, b"").finish());
+    assert_eq!(e.path, b"caf\xe9");
+    assert!(e.refusal.is_some(), "not UTF-8");
+}
+
+#[test]
+fn bad_numbers_are_refused() {
+    let mut h = Header::new(b"a", b'0', 0);
+    h.set(124, 12, b"12x45");
+    assert!(error(&Tar::new().entry(&h, b"").finish()).message.contains("size"));
+    let mut h = Header::new(b"a", b'0', 0);
+    h.set(124, 12, &[0xff; 12]);
+    assert!(error(&Tar::new().entry(&h, b"").finish()).message.contains("size"));
+}
+
+#[test]
+fn base256_size_is_read() {
+    let mut h = Header::new(b"a", b'0', 0);
+    let mut field = [0u8; 12];
+    field[0] = 0x80;
+    field[11] = 3;
+    h.set(124, 12, &field);
+    let (e, d) = only_entry(&Tar::new().entry(&h, b"abc").finish());
+    assert_eq!((e.size, d.as_slice()), (3, &b"abc"[..]));
+}
+
+#[test]
+fn negative_mtime_is_kept() {
+    let mut h = Header::new(b"a", b'0', 0);
+    let mut field = [0xffu8; 12];
+    field[11] = 0xf6; // -10
+    h.set(136, 12, &field);
+    let (e, _) = only_entry(&Tar::new().entry(&h, b"").finish());
+    assert_eq!(e.mtime, -10);
+}
+
+#[test]
+fn truncation_is_refused() {
+    let full = Tar::new().file("a", &[1u8; 1000]).finish();
+    let e = error(&full[..700]);
+    assert!(e.message.contains("truncated"), "{e}");
+    let e = error(&full[..300]);
+    assert!(e.message.contains("truncated header"), "{e}");
+}
+
+#[test]
+fn missing_end_marker_is_accepted() {
+    let bytes = Tar::new().file("a", b"x").unterminated();
+    assert_eq!(entries(&bytes).unwrap().len(), 1);
+    let mut one_zero_block = bytes.clone();
+    one_zero_block.extend([0u8; 512]);
+    assert_eq!(entries(&one_zero_block).unwrap().len(), 1);
+}
+
+#[test]
+fn data_after_end_marker_is_refused() {
+    let mut bytes = Tar::new().file("a", b"x").finish();
+    bytes.extend(Tar::new().file("hidden", b"y").finish());
+    let e = error(&bytes);
+    assert!(e.message.contains("after the end-of-archive"), "{e}");
+}
+
+#[test]
+fn zero_padding_after_end_marker_is_accepted() {
+    let mut bytes = Tar::new().file("a", b"x").finish();
+    bytes.resize(10240, 0);
+    assert_eq!(entries(&bytes).unwrap().len(), 1);
+}
+
+#[test]
+fn corrupt_gzip_names_an_input_offset() {
+    let mut bytes = gzip(&Tar::new().file("a", &[5u8; 5000]).finish());
+    let n = bytes.len();
+    bytes[n - 6] ^= 0x55; // inside the CRC/length trailer
+    let e = error(&bytes);
+    assert_eq!(e.layer, Layer::Input);
+    assert!(e.message.contains("gzip"), "{e}");
+}
+
+#[test]
+fn truncated_gzip_is_refused() {
+    let bytes = gzip(&Tar::new().file("a", &[5u8; 5000]).finish());
+    assert!(entries(&bytes[..bytes.len() / 2]).is_err());
+}
+
+#[test]
+fn multi_member_gzip_is_one_archive() {
+    let tar = Tar::new().file("a", b"first").file("b", b"second").finish();
+    let (one, two) = tar.split_at(1024);
+    let mut bytes = gzip(one);
+    bytes.extend(gzip(two));
+    let all = entries(&bytes).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].1, b"second");
+}
+
+#[test]
+fn unsupported_compression_is_named() {
+    let e = error(b"BZh91AY&SY....");
+    assert!(e.message.contains("bzip2"));
+}
+
+#[test]
+fn extension_payload_limit() {
+    let limits = Limits { max_extension_bytes: 100, ..Limits::default() };
+    let bytes = Tar::new().gnu_long(b'L', &[b'a'; 200]).file("x", b"").finish();
+    let err = Parser::new(&bytes[..], limits, true).next_batch(1 << 20).unwrap_err();
+    assert!(err.message.contains("limit"), "{err}");
+}
+
+#[test]
+fn entry_limit() {
+    let limits = Limits { max_entries: 2, ..Limits::default() };
+    let bytes = Tar::new().file("a", b"").file("b", b"").file("c", b"").finish();
+    let mut p = Parser::new(&bytes[..], limits, true);
+    let err = p.next_batch(1 << 20).unwrap_err();
+    assert!(err.message.contains("entry limit"), "{err}");
+}
+
+#[test]
+fn path_limit() {
+    let limits = Limits { max_path_bytes: 10, ..Limits::default() };
+    let bytes = Tar::new().file("a-name-longer-than-ten", b"").finish();
+    let err = Parser::new(&bytes[..], limits, true).next_batch(1 << 20).unwrap_err();
+    assert!(err.message.contains("limit"), "{err}");
+}
+
+#[test]
+fn errors_are_sticky() {
+    let mut p = Parser::new(&b"BZh9"[..], Limits::default(), true);
+    let first = p.next_batch(10).unwrap_err();
+    assert_eq!(p.next_batch(10).unwrap_err(), first);
+}
+
+#[test]
+fn empty_input_is_an_empty_archive() {
+    assert_eq!(entries(b"").unwrap().len(), 0);
+}

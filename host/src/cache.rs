@@ -1,0 +1,210 @@
+//! The on-disk cache of compiled guest code.
+//!
+//! Compiling the guest takes about a second; loading compiled code takes
+//! milliseconds. Compiled code is native code that wasmtime runs without
+//! re-checking it (`Component::deserialize` trusts its input), so the cache is
+//! guarded:
+//! - the file name is a SHA-256 over sealtar's version, wasmtime's
+//!   compatibility hash (its version, target and every code-generation
+//!   setting) and the guest's own bytes, so a stale or foreign entry is never
+//!   picked up;
+//! - the directory must belong to the current user and be writable by no one
+//!   else (on Unix), or the cache is not used at all;
+//! - each file carries a SHA-256 of its contents, checked before wasmtime sees
+//!   a byte, so a torn or corrupted write is recompiled rather than run;
+//! - files are written to a temporary name and renamed into place.
+//!
+//! Any failure here falls back to compiling in memory: the cache only ever
+//! costs time, never correctness.
+
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+const MAGIC: &[u8; 8] = b"SEALTAR1";
+
+/// Where the CLI caches compiled guest code: `$SEALTAR_CACHE_DIR` if set,
+/// else `sealtar` under the platform cache directory (`$XDG_CACHE_HOME` or
+/// `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on
+/// Windows).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("SEALTAR_CACHE_DIR") {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
+    }
+    let env_dir = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base = if cfg!(windows) {
+        env_dir("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        env_dir("HOME").map(|h| h.join("Library").join("Caches"))
+    } else {
+        env_dir("XDG_CACHE_HOME").or_else(|| env_dir("HOME").map(|h| h.join(".cache")))
+    };
+    base.map(|b| b.join("sealtar"))
+}
+
+/// Loads the compiled guest from `dir`, or compiles it (and stores it there).
+pub fn load_or_compile(engine: &Engine, wasm: &[u8], dir: Option<&Path>) -> wasmtime::Result<Component> {
+    let Some(dir) = dir.filter(|d| prepare_dir(d)) else {
+        return Component::new(engine, wasm);
+    };
+    let path = dir.join(format!("{}.cwasm", cache_key(engine, wasm)));
+    if let Some(component) = load(engine, &path) {
+        return Ok(component);
+    }
+    let component = Component::new(engine, wasm)?;
+    if let Ok(code) = component.serialize() {
+        // Best effort: a failed store only means compiling again next time.
+        let _ = store(&path, &code);
+    }
+    Ok(component)
+}
+
+fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+    struct ShaHasher(Sha256);
+    impl Hasher for ShaHasher {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut h = ShaHasher(Sha256::new());
+    h.write(b"sealtar ");
+    h.write(env!("CARGO_PKG_VERSION").as_bytes());
+    engine.precompile_compatibility_hash().hash(&mut h);
+    h.write(&Sha256::digest(wasm));
+    hex(&h.0.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates the directory if needed; true if it is safe to use.
+fn prepare_dir(dir: &Path) -> bool {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    if builder.create(dir).is_err() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::symlink_metadata(dir) {
+            Ok(m) => m.is_dir() && owned_by_me_and_private(m.uid(), m.mode()),
+            Err(_) => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        dir.is_dir()
+    }
+}
+
+#[cfg(unix)]
+fn owned_by_me_and_private(uid: u32, mode: u32) -> bool {
+    uid == rustix::process::geteuid().as_raw() && mode & 0o022 == 0
+}
+
+fn load(engine: &Engine, path: &Path) -> Option<Component> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        if !m.is_file() || !owned_by_me_and_private(m.uid(), m.mode()) {
+            return None;
+        }
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let (digest, code) = rest.split_at_checked(32)?;
+    if Sha256::digest(code).as_slice() != digest {
+        return None;
+    }
+    // SAFETY: `deserialize` requires bytes produced by `serialize` of a
+    // compatible engine. The file name binds the engine configuration and the
+    // guest; the directory and file are private to this user (checked above);
+    // and the digest just checked shows the contents are what this code wrote.
+    #[allow(unsafe_code)]
+    unsafe {
+        Component::deserialize(engine, code).ok()
+    }
+}
+
+fn store(path: &Path, code: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        file.write_all(MAGIC)?;
+        file.write_all(&Sha256::digest(code))?;
+        file.write_all(code)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_or_foreign_entries_are_not_loaded() {
+        let engine = Engine::default();
+        let dir = std::env::temp_dir().join(format!("sealtar-cache-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(prepare_dir(&dir));
+        let path = dir.join("x.cwasm");
+        // Wrong magic.
+        std::fs::write(&path, b"NOTSEALTAR").unwrap();
+        assert!(load(&engine, &path).is_none());
+        // Right magic, digest that does not match the contents.
+        let mut bad = MAGIC.to_vec();
+        bad.extend([0u8; 32]);
+        bad.extend(b"code");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, &bad).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        assert!(load(&engine, &path).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn group_writable_directory_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("sealtar-cache-perm-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(!prepare_dir(&dir));
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(prepare_dir(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn key_depends_on_the_guest() {
+        let engine = Engine::default();
+        assert_ne!(cache_key(&engine, b"one"), cache_key(&engine, b"two"));
+        assert_eq!(cache_key(&engine, b"one").len(), 64);
+    }
+}

@@ -1,0 +1,295 @@
+//! The one error type, and the rules a refusal names.
+
+use std::fmt;
+use std::io;
+
+/// What a member is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+    /// A symbolic link.
+    Symlink,
+    /// A hard link.
+    Hardlink,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A named pipe.
+    Fifo,
+    /// Any other type (volume labels, vendor extensions, unknown flags).
+    Other,
+}
+
+impl Kind {
+    /// A short lowercase name, as used by `sealtar list`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Directory => "dir",
+            Kind::Symlink => "symlink",
+            Kind::Hardlink => "hardlink",
+            Kind::CharDevice => "chardev",
+            Kind::BlockDevice => "blockdev",
+            Kind::Fifo => "fifo",
+            Kind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The policy rule an entry breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rule {
+    /// Links, devices, FIFOs and unknown types are never extracted.
+    ForbiddenKind(Kind),
+    /// The path starts with `/`.
+    AbsolutePath,
+    /// The path has a `..` component.
+    ParentComponent,
+    /// The path names nothing (empty, or only `.` and `/`) for a file.
+    EmptyName,
+    /// The path contains a NUL byte.
+    NulByte,
+    /// The path is not valid UTF-8.
+    NotUtf8,
+    /// A regular file's name ends in `/` (GNU tar makes a directory of it,
+    /// Python a file).
+    TrailingSlash,
+    /// The path is unsafe on this operating system (on Windows: `\\` and `:`,
+    /// which the system treats as separators or stream markers, and
+    /// components ending in `.` or space, which it silently trims).
+    PlatformUnsafe(&'static str),
+    /// The path is longer than the limit.
+    PathTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// One component is longer than the limit.
+    ComponentTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The path has more components than the limit.
+    TooDeep {
+        /// Its depth.
+        depth: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The path was already used by an earlier entry.
+    Duplicate {
+        /// The earlier entry.
+        first: u64,
+    },
+    /// An earlier entry made a file where this entry needs a directory, or
+    /// the other way round.
+    FileDirectoryConflict {
+        /// The earlier entry.
+        other: u64,
+    },
+    /// The name is reserved for sealtar's staging directories.
+    ReservedName,
+    /// Something already exists at this path in the destination (only
+    /// existing directories may be entered).
+    ExistsInDestination,
+    /// The file system refused to create this entry next to an earlier one
+    /// (for example two names that differ only in case on a case-insensitive
+    /// file system).
+    FileSystemCollision,
+    /// The archive has more members than the limit.
+    TooManyEntries {
+        /// The limit.
+        max: u64,
+    },
+    /// The members' data adds up to more than the size limit.
+    TooLarge {
+        /// The limit in force when it was crossed.
+        max: u64,
+    },
+    /// The sandboxed parser refused the entry for this reason and the host
+    /// found nothing of its own.
+    GuestVerdict(String),
+}
+
+impl Rule {
+    /// Whether the rule concerns the archive as a whole (listing stops there)
+    /// rather than one entry.
+    pub fn is_archive_wide(&self) -> bool {
+        matches!(self, Rule::TooManyEntries { .. } | Rule::TooLarge { .. })
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::ForbiddenKind(k @ (Kind::Symlink | Kind::Hardlink)) => {
+                write!(f, "{k} entries are never extracted: links can redirect later writes (CVE-2026-5223)")
+            }
+            Rule::ForbiddenKind(k) => write!(f, "{k} entries are never extracted: only files and directories are"),
+            Rule::AbsolutePath => f.write_str("absolute path (path traversal)"),
+            Rule::ParentComponent => f.write_str("path has a '..' component (path traversal)"),
+            Rule::EmptyName => f.write_str("empty file name"),
+            Rule::NulByte => f.write_str("path contains a NUL byte"),
+            Rule::NotUtf8 => f.write_str("path is not valid UTF-8"),
+            Rule::TrailingSlash => f.write_str("regular file whose name ends in '/' (readers disagree on its kind)"),
+            Rule::PlatformUnsafe(why) => write!(f, "path is unsafe on this platform: {why}"),
+            Rule::PathTooLong { len, max } => write!(f, "path of {len} bytes exceeds the {max}-byte limit"),
+            Rule::ComponentTooLong { len, max } => {
+                write!(f, "path component of {len} bytes exceeds the {max}-byte limit")
+            }
+            Rule::TooDeep { depth, max } => write!(f, "path depth {depth} exceeds the limit of {max}"),
+            Rule::Duplicate { first } => write!(f, "duplicate of entry {first} (one path, one meaning)"),
+            Rule::FileDirectoryConflict { other } => {
+                write!(f, "file/directory conflict with entry {other} (one path, one meaning)")
+            }
+            Rule::ReservedName => f.write_str("name is reserved for sealtar's staging directories"),
+            Rule::ExistsInDestination => {
+                f.write_str("already exists in the destination (only existing directories may be entered)")
+            }
+            Rule::FileSystemCollision => {
+                f.write_str("the file system treats this name as one already extracted (case or normalization folding)")
+            }
+            Rule::TooManyEntries { max } => write!(f, "more than {max} entries (--max-entries)"),
+            Rule::TooLarge { max } => write!(f, "unpacked size exceeds the {max}-byte limit (--max-size)"),
+            Rule::GuestVerdict(why) => write!(f, "refused by the parser: {}", crate::escape(why.as_bytes())),
+        }
+    }
+}
+
+/// Which byte stream an offset in [`Error::Malformed`] counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// The archive as given (compressed bytes, for gzip).
+    Input,
+    /// The decompressed tar stream.
+    Tar,
+}
+
+/// Why the sandbox stopped the parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SandboxFault {
+    /// It ran past [`Options::timeout`](crate::Options::timeout).
+    Timeout,
+    /// It asked for more than [`Options::guest_memory`](crate::Options::guest_memory).
+    MemoryLimit,
+    /// It trapped (a parser bug, or input crafted to hit one).
+    Trap(String),
+    /// It broke the interface contract: the host saw something a correct
+    /// parser never sends. Treated as a compromised guest.
+    Protocol(String),
+}
+
+impl fmt::Display for SandboxFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SandboxFault::Timeout => f.write_str("the parser ran out of time"),
+            SandboxFault::MemoryLimit => f.write_str("the parser ran out of its memory allowance"),
+            SandboxFault::Trap(t) => write!(f, "the parser trapped: {t}"),
+            SandboxFault::Protocol(p) => write!(f, "the parser broke the protocol: {p}"),
+        }
+    }
+}
+
+/// Everything that can go wrong. Every variant but [`Error::Io`] and
+/// [`Error::Setup`] is a refusal of the archive ([`Error::is_refusal`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An entry breaks a rule of the policy.
+    Refused {
+        /// The entry's position in the archive (0-based).
+        index: u64,
+        /// The entry's path, escaped for display.
+        path: String,
+        /// The rule it breaks.
+        rule: Rule,
+    },
+    /// The archive is malformed or ambiguous (bad checksum, truncation, bad
+    /// numbers, corrupt gzip, headers that readers interpret differently).
+    Malformed {
+        /// Byte offset of the problem.
+        offset: u64,
+        /// Which stream the offset counts in.
+        layer: Layer,
+        /// What is wrong.
+        message: String,
+    },
+    /// The sandbox stopped the parser.
+    Sandbox(SandboxFault),
+    /// Reading the archive or writing the destination failed.
+    Io {
+        /// What sealtar was doing, naming the path involved (escaped).
+        context: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The WebAssembly engine could not be set up.
+    Setup(String),
+}
+
+impl Error {
+    /// Whether the archive itself was refused (as opposed to an I/O or setup
+    /// failure on this machine). The CLI exits 1 for refusals and 2 otherwise.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, Error::Io { .. } | Error::Setup(_))
+    }
+
+    /// The rule broken, for a policy refusal.
+    pub fn rule(&self) -> Option<&Rule> {
+        match self {
+            Error::Refused { rule, .. } => Some(rule),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Error {
+        Error::Io { context: context.into(), source }
+    }
+
+    pub(crate) fn protocol(what: impl Into<String>) -> Error {
+        Error::Sandbox(SandboxFault::Protocol(what.into()))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Refused { index, path, rule } => write!(f, "entry {index} \"{path}\": {rule}"),
+            Error::Malformed { offset, layer, message } => {
+                let layer = match layer {
+                    Layer::Input => "archive",
+                    Layer::Tar => "tar stream",
+                };
+                write!(f, "malformed archive at byte {offset} of the {layer}: {}", crate::escape(message.as_bytes()))
+            }
+            Error::Sandbox(fault) => write!(f, "sandbox: {fault}"),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Setup(what) => write!(f, "cannot set up the sandbox: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Printing names from an archive without letting them talk to the terminal.
+//!
+//! A member name is attacker-chosen bytes. Printed raw, an escape sequence in
+//! it can rewrite the screen, and a bidirectional override can make one name
+//! look like another. Every name sealtar prints goes through [`escape`].
+
+use std::fmt::Write;
+
+/// Escapes `bytes` for display: printable text is kept, a backslash becomes
+/// `\\`, control and invisible formatting characters become `\u{..}` (or `\n`,
+/// `\t`, `\r`), and bytes that are not UTF-8 become `\xNN`. The result is
+/// unambiguous: different inputs give different outputs.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if needs_escape(c) => {
+                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// Control characters, and the invisible ones that reorder or hide text.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00ad}'                  // soft hyphen
+            | '\u{061c}'                // Arabic letter mark
+            | '\u{180e}'                // Mongolian vowel separator
+            | '\u{200b}'..='\u{200f}'   // zero-width space/joiners, LRM, RLM
+            | '\u{2028}'..='\u{202e}'   // line/paragraph separators, bidi embeddings and overrides
+            | '\u{2060}'..='\u{206f}'   // word joiner, invisible operators, bidi isolates
+            | '\u{feff}'                // zero-width no-break space
+            | '\u{fff9}'..='\u{fffb}'   // interlinear annotation
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn plain_names_are_unchanged() {
+        assert_eq!(escape(b"src/main.rs"), "src/main.rs");
+        assert_eq!(escape("café/naïve.txt".as_bytes()), "café/naïve.txt");
+        assert_eq!(escape(b"with space"), "with space");
+    }
+
+    #[test]
+    fn control_bytes_never_survive() {
+        let e = escape(b"evil\x1b[2J\x07name\n");
+        assert_eq!(e, "evil\\u{1b}[2J\\u{7}name\\n");
+        assert!(!e.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn bidi_overrides_are_escaped() {
+        assert_eq!(escape("a\u{202e}txt.exe".as_bytes()), "a\\u{202e}txt.exe");
+        assert_eq!(escape("x\u{2066}y".as_bytes()), "x\\u{2066}y");
+    }
+
+    #[test]
+    fn invalid_utf8_is_hex() {
+        assert_eq!(escape(b"caf\xe9"), "caf\\xe9");
+    }
+
+    #[test]
+    fn backslash_is_doubled_so_escapes_are_unambiguous() {
+        assert_ne!(escape(b"\\x41"), escape(b"\x41"));
+        assert_eq!(escape(b"a\\b"), "a\\\\b");
+    }
+}

@@ -1,0 +1,234 @@
+//! sealtar: extract untrusted tar and tar.gz archives safely.
+//!
+//! Extraction is a file-system write path driven by hostile bytes. sealtar
+//! splits it in three layers:
+//!
+//! 1. **Parse in a sandbox.** A WebAssembly component (built from `guest/`,
+//!    embedded in this crate) decompresses and parses the archive. It has no
+//!    files, no network and no environment; a parser bug stays inside it.
+//! 2. **Decide on the host.** Every record the parser returns is re-checked
+//!    here as if the parser were compromised: only regular files and
+//!    directories, no links, devices, traversal or duplicates, limits on every
+//!    size ([`Options`]).
+//! 3. **Write through a capability, all or nothing.** Files are written
+//!    through a [`cap_std::fs::Dir`] for the destination, into a staging
+//!    directory inside it, and moved into place only once the whole archive
+//!    has passed.
+//!
+//! ```no_run
+//! use cap_std::{ambient_authority, fs::Dir};
+//! use sealtar::{Extractor, Options};
+//!
+//! let extractor = Extractor::new(Options::default())?;
+//! let dest = Dir::open_ambient_dir("out", ambient_authority())?;
+//! let archive = std::fs::File::open("package.tar.gz")?;
+//! let report = extractor.extract(archive, &dest)?;
+//! println!("{} files, {} bytes", report.files, report.bytes);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The [`manual`] module describes the policy and the threat model.
+
+mod cache;
+mod error;
+mod escape;
+mod extract;
+pub mod manual;
+mod options;
+mod policy;
+mod sandbox;
+
+use std::io::Read;
+
+use cap_std::fs::Dir;
+
+pub use cache::default_cache_dir;
+pub use error::{Error, Kind, Layer, Rule, SandboxFault};
+pub use escape::escape;
+pub use extract::Report;
+pub use options::{
+    DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES,
+    DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_TIMEOUT, Options,
+};
+
+use policy::Vetter;
+use sandbox::{RawEvent, Sandbox};
+
+/// Extracts and lists archives. Build one and reuse it: it is `Send + Sync`,
+/// and every call gets its own sandbox instance, so calls on several threads
+/// run side by side.
+pub struct Extractor {
+    options: Options,
+    sandbox: &'static Sandbox,
+}
+
+impl std::fmt::Debug for Extractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extractor").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl Extractor {
+    /// Prepares the sandbox. The guest is compiled once per process (or
+    /// loaded from [`Options::cache_dir`] if a previous process compiled it);
+    /// later extractors share it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setup`] if the WebAssembly engine cannot be created or the
+    /// embedded guest does not link against the host's restricted interfaces.
+    pub fn new(options: Options) -> Result<Extractor, Error> {
+        let sandbox = Sandbox::get(options.cache_dir.as_deref())?;
+        Ok(Extractor { options, sandbox })
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Extracts the archive read from `reader` (tar, or gzip-compressed tar;
+    /// detected from its first bytes) into `dest`.
+    ///
+    /// # Security
+    ///
+    /// Defends against: links of every kind and special files (never
+    /// written), path traversal (`..`, absolute paths), duplicate and
+    /// conflicting paths, names that are not UTF-8 or contain NUL, headers
+    /// that mainstream readers interpret differently, decompression bombs and
+    /// oversized headers (limits in [`Options`]), and bugs in the
+    /// decompressor or parser (they run in a memory- and time-limited
+    /// WebAssembly sandbox). Files get mode 0644, or 0755 when the archive
+    /// sets the owner-exec bit, minus the umask, at creation; nothing existing
+    /// is ever overwritten, followed or chmod'ed, and ownership and extended
+    /// attributes are never applied.
+    ///
+    /// Does not defend against: other processes changing `dest` while the
+    /// extraction runs, or the contents of the files themselves.
+    ///
+    /// # Errors
+    ///
+    /// A refusal ([`Error::is_refusal`]) when the archive breaks the policy
+    /// or a limit ([`Error::Refused`], naming the entry and the [`Rule`]), is
+    /// malformed ([`Error::Malformed`]) or stops the sandbox
+    /// ([`Error::Sandbox`]); [`Error::Io`] when reading the archive or
+    /// writing `dest` fails. In every error case `dest` is left exactly as it
+    /// was (a staging directory is created inside it while extracting and
+    /// removed afterwards).
+    pub fn extract<R: Read + Send>(&self, reader: R, dest: &Dir) -> Result<Report, Error> {
+        extract::extract(self.sandbox, &self.options, reader, dest)
+    }
+
+    /// Reads the archive and returns its vetted manifest: every entry with
+    /// the policy's verdict. Writes nothing.
+    ///
+    /// # Security
+    ///
+    /// Parses in the same sandbox and applies the same rules as
+    /// [`extract`](Self::extract), except the check against existing content
+    /// of a destination. The data of files is skipped, not returned.
+    ///
+    /// # Errors
+    ///
+    /// Refusals of single entries are verdicts in the manifest. A malformed
+    /// archive, a sandbox fault or an archive-wide limit ends the listing and
+    /// is recorded in [`Manifest::error`] after the entries read so far.
+    /// [`Error::Io`] if reading fails, and [`Error::Sandbox`] with a protocol
+    /// fault if the parser misbehaves, are returned as errors.
+    pub fn list<R: Read + Send>(&self, reader: R) -> Result<Manifest, Error> {
+        let mut vetter = Vetter::new(&self.options, false);
+        let mut entries = Vec::new();
+        let result = self.sandbox.run(&self.options, reader, false, |event, compressed| {
+            let RawEvent::Entry(raw) = event else {
+                return Err(Error::protocol("file data sent while listing"));
+            };
+            let verdict = vetter.entry(&raw, compressed)?;
+            let stop = match &verdict {
+                Err(rule) if rule.is_archive_wide() => Some(Error::Refused {
+                    index: raw.index,
+                    path: escape(&raw.path),
+                    rule: rule.clone(),
+                }),
+                _ => None,
+            };
+            entries.push(ManifestEntry {
+                index: raw.index,
+                path: escape(&raw.path),
+                raw_path: raw.path,
+                kind: raw.kind,
+                type_flag: raw.type_flag,
+                header_offset: raw.header_offset,
+                size: raw.size,
+                mode: raw.mode,
+                mtime: raw.mtime,
+                link_target: raw.link_target.as_deref().map(escape),
+                refusal: verdict.err(),
+            });
+            stop.map_or(Ok(()), Err)
+        });
+        let error = match result.and_then(|()| vetter.finish()) {
+            Ok(()) => None,
+            Err(e @ (Error::Io { .. } | Error::Setup(_) | Error::Sandbox(SandboxFault::Protocol(_)))) => return Err(e),
+            Err(e) => Some(e),
+        };
+        Ok(Manifest { entries, error })
+    }
+}
+
+/// The vetted contents of an archive.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Manifest {
+    /// Every entry read, in archive order.
+    pub entries: Vec<ManifestEntry>,
+    /// Why reading stopped early, if it did (malformed input, a sandbox
+    /// fault, an archive-wide limit).
+    pub error: Option<Error>,
+}
+
+impl Manifest {
+    /// Whether [`Extractor::extract`] would accept the archive (into an empty
+    /// destination).
+    pub fn is_acceptable(&self) -> bool {
+        self.error.is_none() && self.entries.iter().all(|e| e.refusal.is_none())
+    }
+}
+
+/// One entry of a [`Manifest`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ManifestEntry {
+    /// Position in the archive (0-based).
+    pub index: u64,
+    /// The path as the archive spells it, escaped for display.
+    pub path: String,
+    /// The path's raw bytes.
+    pub raw_path: Vec<u8>,
+    /// What it is.
+    pub kind: Kind,
+    /// The raw type flag byte.
+    pub type_flag: u8,
+    /// Offset of the entry's first header in the tar stream.
+    pub header_offset: u64,
+    /// Bytes of data.
+    pub size: u64,
+    /// Permission bits as stored in the archive (not as they would be written).
+    pub mode: u32,
+    /// Modification time, seconds since the Unix epoch.
+    pub mtime: i64,
+    /// Link target, escaped, for links.
+    pub link_target: Option<String>,
+    /// Why the entry is refused, if it is.
+    pub refusal: Option<Rule>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extractor_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Extractor>();
+    }
+}

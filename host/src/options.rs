@@ -1,0 +1,99 @@
+//! Every limit and switch, with its default, in one place. The CLI's flags
+//! map onto these fields one to one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Unpacked size allowed whatever the compression ratio: 1 GiB. Larger
+/// archives are fine as long as they stay under [`DEFAULT_RATIO`] times the
+/// compressed bytes read so far.
+pub const DEFAULT_SIZE_FLOOR: u64 = 1 << 30;
+
+/// How far the unpacked size may outgrow the compressed input (100×). Source
+/// tarballs compress 3–10×; a gzip bomb of zeros reaches about 1000×.
+pub const DEFAULT_RATIO: u64 = 100;
+
+/// Members per archive: 1,000,000. Each costs a header, a policy check and an
+/// inode; Linux source trees hold under 100,000.
+pub const DEFAULT_MAX_ENTRIES: u64 = 1_000_000;
+
+/// Bytes in a path: 4096, Linux's `PATH_MAX`. Longer paths cannot be opened
+/// by most tools even when they can be created.
+pub const DEFAULT_MAX_PATH_BYTES: usize = 4096;
+
+/// Bytes in one path component: 255, the `NAME_MAX` of every common file system.
+pub const DEFAULT_MAX_COMPONENT_BYTES: usize = 255;
+
+/// Components in a path: 1024. Deep nesting costs a directory per level and
+/// breaks recursive tools long before 1024.
+pub const DEFAULT_MAX_DEPTH: usize = 1024;
+
+/// Bytes in one PAX extended header or GNU long-name payload: 1 MiB. Real
+/// archives use a few hundred bytes; the cap stops a header from asking the
+/// parser to buffer gigabytes.
+pub const DEFAULT_MAX_EXTENSION_BYTES: u32 = 1 << 20;
+
+/// Linear memory the sandboxed parser may use: 256 MiB. It needs about 2 MiB
+/// (decompression window, buffers, one PAX header).
+pub const DEFAULT_GUEST_MEMORY: usize = 256 << 20;
+
+/// Wall-clock time one archive may keep the sandboxed parser busy: 10
+/// minutes, far beyond what any archive under the size limits needs, so that
+/// only a runaway parser hits it.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How an [`Extractor`](crate::Extractor) treats archives.
+///
+/// The defaults are the strict policy; every field only loosens or tightens a
+/// limit, never turns a rule off.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Most bytes of member data in total. `None` (the default) allows
+    /// `max(1 GiB, 100 × compressed bytes read so far)`; `Some(n)` allows
+    /// exactly `n`. Declared sizes count as soon as a header is read, so a
+    /// bomb is refused before it is decompressed.
+    pub max_size: Option<u64>,
+    /// Most members (any kind, refused ones included).
+    pub max_entries: u64,
+    /// Longest path in bytes.
+    pub max_path_bytes: usize,
+    /// Longest path component in bytes.
+    pub max_component_bytes: usize,
+    /// Most components in a path.
+    pub max_depth: usize,
+    /// Largest PAX extended header or GNU long-name payload in bytes.
+    pub max_extension_bytes: u32,
+    /// Most linear memory for the sandboxed parser, in bytes.
+    pub guest_memory: usize,
+    /// Most wall-clock time the sandboxed parser may run for one archive.
+    pub timeout: Duration,
+    /// Where compiled guest code is cached between processes. `None` compiles
+    /// in memory on first use in each process. The default is a `sealtar`
+    /// directory in the user's cache directory (see
+    /// [`default_cache_dir`](crate::default_cache_dir)).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_size: None,
+            max_entries: DEFAULT_MAX_ENTRIES,
+            max_path_bytes: DEFAULT_MAX_PATH_BYTES,
+            max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_extension_bytes: DEFAULT_MAX_EXTENSION_BYTES,
+            guest_memory: DEFAULT_GUEST_MEMORY,
+            timeout: DEFAULT_TIMEOUT,
+            cache_dir: crate::cache::default_cache_dir(),
+        }
+    }
+}
+
+impl Options {
+    /// The unpacked-size limit once `compressed` input bytes have been read.
+    pub fn size_limit(&self, compressed: u64) -> u64 {
+        self.max_size.unwrap_or_else(|| DEFAULT_SIZE_FLOOR.max(compressed.saturating_mul(DEFAULT_RATIO)))
+    }
+}

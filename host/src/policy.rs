@@ -1,0 +1,370 @@
+//! The host's policy: every path rule and every limit, applied to each record
+//! the guest returns as if the guest were compromised.
+//!
+//! The guest's own verdict is only ever a reason to refuse, never a reason to
+//! accept. Sequencing is checked too: an entry index out of order, data for a
+//! member that has none, or more data than declared is a protocol fault.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Kind, Rule};
+use crate::options::Options;
+use crate::sandbox::RawEntry;
+
+/// Names starting with this are sealtar's staging directories; an archive may
+/// not use them at its top level, or a later run would clean them up.
+pub const STAGING_PREFIX: &str = ".sealtar-staging-";
+
+/// An entry the policy accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// Normalized path: components joined by `/`, no `.`, no empty
+    /// components. Empty for the archive's root directory (`./`).
+    pub path: String,
+    /// File or directory.
+    pub kind: Kind,
+    /// Parent directories that no earlier entry created, outermost first.
+    pub new_parents: Vec<String>,
+    /// For a directory: an earlier entry already implied it, so it exists.
+    pub already_made: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    index: u64,
+    dir: bool,
+    explicit: bool,
+}
+
+/// Checks a stream of records.
+pub struct Vetter<'o> {
+    options: &'o Options,
+    with_data: bool,
+    seen: HashMap<String, Seen>,
+    next_index: u64,
+    declared: u64,
+    data_left: u64,
+}
+
+impl<'o> Vetter<'o> {
+    /// A vetter for one archive. `with_data`: whether file data is expected.
+    pub fn new(options: &'o Options, with_data: bool) -> Self {
+        Vetter { options, with_data, seen: HashMap::new(), next_index: 0, declared: 0, data_left: 0 }
+    }
+
+    /// Judges one entry. `compressed` is how much input has been read so far
+    /// (for the size ratio). `Err` is a protocol fault; `Ok(Err(rule))` a
+    /// refusal.
+    pub fn entry(&mut self, raw: &RawEntry, compressed: u64) -> Result<Result<Accepted, Rule>, Error> {
+        if raw.index != self.next_index {
+            return Err(Error::protocol(format!("entry index {} where {} was due", raw.index, self.next_index)));
+        }
+        if self.data_left != 0 {
+            return Err(Error::protocol(format!("entry {} began before the previous file's data ended", raw.index)));
+        }
+        let header_only = !matches!(raw.kind, Kind::File | Kind::Other);
+        if header_only && raw.size != 0 {
+            return Err(Error::protocol(format!("{} entry {} declares data", raw.kind, raw.index)));
+        }
+        self.next_index += 1;
+        self.data_left = if self.with_data && raw.kind == Kind::File { raw.size } else { 0 };
+
+        if self.next_index > self.options.max_entries {
+            return Ok(Err(Rule::TooManyEntries { max: self.options.max_entries }));
+        }
+        self.declared = self.declared.saturating_add(raw.size);
+        let limit = self.options.size_limit(compressed);
+        if self.declared > limit {
+            return Ok(Err(Rule::TooLarge { max: limit }));
+        }
+        if !matches!(raw.kind, Kind::File | Kind::Directory) {
+            return Ok(Err(Rule::ForbiddenKind(raw.kind)));
+        }
+        let components = match normalize(&raw.path, raw.kind, self.options) {
+            Ok(c) => c,
+            Err(rule) => return Ok(Err(rule)),
+        };
+        let verdict = self.place(raw.index, &components, raw.kind == Kind::Directory);
+        Ok(match (verdict, &raw.refusal) {
+            (Ok(_), Some(why)) => Err(Rule::GuestVerdict(why.clone())),
+            (v, _) => v,
+        })
+    }
+
+    /// Accounts for a chunk of file data.
+    pub fn data(&mut self, len: usize) -> Result<(), Error> {
+        let len = len as u64;
+        if len == 0 || len > self.data_left {
+            return Err(Error::protocol(format!("{len} bytes of data where {} were due", self.data_left)));
+        }
+        self.data_left -= len;
+        Ok(())
+    }
+
+    /// Whether the current file still expects data.
+    pub fn data_pending(&self) -> bool {
+        self.data_left != 0
+    }
+
+    /// Checks that the stream ended where it may.
+    pub fn finish(&self) -> Result<(), Error> {
+        if self.data_left != 0 {
+            return Err(Error::protocol("the archive ended inside a file's data"));
+        }
+        Ok(())
+    }
+
+    /// One path, one meaning: checks `components` against earlier entries and
+    /// records it if accepted.
+    fn place(&mut self, index: u64, components: &[&str], is_dir: bool) -> Result<Accepted, Rule> {
+        let kind = if is_dir { Kind::Directory } else { Kind::File };
+        if components.is_empty() {
+            // `./` or `.`: the destination itself, which exists.
+            return Ok(Accepted { path: String::new(), kind, new_parents: Vec::new(), already_made: true });
+        }
+        let mut path = String::new();
+        let mut new_parents = Vec::new();
+        for (i, component) in components.iter().enumerate() {
+            if i > 0 {
+                path.push('/');
+            }
+            path.push_str(component);
+            if i + 1 == components.len() {
+                break;
+            }
+            match self.seen.get(&path) {
+                Some(s) if !s.dir => return Err(Rule::FileDirectoryConflict { other: s.index }),
+                Some(_) => {}
+                None => new_parents.push(path.clone()),
+            }
+        }
+        let mut already_made = false;
+        match self.seen.get(&path) {
+            None => {}
+            Some(s) if s.dir && is_dir && !s.explicit => already_made = true,
+            Some(s) if s.dir != is_dir => return Err(Rule::FileDirectoryConflict { other: s.index }),
+            Some(s) => return Err(Rule::Duplicate { first: s.index }),
+        }
+        for parent in &new_parents {
+            self.seen.insert(parent.clone(), Seen { index, dir: true, explicit: false });
+        }
+        self.seen.insert(path.clone(), Seen { index, dir: is_dir, explicit: true });
+        Ok(Accepted { path, kind, new_parents, already_made })
+    }
+
+    /// The entry that first used `path` (normalized), if any.
+    pub fn index_of(&self, path: &str) -> Option<u64> {
+        self.seen.get(path).map(|s| s.index)
+    }
+}
+
+/// Splits a raw path into safe components, or names the rule it breaks.
+/// A leading `./`, repeated `/` and `.` components are dropped.
+pub fn normalize<'p>(raw: &'p [u8], kind: Kind, options: &Options) -> Result<Vec<&'p str>, Rule> {
+    if raw.contains(&0) {
+        return Err(Rule::NulByte);
+    }
+    let path = std::str::from_utf8(raw).map_err(|_| Rule::NotUtf8)?;
+    if path.len() > options.max_path_bytes {
+        return Err(Rule::PathTooLong { len: path.len(), max: options.max_path_bytes });
+    }
+    if path.starts_with('/') {
+        return Err(Rule::AbsolutePath);
+    }
+    let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    if components.contains(&"..") {
+        return Err(Rule::ParentComponent);
+    }
+    if let Some(long) = components.iter().find(|c| c.len() > options.max_component_bytes) {
+        return Err(Rule::ComponentTooLong { len: long.len(), max: options.max_component_bytes });
+    }
+    if components.len() > options.max_depth {
+        return Err(Rule::TooDeep { depth: components.len(), max: options.max_depth });
+    }
+    for component in &components {
+        platform_check(component)?;
+    }
+    if kind == Kind::File {
+        if components.is_empty() {
+            return Err(Rule::EmptyName);
+        }
+        if path.ends_with('/') {
+            return Err(Rule::TrailingSlash);
+        }
+    }
+    if components.first().is_some_and(|c| c.starts_with(STAGING_PREFIX)) {
+        return Err(Rule::ReservedName);
+    }
+    Ok(components)
+}
+
+/// Names that the host operating system would not store as written.
+#[cfg(windows)]
+fn platform_check(component: &str) -> Result<(), Rule> {
+    if component.contains('\\') {
+        return Err(Rule::PlatformUnsafe("'\\' is a path separator on Windows"));
+    }
+    if component.contains(':') {
+        return Err(Rule::PlatformUnsafe("':' names a drive or an alternate data stream on Windows"));
+    }
+    if component.ends_with('.') || component.ends_with(' ') {
+        return Err(Rule::PlatformUnsafe("Windows trims trailing dots and spaces from names"));
+    }
+    Ok(())
+}
+
+#[cfg(not(windows))]
+fn platform_check(_component: &str) -> Result<(), Rule> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(index: u64, path: &str, kind: Kind, size: u64) -> RawEntry {
+        RawEntry {
+            index,
+            header_offset: index * 512,
+            path: path.as_bytes().to_vec(),
+            kind,
+            type_flag: b'0',
+            size,
+            mode: 0o644,
+            mtime: 0,
+            link_target: None,
+            refusal: None,
+        }
+    }
+
+    fn verdicts(entries: &[(&str, Kind)]) -> Vec<Result<Accepted, Rule>> {
+        let options = Options::default();
+        let mut v = Vetter::new(&options, false);
+        entries.iter().enumerate().map(|(i, (p, k))| v.entry(&raw(i as u64, p, *k, 0), 0).unwrap()).collect()
+    }
+
+    fn rule_of(path: &[u8], kind: Kind) -> Option<Rule> {
+        normalize(path, kind, &Options::default()).err()
+    }
+
+    #[test]
+    fn traversal_forms_are_refused() {
+        assert_eq!(rule_of(b"../x", Kind::File), Some(Rule::ParentComponent));
+        assert_eq!(rule_of(b"a/../../x", Kind::File), Some(Rule::ParentComponent));
+        assert_eq!(rule_of(b"a/..", Kind::Directory), Some(Rule::ParentComponent));
+        assert_eq!(rule_of(b"/etc/passwd", Kind::File), Some(Rule::AbsolutePath));
+        assert_eq!(rule_of(b"//etc/passwd", Kind::File), Some(Rule::AbsolutePath));
+    }
+
+    #[test]
+    fn names_that_are_not_names() {
+        assert_eq!(rule_of(b"", Kind::File), Some(Rule::EmptyName));
+        assert_eq!(rule_of(b"./", Kind::File), Some(Rule::EmptyName));
+        assert_eq!(rule_of(b"a\0b", Kind::File), Some(Rule::NulByte));
+        assert_eq!(rule_of(b"caf\xe9", Kind::File), Some(Rule::NotUtf8));
+        assert_eq!(rule_of(b"dir/", Kind::File), Some(Rule::TrailingSlash));
+        assert_eq!(rule_of(b".sealtar-staging-1", Kind::Directory), Some(Rule::ReservedName));
+        assert_eq!(rule_of(b"sub/.sealtar-staging-1", Kind::Directory), None);
+    }
+
+    #[test]
+    fn dot_and_slash_forms_normalize() {
+        let o = Options::default();
+        assert_eq!(normalize(b"./a//b/./c", Kind::File, &o).unwrap(), ["a", "b", "c"]);
+        assert!(normalize(b"./", Kind::Directory, &o).unwrap().is_empty());
+        assert_eq!(normalize(b"...", Kind::File, &o).unwrap(), ["..."]);
+    }
+
+    #[test]
+    fn length_and_depth_limits() {
+        let o = Options::default();
+        let long = vec![b'a'; 256];
+        assert_eq!(normalize(&long, Kind::File, &o), Err(Rule::ComponentTooLong { len: 256, max: 255 }));
+        let deep = "a/".repeat(1025) + "f";
+        assert!(matches!(normalize(deep.as_bytes(), Kind::File, &o), Err(Rule::PathTooLong { .. })));
+        let mut shallow = o.clone();
+        shallow.max_depth = 3;
+        assert_eq!(normalize(b"a/b/c/d", Kind::File, &shallow), Err(Rule::TooDeep { depth: 4, max: 3 }));
+    }
+
+    #[test]
+    fn links_and_devices_are_refused() {
+        for kind in [Kind::Symlink, Kind::Hardlink, Kind::CharDevice, Kind::BlockDevice, Kind::Fifo, Kind::Other] {
+            assert_eq!(verdicts(&[("x", kind)])[0], Err(Rule::ForbiddenKind(kind)));
+        }
+    }
+
+    #[test]
+    fn duplicates_in_every_spelling() {
+        for second in ["a", "./a", "a//", ".//a"] {
+            let kind = if second.ends_with('/') { Kind::Directory } else { Kind::File };
+            let v = verdicts(&[("a", Kind::File), (second, kind)]);
+            assert!(v[1].is_err(), "{second}: {:?}", v[1]);
+        }
+        let v = verdicts(&[("d/", Kind::Directory), ("./d", Kind::Directory)]);
+        assert_eq!(v[1], Err(Rule::Duplicate { first: 0 }));
+    }
+
+    #[test]
+    fn file_where_directory_is_needed_and_the_reverse() {
+        let v = verdicts(&[("a", Kind::File), ("a/b", Kind::File)]);
+        assert_eq!(v[1], Err(Rule::FileDirectoryConflict { other: 0 }));
+        let v = verdicts(&[("a/b", Kind::File), ("a", Kind::File)]);
+        assert_eq!(v[1], Err(Rule::FileDirectoryConflict { other: 0 }));
+        let v = verdicts(&[("a/", Kind::Directory), ("a", Kind::File)]);
+        assert_eq!(v[1], Err(Rule::FileDirectoryConflict { other: 0 }));
+    }
+
+    #[test]
+    fn explicit_directory_after_implicit_is_fine() {
+        let v = verdicts(&[("a/b/c", Kind::File), ("a/b/", Kind::Directory), ("a/", Kind::Directory)]);
+        assert!(v.iter().all(Result::is_ok), "{v:?}");
+        let first = v[0].as_ref().unwrap();
+        assert_eq!(first.new_parents, ["a", "a/b"]);
+        assert_eq!(first.path, "a/b/c");
+    }
+
+    #[test]
+    fn guest_refusal_only_ever_refuses() {
+        let options = Options::default();
+        let mut v = Vetter::new(&options, false);
+        let mut e = raw(0, "fine.txt", Kind::File, 0);
+        e.refusal = Some("guest says no".into());
+        assert_eq!(v.entry(&e, 0).unwrap(), Err(Rule::GuestVerdict("guest says no".into())));
+    }
+
+    #[test]
+    fn entry_and_size_limits() {
+        let mut options = Options::default();
+        options.max_entries = 1;
+        options.max_size = Some(10);
+        let mut v = Vetter::new(&options, false);
+        assert_eq!(v.entry(&raw(0, "a", Kind::File, 11), 0).unwrap(), Err(Rule::TooLarge { max: 10 }));
+        assert_eq!(v.entry(&raw(1, "b", Kind::File, 0), 0).unwrap(), Err(Rule::TooManyEntries { max: 1 }));
+    }
+
+    #[test]
+    fn default_size_limit_follows_the_ratio() {
+        let options = Options::default();
+        assert_eq!(options.size_limit(0), 1 << 30);
+        assert_eq!(options.size_limit(100 << 20), 100 * (100 << 20));
+    }
+
+    #[test]
+    fn protocol_faults() {
+        let options = Options::default();
+        let mut v = Vetter::new(&options, true);
+        assert!(v.entry(&raw(1, "a", Kind::File, 0), 0).is_err(), "index skipped");
+        let mut v = Vetter::new(&options, true);
+        v.entry(&raw(0, "a", Kind::File, 4), 0).unwrap().unwrap();
+        assert!(v.data(5).is_err(), "more data than declared");
+        v.data(4).unwrap();
+        assert!(v.data(1).is_err(), "data after the end");
+        let mut v = Vetter::new(&options, true);
+        v.entry(&raw(0, "a", Kind::File, 4), 0).unwrap().unwrap();
+        assert!(v.entry(&raw(1, "b", Kind::File, 0), 0).is_err(), "entry inside data");
+        assert!(v.finish().is_err(), "ended inside data");
+        let mut v = Vetter::new(&options, true);
+        assert!(v.entry(&raw(0, "d", Kind::Directory, 3), 0).is_err(), "directory with data");
+    }
+}

@@ -1,0 +1,456 @@
+//! The sandbox: one wasmtime engine and compiled guest per process, a fresh
+//! store per archive, and the three-thread pipeline that feeds the guest and
+//! drains it.
+//!
+//! ```text
+//!  reader ──(pump thread)──► input queue ──► guest stdin
+//!                                            guest (parser thread) ──► event queue ──► caller's thread: policy + writes
+//! ```
+//!
+//! Both queues are bounded, so memory stays flat however large the archive.
+//! The guest is linked against `wasi:io` and `wasi:cli` only; its standard
+//! input is the archive, its standard output is discarded, its standard error
+//! is kept (a few KiB) to explain a trap, and it has no files, sockets,
+//! clocks, random numbers, environment or arguments.
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::cli::{IsTerminal, StdinStream, WasiCli, WasiCliView};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::{InputStream, Pollable, StreamError, StreamResult};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::error::{Error, Kind, Layer, SandboxFault};
+use crate::options::Options;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "extractor",
+    });
+}
+
+use bindings::exports::sealtar::extractor::parser as wit;
+
+/// The guest component, built from `guest/` by `make guest` and checked in so
+/// that depending on this crate needs no wasm toolchain.
+pub const GUEST_WASM: &[u8] = include_bytes!("../assets/sealtar-guest.wasm");
+
+/// Bytes of file data the guest returns per call, about.
+const BATCH_BUDGET: u32 = 1 << 20;
+/// Input chunks read ahead of the guest.
+const INPUT_QUEUE: usize = 2;
+/// Size of one input chunk.
+const INPUT_CHUNK: usize = 256 * 1024;
+/// Event batches decoded ahead of the writer.
+const EVENT_QUEUE: usize = 4;
+/// How often the deadline clock ticks.
+const TICK: Duration = Duration::from_millis(50);
+/// How much of the guest's standard error is kept to explain a trap.
+const STDERR_KEEP: usize = 4096;
+
+/// A record from the guest, in host types, not yet trusted.
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    pub index: u64,
+    pub header_offset: u64,
+    pub path: Vec<u8>,
+    pub kind: Kind,
+    pub type_flag: u8,
+    pub size: u64,
+    pub mode: u32,
+    pub mtime: i64,
+    pub link_target: Option<Vec<u8>>,
+    pub refusal: Option<String>,
+}
+
+/// One step of the guest's output.
+#[derive(Debug)]
+pub enum RawEvent {
+    Entry(RawEntry),
+    Data(Vec<u8>),
+}
+
+/// The process-wide engine and pre-linked guest.
+pub struct Sandbox {
+    engine: Engine,
+    pre: bindings::ExtractorPre<State>,
+}
+
+static SANDBOX: OnceLock<Result<Sandbox, String>> = OnceLock::new();
+
+impl Sandbox {
+    /// The process-wide sandbox, compiled (or loaded from `cache_dir`) on
+    /// first use. Later calls reuse it whatever their `cache_dir`.
+    pub fn get(cache_dir: Option<&std::path::Path>) -> Result<&'static Sandbox, Error> {
+        SANDBOX.get_or_init(|| Sandbox::build(cache_dir).map_err(|e| format!("{e:#}"))).as_ref().map_err(|e| Error::Setup(e.clone()))
+    }
+
+    fn build(cache_dir: Option<&std::path::Path>) -> wasmtime::Result<Sandbox> {
+        let engine = Engine::new(&engine_config())?;
+        let component = crate::cache::load_or_compile(&engine, GUEST_WASM, cache_dir)?;
+        let linker = linker(&engine)?;
+        let pre = bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)?;
+        let ticker = engine.weak();
+        std::thread::Builder::new().name("sealtar-deadline".into()).spawn(move || {
+            while let Some(engine) = ticker.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        })?;
+        Ok(Sandbox { engine, pre })
+    }
+
+    /// The engine (for inspecting the guest's imports in tests).
+    #[cfg(test)]
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Parses `reader` in a fresh store and hands every event to `sink`, with
+    /// the number of input bytes read so far. Stops at the first error from
+    /// the guest, the reader or `sink`.
+    pub fn run<R: Read + Send>(
+        &self,
+        options: &Options,
+        reader: R,
+        with_data: bool,
+        mut sink: impl FnMut(RawEvent, u64) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let compressed = AtomicU64::new(0);
+        let (in_tx, in_rx) = sync_channel::<Vec<u8>>(INPUT_QUEUE);
+        let (ev_tx, ev_rx) = sync_channel::<Vec<RawEvent>>(EVENT_QUEUE);
+        std::thread::scope(|s| {
+            let pump = s.spawn(|| pump(reader, in_tx, &compressed));
+            let guest = s.spawn(move || self.drive(options, in_rx, with_data, ev_tx));
+            let mut outcome = Ok(());
+            'drain: for batch in ev_rx.iter() {
+                for event in batch {
+                    if let Err(e) = sink(event, compressed.load(Ordering::Relaxed)) {
+                        outcome = Err(e);
+                        break 'drain;
+                    }
+                }
+            }
+            // Dropping the receiver unblocks a guest waiting to send; the
+            // guest's exit in turn unblocks the pump.
+            drop(ev_rx);
+            let guest_result = guest.join().unwrap_or_else(|_| Err(Error::Setup("parser thread panicked".into())));
+            let pump_result = pump.join().unwrap_or_else(|_| Err(io::Error::other("input thread panicked")));
+            // A sink refusal explains everything after it; a read error
+            // explains whatever the guest made of the cut-off input (even an
+            // apparently clean end).
+            outcome?;
+            pump_result.map_err(|e| Error::io("reading the archive", e))?;
+            guest_result
+        })
+    }
+
+    /// Runs the guest over the input queue, sending event batches.
+    fn drive(
+        &self,
+        options: &Options,
+        input: Receiver<Vec<u8>>,
+        with_data: bool,
+        events: SyncSender<Vec<RawEvent>>,
+    ) -> Result<(), Error> {
+        let stderr = MemoryOutputPipe::new(STDERR_KEEP);
+        let wasi = WasiCtxBuilder::new().stdin(Feed::new(input)).stderr(stderr.clone()).build();
+        let state = State { wasi, table: ResourceTable::new(), memory: MemoryCap { max: options.guest_memory, hit: false } };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        let ticks = options.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+
+        let fault = |store: &Store<State>, e: wasmtime::Error| fault(store, &stderr, e);
+        let instance = self.pre.instantiate(&mut store).map_err(|e| fault(&store, e))?;
+        let parser = instance.sealtar_extractor_parser().archive();
+        let limits = wit::Limits {
+            max_entries: options.max_entries,
+            max_path_bytes: u32::try_from(options.max_path_bytes).unwrap_or(u32::MAX),
+            max_extension_bytes: options.max_extension_bytes,
+        };
+        let archive = parser.call_constructor(&mut store, limits, with_data).map_err(|e| fault(&store, e))?;
+        loop {
+            let batch = match parser.call_next(&mut store, archive, BATCH_BUDGET) {
+                Ok(Ok(batch)) => batch,
+                Ok(Err(e)) => {
+                    let layer = match e.layer {
+                        wit::StreamLayer::Input => Layer::Input,
+                        wit::StreamLayer::Tar => Layer::Tar,
+                    };
+                    return Err(Error::Malformed { offset: e.offset, layer, message: e.message });
+                }
+                Err(e) => return Err(fault(&store, e)),
+            };
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let batch = batch.into_iter().map(convert).collect();
+            if events.send(batch).is_err() {
+                // The consumer stopped; its reason is the one reported.
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn engine_config() -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    config
+}
+
+/// Links `wasi:io` and `wasi:cli`, and nothing else: a guest that imports a
+/// file system, sockets, clocks or randomness fails to instantiate.
+fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
+    use wasmtime_wasi::p2::bindings::{cli, sync::io as sync_io};
+    let mut l = Linker::new(engine);
+    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<State, HasTable>(&mut l, |s| &mut s.table)?;
+    sync_io::poll::add_to_linker::<State, HasTable>(&mut l, |s| &mut s.table)?;
+    sync_io::streams::add_to_linker::<State, HasTable>(&mut l, |s| &mut s.table)?;
+    cli::exit::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    cli::environment::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    cli::stdin::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    cli::stdout::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    cli::stderr::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    cli::terminal_input::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    cli::terminal_output::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    cli::terminal_stdin::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    cli::terminal_stdout::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    cli::terminal_stderr::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
+    Ok(l)
+}
+
+struct HasTable;
+
+impl HasData for HasTable {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// Per-archive store data.
+pub struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryCap,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Refuses linear-memory growth past the cap, remembering that it did.
+struct MemoryCap {
+    max: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 16)
+    }
+}
+
+/// Turns a wasmtime error from a guest call into the reason the archive is refused.
+fn fault(store: &Store<State>, stderr: &MemoryOutputPipe, e: wasmtime::Error) -> Error {
+    if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return Error::Sandbox(SandboxFault::Timeout);
+    }
+    if store.data().memory.hit {
+        return Error::Sandbox(SandboxFault::MemoryLimit);
+    }
+    let said = stderr.contents();
+    let said = String::from_utf8_lossy(said.trim_ascii());
+    let what = if said.is_empty() { format!("{e}") } else { format!("{e}: {said}") };
+    Error::Sandbox(SandboxFault::Trap(crate::escape(what.as_bytes())))
+}
+
+fn convert(event: wit::Event) -> RawEvent {
+    match event {
+        wit::Event::Data(d) => RawEvent::Data(d),
+        wit::Event::Entry(e) => RawEvent::Entry(RawEntry {
+            index: e.index,
+            header_offset: e.header_offset,
+            path: e.path,
+            kind: match e.kind {
+                wit::EntryKind::File => Kind::File,
+                wit::EntryKind::Directory => Kind::Directory,
+                wit::EntryKind::Symlink => Kind::Symlink,
+                wit::EntryKind::Hardlink => Kind::Hardlink,
+                wit::EntryKind::CharDevice => Kind::CharDevice,
+                wit::EntryKind::BlockDevice => Kind::BlockDevice,
+                wit::EntryKind::Fifo => Kind::Fifo,
+                wit::EntryKind::Other => Kind::Other,
+            },
+            type_flag: e.type_flag,
+            size: e.size,
+            mode: e.mode,
+            mtime: e.mtime,
+            link_target: e.link_target,
+            refusal: e.refusal,
+        }),
+    }
+}
+
+/// Reads the archive in chunks into the input queue.
+fn pump<R: Read>(mut reader: R, queue: SyncSender<Vec<u8>>, read: &AtomicU64) -> io::Result<()> {
+    loop {
+        let mut chunk = vec![0u8; INPUT_CHUNK];
+        let n = loop {
+            match reader.read(&mut chunk) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        chunk.truncate(n);
+        read.fetch_add(n as u64, Ordering::Relaxed);
+        if queue.send(chunk).is_err() {
+            // The guest is gone; whatever stopped it is reported instead.
+            return Ok(());
+        }
+    }
+}
+
+/// The guest's standard input: the archive bytes from the input queue.
+struct Feed(Arc<Mutex<FeedState>>);
+
+struct FeedState {
+    queue: Receiver<Vec<u8>>,
+    current: Bytes,
+    closed: bool,
+}
+
+impl Feed {
+    fn new(queue: Receiver<Vec<u8>>) -> Feed {
+        Feed(Arc::new(Mutex::new(FeedState { queue, current: Bytes::new(), closed: false })))
+    }
+}
+
+impl FeedState {
+    fn fill(&mut self, block: bool) {
+        if !self.current.is_empty() || self.closed {
+            return;
+        }
+        let next = if block {
+            self.queue.recv().map_err(|_| TryRecvError::Disconnected)
+        } else {
+            self.queue.try_recv()
+        };
+        match next {
+            Ok(chunk) => self.current = Bytes::from(chunk),
+            Err(TryRecvError::Disconnected) => self.closed = true,
+            Err(TryRecvError::Empty) => {}
+        }
+    }
+
+    fn take(&mut self, size: usize, block: bool) -> StreamResult<Bytes> {
+        self.fill(block);
+        if !self.current.is_empty() {
+            let n = size.min(self.current.len());
+            return Ok(self.current.split_to(n));
+        }
+        if self.closed { Err(StreamError::Closed) } else { Ok(Bytes::new()) }
+    }
+}
+
+impl IsTerminal for Feed {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdinStream for Feed {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncRead + Send + Sync> {
+        // Only wasip3 guests use this interface; sealtar's guest is wasip2.
+        Box::new(tokio::io::empty())
+    }
+
+    fn p2_stream(&self) -> Box<dyn InputStream> {
+        Box::new(FeedStream(self.0.clone()))
+    }
+}
+
+struct FeedStream(Arc<Mutex<FeedState>>);
+
+impl FeedStream {
+    fn state(&self) -> std::sync::MutexGuard<'_, FeedState> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl InputStream for FeedStream {
+    fn read(&mut self, size: usize) -> StreamResult<Bytes> {
+        self.state().take(size, false)
+    }
+
+    async fn blocking_read(&mut self, size: usize) -> StreamResult<Bytes> {
+        self.state().take(size, true)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for FeedStream {
+    async fn ready(&mut self) {
+        self.state().fill(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The guest may import `wasi:io` and `wasi:cli` and nothing else: a new
+    /// `wasi:filesystem` or `wasi:sockets` import must fail this test.
+    #[test]
+    fn guest_imports_only_wasi_io_and_wasi_cli() {
+        let engine = Engine::new(&engine_config()).unwrap();
+        let component = wasmtime::component::Component::new(&engine, GUEST_WASM).unwrap();
+        let imports: Vec<String> =
+            component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
+        assert!(!imports.is_empty());
+        for name in &imports {
+            assert!(name.starts_with("wasi:io/") || name.starts_with("wasi:cli/"), "forbidden guest import {name}");
+        }
+        assert!(imports.iter().any(|n| n.starts_with("wasi:cli/stdin")), "{imports:?}");
+    }
+
+    #[test]
+    fn feed_hands_out_chunks_then_closes() {
+        let (tx, rx) = sync_channel(2);
+        let feed = Feed::new(rx);
+        let mut s = feed.p2_stream();
+        tx.send(b"hello".to_vec()).unwrap();
+        drop(tx);
+        let mut state = FeedStream(feed.0.clone());
+        assert_eq!(&state.state().take(3, true).unwrap()[..], b"hel");
+        assert_eq!(&s.read(10).unwrap()[..], b"lo");
+        assert!(matches!(s.read(10), Err(StreamError::Closed)));
+        assert!(matches!(state.state().take(1, true), Err(StreamError::Closed)));
+        let _ = &mut state;
+    }
+}
