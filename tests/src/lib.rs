@@ -93,6 +93,12 @@ impl Header {
         self.set(345, 155, prefix)
     }
 
+    /// Sets the device major and minor number fields (character and block
+    /// devices).
+    pub fn device_numbers(&mut self, major: u32, minor: u32) -> &mut Self {
+        self.octal(329, 8, u64::from(major)).octal(337, 8, u64::from(minor))
+    }
+
     /// Replaces the computed checksum by these raw field bytes.
     pub fn bad_checksum(&mut self, field: &[u8]) -> &mut Self {
         self.checksum = Some(field.to_vec());
@@ -184,6 +190,18 @@ impl Tar {
         self.entry(&h, b"")
     }
 
+    /// Appends a character ('3') or block ('4') device with these numbers.
+    pub fn device(&mut self, name: &str, type_flag: u8, major: u32, minor: u32) -> &mut Self {
+        let mut h = Header::new(name.as_bytes(), type_flag, 0);
+        h.mode(0o666).device_numbers(major, minor);
+        self.entry(&h, b"")
+    }
+
+    /// Appends a named pipe ('6').
+    pub fn fifo(&mut self, name: &str) -> &mut Self {
+        self.entry(&Header::new(name.as_bytes(), b'6', 0), b"")
+    }
+
     /// Appends a PAX extended header ('x') with these records.
     pub fn pax(&mut self, records: &[(&str, &[u8])]) -> &mut Self {
         self.pax_typed(b'x', records)
@@ -242,6 +260,26 @@ impl Tar {
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(data).expect("in-memory write");
+    e.finish().expect("in-memory write")
+}
+
+/// A gzip bomb: a tar whose single file `name` holds `size` zero bytes,
+/// gzip-compressed at the best ratio. The zeros are streamed through the
+/// encoder, so only the compressed output (about `size / 1000` bytes) is held
+/// in memory.
+pub fn gzip_zeros(name: &str, size: u64) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(&Header::new(name.as_bytes(), b'0', size).build()).expect("in-memory write");
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = usize::try_from(left).map_or(zeros.len(), |l| l.min(zeros.len()));
+        e.write_all(&zeros[..n]).expect("in-memory write");
+        left -= n as u64;
+    }
+    // Padding of the last block, then the end-of-archive marker.
+    let pad = (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64;
+    e.write_all(&zeros[..pad as usize + 2 * BLOCK]).expect("in-memory write");
     e.finish().expect("in-memory write")
 }
 

@@ -1,0 +1,63 @@
+# sealtar — developer entry points. `make help` lists them.
+
+CARGO      ?= cargo
+CARGO_HOME ?= $(HOME)/.cargo
+SEALTAR    := target/release/sealtar
+
+GUEST_TARGET := wasm32-wasip2
+GUEST_ASSET  := host/assets/sealtar-guest.wasm
+# Paths that would otherwise leak into panic messages inside the guest are
+# remapped so the component is byte-for-byte the same on every machine.
+export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
+
+.PHONY: help build guest check-guest test demo bench fmt lint ci samples
+
+help:
+	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
+	@echo "make test         build and run every test (what CI runs)"
+	@echo "make guest        rebuild the sandboxed parser into $(GUEST_ASSET)"
+	@echo "make check-guest  fail if $(GUEST_ASSET) differs from a fresh build"
+	@echo "make bench        compare sealtar with native extraction and GNU tar"
+	@echo "make fmt | lint   rustfmt, clippy"
+
+build:
+	$(CARGO) build --release --locked
+
+# The guest is built with the pinned toolchain (rust-toolchain.toml).
+guest:
+	$(CARGO) build --locked -p sealtar-guest --target $(GUEST_TARGET) --profile guest
+	cp target/$(GUEST_TARGET)/guest/sealtar_guest.wasm $(GUEST_ASSET)
+	cd host/assets && sha256sum sealtar-guest.wasm > sealtar-guest.wasm.sha256
+
+check-guest:
+	CARGO_TARGET_DIR=target/check-guest $(CARGO) build --locked -p sealtar-guest --target $(GUEST_TARGET) --profile guest
+	@if cmp -s target/check-guest/$(GUEST_TARGET)/guest/sealtar_guest.wasm $(GUEST_ASSET); then \
+		echo "check-guest: $(GUEST_ASSET) matches a fresh build"; \
+	else \
+		echo "check-guest: $(GUEST_ASSET) differs from a fresh build of guest/; run 'make guest' and commit" >&2; \
+		exit 1; \
+	fi
+	@cd host/assets && sha256sum -c sealtar-guest.wasm.sha256
+
+# Real npm and PyPI source tarballs for the differential test (best effort:
+# the test says so when they are missing, and fails under SEALTAR_REQUIRE_SAMPLES=1).
+samples:
+	@sh tests/fetch-samples.sh target/samples
+
+test: build samples
+	$(CARGO) test --release --locked --workspace
+
+demo: build
+	@sh examples/demo.sh $(SEALTAR)
+
+bench: build
+	@sh bench/run.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
+
+ci: check-guest test demo
