@@ -61,9 +61,7 @@ fn parse_octal(field: &[u8]) -> Result<u64, NumError> {
         return Err(NumError::NotOctal(bad));
     }
     number.iter().try_fold(0u64, |acc, &d| {
-        acc.checked_mul(8)
-            .and_then(|acc| acc.checked_add(u64::from(d - b'0')))
-            .ok_or(NumError::Overflow)
+        acc.checked_mul(8).and_then(|acc| acc.checked_add(u64::from(d - b'0'))).ok_or(NumError::Overflow)
     })
 }
 

@@ -342,7 +342,9 @@ impl<R: Read> Parser<R> {
                     continue;
                 }
                 b'S' => return Err(self.err_at(header_offset, "GNU sparse members are not supported")),
-                b'M' => return Err(self.err_at(header_offset, "GNU multi-volume continuation members are not supported")),
+                b'M' => {
+                    return Err(self.err_at(header_offset, "GNU multi-volume continuation members are not supported"));
+                }
                 b'N' => return Err(self.err_at(header_offset, "old GNU long-name members are not supported")),
                 _ => {}
             }
@@ -372,10 +374,9 @@ impl<R: Read> Parser<R> {
             let link_target = if matches!(kind, Kind::Symlink | Kind::Hardlink) {
                 match (pax.linkpath, pending.long_link.take()) {
                     (Some(_), Some(_)) => {
-                        return Err(self.err_at(
-                            header_offset,
-                            "link target given by both a PAX linkpath and a GNU long link",
-                        ));
+                        return Err(
+                            self.err_at(header_offset, "link target given by both a PAX linkpath and a GNU long link")
+                        );
                     }
                     (Some(l), None) | (None, Some(l)) => Some(l),
                     (None, None) => Some(header.link_name_bytes().map(|l| l.into_owned()).unwrap_or_default()),
@@ -457,10 +458,9 @@ impl<R: Read> Parser<R> {
             b'g' => {
                 let records = pax::parse(&payload).map_err(|m| self.err_at(at, m))?;
                 if records.affects_members() {
-                    return Err(self.err_at(
-                        at,
-                        "PAX global header changes member fields; readers apply it differently",
-                    ));
+                    return Err(
+                        self.err_at(at, "PAX global header changes member fields; readers apply it differently")
+                    );
                 }
             }
             b'L' | b'K' => {

@@ -28,11 +28,7 @@ impl PaxRecords {
     /// ownership names, extended attributes and the like, which sealtar never
     /// applies).
     pub fn affects_members(&self) -> bool {
-        self.path.is_some()
-            || self.linkpath.is_some()
-            || self.size.is_some()
-            || self.mtime.is_some()
-            || self.sparse
+        self.path.is_some() || self.linkpath.is_some() || self.size.is_some() || self.mtime.is_some() || self.sparse
     }
 }
 

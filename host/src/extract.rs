@@ -37,15 +37,11 @@ pub struct Report {
 }
 
 /// Extracts `reader` into `dest`, all or nothing.
-pub fn extract<R: Read + Send>(
-    sandbox: &Sandbox,
-    options: &Options,
-    reader: R,
-    dest: &Dir,
-) -> Result<Report, Error> {
+pub fn extract<R: Read + Send>(sandbox: &Sandbox, options: &Options, reader: R, dest: &Dir) -> Result<Report, Error> {
     clean_stale_staging(dest);
     let staging = Staging::create(dest)?;
-    let mut writer = Writer { tree: &staging.tree, vetter: Vetter::new(options, true), open: None, report: Report::default() };
+    let mut writer =
+        Writer { tree: &staging.tree, vetter: Vetter::new(options, true), open: None, report: Report::default() };
     let result = sandbox
         .run(options, reader, true, |event, compressed| writer.handle(event, compressed))
         .and_then(|()| writer.finish())
@@ -76,7 +72,9 @@ impl Writer<'_> {
             RawEvent::Data(data) => {
                 self.vetter.data(data.len())?;
                 let open = self.open.as_mut().ok_or_else(|| Error::protocol("data without an open file"))?;
-                open.file.write_all(&data).map_err(|e| Error::io(format!("writing \"{}\"", escape(open.path.as_bytes())), e))?;
+                open.file
+                    .write_all(&data)
+                    .map_err(|e| Error::io(format!("writing \"{}\"", escape(open.path.as_bytes())), e))?;
                 self.report.bytes += data.len() as u64;
                 if !self.vetter.data_pending() {
                     self.close()?;
@@ -87,10 +85,11 @@ impl Writer<'_> {
     }
 
     fn entry(&mut self, raw: RawEntry, compressed: u64) -> Result<(), Error> {
-        let accepted = self
-            .vetter
-            .entry(&raw, compressed)?
-            .map_err(|rule| Error::Refused { index: raw.index, path: escape(&raw.path), rule })?;
+        let accepted = self.vetter.entry(&raw, compressed)?.map_err(|rule| Error::Refused {
+            index: raw.index,
+            path: escape(&raw.path),
+            rule,
+        })?;
         let refuse = |rule| Error::Refused { index: raw.index, path: escape(&raw.path), rule };
         for parent in &accepted.new_parents {
             self.mkdir(parent).map_err(|e| self.fs_error(e, parent, &refuse))?;
@@ -103,7 +102,8 @@ impl Writer<'_> {
             }
             _ => {
                 let mode = if raw.mode & 0o100 != 0 { 0o755 } else { 0o644 };
-                let file = self.create_file(&accepted.path, mode).map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
+                let file =
+                    self.create_file(&accepted.path, mode).map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
                 self.report.files += 1;
                 self.open = Some(OpenFile { file, path: accepted.path, mtime: raw.mtime });
                 if !self.vetter.data_pending() {

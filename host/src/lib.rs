@@ -144,11 +144,9 @@ impl Extractor {
             };
             let verdict = vetter.entry(&raw, compressed)?;
             let stop = match &verdict {
-                Err(rule) if rule.is_archive_wide() => Some(Error::Refused {
-                    index: raw.index,
-                    path: escape(&raw.path),
-                    rule: rule.clone(),
-                }),
+                Err(rule) if rule.is_archive_wide() => {
+                    Some(Error::Refused { index: raw.index, path: escape(&raw.path), rule: rule.clone() })
+                }
                 _ => None,
             };
             entries.push(ManifestEntry {

@@ -90,7 +90,10 @@ impl Sandbox {
     /// The process-wide sandbox, compiled (or loaded from `cache_dir`) on
     /// first use. Later calls reuse it whatever their `cache_dir`.
     pub fn get(cache_dir: Option<&std::path::Path>) -> Result<&'static Sandbox, Error> {
-        SANDBOX.get_or_init(|| Sandbox::build(cache_dir).map_err(|e| format!("{e:#}"))).as_ref().map_err(|e| Error::Setup(e.clone()))
+        SANDBOX
+            .get_or_init(|| Sandbox::build(cache_dir).map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(|e| Error::Setup(e.clone()))
     }
 
     fn build(cache_dir: Option<&std::path::Path>) -> wasmtime::Result<Sandbox> {
@@ -164,7 +167,8 @@ impl Sandbox {
     ) -> Result<(), Error> {
         let stderr = MemoryOutputPipe::new(STDERR_KEEP);
         let wasi = WasiCtxBuilder::new().stdin(Feed::new(input)).stderr(stderr.clone()).build();
-        let state = State { wasi, table: ResourceTable::new(), memory: MemoryCap { max: options.guest_memory, hit: false } };
+        let state =
+            State { wasi, table: ResourceTable::new(), memory: MemoryCap { max: options.guest_memory, hit: false } };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         let ticks = options.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
@@ -355,11 +359,8 @@ impl FeedState {
         if !self.current.is_empty() || self.closed {
             return;
         }
-        let next = if block {
-            self.queue.recv().map_err(|_| TryRecvError::Disconnected)
-        } else {
-            self.queue.try_recv()
-        };
+        let next =
+            if block { self.queue.recv().map_err(|_| TryRecvError::Disconnected) } else { self.queue.try_recv() };
         match next {
             Ok(chunk) => self.current = Bytes::from(chunk),
             Err(TryRecvError::Disconnected) => self.closed = true,

@@ -152,10 +152,7 @@ fn traversal_gets_a_guest_refusal() {
 
 #[test]
 fn pax_path_size_and_mtime_apply() {
-    let bytes = Tar::new()
-        .pax(&[("path", b"long/name.txt"), ("mtime", b"1234.75")])
-        .file("short", b"data")
-        .finish();
+    let bytes = Tar::new().pax(&[("path", b"long/name.txt"), ("mtime", b"1234.75")]).file("short", b"data").finish();
     let (e, d) = only_entry(&bytes);
     assert_eq!(e.path, b"long/name.txt");
     assert_eq!(e.mtime, 1234);
