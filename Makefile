@@ -50,8 +50,10 @@ test: build samples
 demo: build
 	@sh examples/demo.sh $(SEALTAR)
 
+# BENCH_ARGS passes options to bench/run.py, e.g. BENCH_ARGS="--rounds 9 --json target/bench.json".
 bench: build
-	@sh bench/run.sh
+	$(CARGO) build --release --locked -p sealtar-bench
+	@python3 bench/run.py $(BENCH_ARGS)
 
 fmt:
 	$(CARGO) fmt --all

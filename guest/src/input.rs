@@ -31,7 +31,7 @@ pub enum Source<R: Read> {
     /// Uncompressed tar.
     Plain(Counted<Rewound<R>>),
     /// gzip-compressed tar.
-    Gzip(MultiGzDecoder<BufReader<Counted<Rewound<R>>>>),
+    Gzip(Box<MultiGzDecoder<BufReader<Counted<Rewound<R>>>>>),
 }
 
 /// A compression format sealtar recognises but does not decode.
@@ -59,7 +59,7 @@ impl<R: Read> Source<R> {
         }
         let counted = Counted { inner: Cursor::new(magic).chain(reader), count: 0 };
         let buffered = BufReader::with_capacity(INPUT_BUFFER, counted);
-        Ok(Ok(Source::Gzip(MultiGzDecoder::new(buffered))))
+        Ok(Ok(Source::Gzip(Box::new(MultiGzDecoder::new(buffered)))))
     }
 
     /// Whether the input is gzip-compressed.

@@ -227,13 +227,18 @@ impl<R: Read> Parser<R> {
             State::Start => self.start().inspect_err(|e| self.state = State::Failed(e.clone()))?,
             State::Reading => {}
         }
-        let result = self.fill_batch(budget.max(1));
-        match &result {
-            Err(e) => self.state = State::Failed(e.clone()),
-            Ok(events) if events.is_empty() => self.state = State::Done,
-            Ok(_) => {}
+        let mut events = Vec::new();
+        match self.fill_batch(budget.max(1), &mut events) {
+            // Deliver what was read before the error; the error comes next call.
+            Err(e) if !events.is_empty() => self.state = State::Failed(e),
+            Err(e) => {
+                self.state = State::Failed(e.clone());
+                return Err(e);
+            }
+            Ok(()) if events.is_empty() => self.state = State::Done,
+            Ok(()) => {}
         }
-        result
+        Ok(events)
     }
 
     fn start(&mut self) -> Result<(), ParseError> {
@@ -255,15 +260,14 @@ impl<R: Read> Parser<R> {
         Ok(())
     }
 
-    fn fill_batch(&mut self, budget: usize) -> Result<Vec<Event>, ParseError> {
-        let mut events = Vec::new();
+    fn fill_batch(&mut self, budget: usize, events: &mut Vec<Event>) -> Result<(), ParseError> {
         let mut used = 0usize;
         loop {
             if self.data_left > 0 {
                 if self.deliver {
                     let room = budget.saturating_sub(used).min(MAX_CHUNK);
                     if room == 0 {
-                        return Ok(events);
+                        return Ok(());
                     }
                     let take = usize::try_from(self.data_left).map_or(room, |left| left.min(room));
                     let mut chunk = vec![0u8; take];
@@ -284,7 +288,7 @@ impl<R: Read> Parser<R> {
                 self.pad_left = 0;
             }
             if used >= budget && !events.is_empty() {
-                return Ok(events);
+                return Ok(());
             }
             match self.next_entry()? {
                 Some(entry) => {
@@ -294,7 +298,7 @@ impl<R: Read> Parser<R> {
                     self.deliver = self.with_data && entry.kind == Kind::File;
                     events.push(Event::Entry(entry));
                 }
-                None => return Ok(events),
+                None => return Ok(()),
             }
         }
     }

@@ -124,9 +124,72 @@ pub enum Rule {
     /// The sandboxed parser refused the entry for this reason and the host
     /// found nothing of its own.
     GuestVerdict(String),
+    /// Portable mode: the name is unsafe or ambiguous on some supported
+    /// operating system.
+    NotPortable(&'static str),
+    /// Portable mode: the path names the same file as an earlier entry's on a
+    /// case-insensitive or normalization-insensitive file system.
+    FoldingCollision {
+        /// The earlier entry.
+        other: u64,
+    },
+    /// `check --crate`: the entry is not under the crate's `<name>-<version>/`
+    /// directory.
+    OutsideCrateDirectory {
+        /// The directory every entry must be under.
+        prefix: String,
+    },
+    /// `check --crate`: a second `Cargo.toml` (in any letter case).
+    SecondCargoToml {
+        /// The first one.
+        first: u64,
+    },
+    /// `check --crate`: the crate has no `Cargo.toml` at its root.
+    MissingCargoToml,
+    /// `check --crate`: `.cargo-ok` is the marker Cargo writes after
+    /// unpacking; a crate that ships one could fake it.
+    CargoOkFile,
+    /// `check --crate`: larger than Cargo unpacks (max(512 MiB, 20 ×
+    /// compressed size)).
+    CrateTooLarge {
+        /// The limit.
+        max: u64,
+    },
 }
 
 impl Rule {
+    /// A stable identifier for machine-readable output (`--json`).
+    pub fn id(&self) -> &'static str {
+        match self {
+            Rule::ForbiddenKind(_) => "forbidden-kind",
+            Rule::AbsolutePath => "absolute-path",
+            Rule::ParentComponent => "parent-component",
+            Rule::EmptyName => "empty-name",
+            Rule::NulByte => "nul-byte",
+            Rule::NotUtf8 => "not-utf8",
+            Rule::TrailingSlash => "trailing-slash",
+            Rule::PlatformUnsafe(_) => "platform-unsafe",
+            Rule::PathTooLong { .. } => "path-too-long",
+            Rule::ComponentTooLong { .. } => "component-too-long",
+            Rule::TooDeep { .. } => "too-deep",
+            Rule::Duplicate { .. } => "duplicate",
+            Rule::FileDirectoryConflict { .. } => "file-directory-conflict",
+            Rule::ReservedName => "reserved-name",
+            Rule::ExistsInDestination => "exists-in-destination",
+            Rule::FileSystemCollision => "file-system-collision",
+            Rule::TooManyEntries { .. } => "too-many-entries",
+            Rule::TooLarge { .. } => "too-large",
+            Rule::GuestVerdict(_) => "guest-verdict",
+            Rule::NotPortable(_) => "not-portable",
+            Rule::FoldingCollision { .. } => "folding-collision",
+            Rule::OutsideCrateDirectory { .. } => "outside-crate-directory",
+            Rule::SecondCargoToml { .. } => "second-cargo-toml",
+            Rule::MissingCargoToml => "missing-cargo-toml",
+            Rule::CargoOkFile => "cargo-ok-file",
+            Rule::CrateTooLarge { .. } => "crate-too-large",
+        }
+    }
+
     /// Whether the rule concerns the archive as a whole (listing stops there)
     /// rather than one entry.
     pub fn is_archive_wide(&self) -> bool {
@@ -167,6 +230,19 @@ impl fmt::Display for Rule {
             Rule::TooManyEntries { max } => write!(f, "more than {max} entries (--max-entries)"),
             Rule::TooLarge { max } => write!(f, "unpacked size exceeds the {max}-byte limit (--max-size)"),
             Rule::GuestVerdict(why) => write!(f, "refused by the parser: {}", crate::escape(why.as_bytes())),
+            Rule::NotPortable(why) => write!(f, "not portable: {why}"),
+            Rule::FoldingCollision { other } => {
+                write!(f, "same file as entry {other} on case- or normalization-insensitive file systems")
+            }
+            Rule::OutsideCrateDirectory { prefix } => {
+                write!(f, "not under the crate directory \"{}/\"", crate::escape(prefix.as_bytes()))
+            }
+            Rule::SecondCargoToml { first } => {
+                write!(f, "a second Cargo.toml (in any letter case) after entry {first}")
+            }
+            Rule::MissingCargoToml => f.write_str("no Cargo.toml at the crate root"),
+            Rule::CargoOkFile => f.write_str(".cargo-ok is Cargo's unpack marker and may not be shipped"),
+            Rule::CrateTooLarge { max } => write!(f, "unpacks to more than Cargo allows ({max} bytes)"),
         }
     }
 }

@@ -30,7 +30,8 @@ use crate::sandbox::{RawEntry, RawEvent, Sandbox};
 pub struct Report {
     /// Regular files written.
     pub files: u64,
-    /// Directories created (explicit entries and implied parents).
+    /// Directories in the extracted tree (explicit entries and implied
+    /// parents), counting those merged into existing directories.
     pub directories: u64,
     /// Bytes of file data written.
     pub bytes: u64,
@@ -144,12 +145,12 @@ impl Writer<'_> {
 
     /// Finishes the open file: sets its modification time through the handle.
     fn close(&mut self) -> Result<(), Error> {
-        if let Some(open) = self.open.take() {
-            if let Some(time) = system_time(open.mtime) {
-                open.file
-                    .set_modified(time)
-                    .map_err(|e| Error::io(format!("setting the time of \"{}\"", escape(open.path.as_bytes())), e))?;
-            }
+        if let Some(open) = self.open.take()
+            && let Some(time) = system_time(open.mtime)
+        {
+            open.file
+                .set_modified(time)
+                .map_err(|e| Error::io(format!("setting the time of \"{}\"", escape(open.path.as_bytes())), e))?;
         }
         Ok(())
     }

@@ -36,6 +36,8 @@ mod extract;
 pub mod manual;
 mod options;
 mod policy;
+mod portable;
+mod registry;
 mod sandbox;
 
 use std::io::Read;
@@ -50,6 +52,7 @@ pub use options::{
     DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_TIMEOUT, Options,
 };
+pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, Violation};
 
 use policy::Vetter;
 use sandbox::{RawEvent, Sandbox};
@@ -170,6 +173,28 @@ impl Extractor {
             Err(e) => Some(e),
         };
         Ok(Manifest { entries, error })
+    }
+
+    /// Vets an upload: reads the archive like [`list`](Self::list) and
+    /// returns **every** violation, not just the first, adding the rules a
+    /// Cargo registry needs when `crate_rules` is given (every entry under
+    /// `<name>-<version>/`, exactly one `Cargo.toml` at its root in any letter
+    /// case, no `.cargo-ok`, Cargo's unpacked-size limit). Writes nothing.
+    ///
+    /// # Security
+    ///
+    /// The same sandbox and rules as [`extract`](Self::extract) (without a
+    /// destination to compare with). An acceptable report means `extract`
+    /// into an empty directory succeeds with the same options.
+    ///
+    /// # Errors
+    ///
+    /// Violations, malformed input and sandbox faults are part of the
+    /// report; only [`Error::Io`] (reading failed) and protocol faults of the
+    /// parser are errors.
+    pub fn check<R: Read + Send>(&self, reader: R, crate_rules: Option<&CrateRules>) -> Result<CheckReport, Error> {
+        let manifest = self.list(reader)?;
+        Ok(registry::violations(&manifest, &self.options, crate_rules))
     }
 }
 

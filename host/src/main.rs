@@ -12,7 +12,7 @@ use anyhow::Context;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use clap::{Args, Parser, Subcommand};
-use sealtar::{Error, Extractor, Manifest, Options, escape};
+use sealtar::{CheckReport, CrateRules, Error, Extractor, Manifest, Options, Rule, escape};
 
 /// Extract untrusted tar and tar.gz archives: parsed inside a WebAssembly
 /// sandbox, re-checked on the host, written only as regular files and
@@ -58,6 +58,30 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+    /// Vet an archive before accepting it (for registries and mirrors): list
+    /// every violation, not just the first. Writes nothing.
+    ///
+    /// Exits 0 if the archive is acceptable and 1 if not. With --crate, also
+    /// applies what a Cargo registry needs: every entry under
+    /// <name>-<version>/ (from the file name, or --prefix), exactly one
+    /// Cargo.toml at its root in any letter case, no .cargo-ok, and Cargo's
+    /// size rule (at most max(512 MiB, 20 x compressed size) unpacked).
+    Check {
+        /// The archive; `-` reads standard input (then --crate needs --prefix).
+        archive: PathBuf,
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Apply the Cargo registry rules.
+        #[arg(long = "crate")]
+        krate: bool,
+        /// The directory every entry must be under, instead of the one taken
+        /// from the file name (implies --crate).
+        #[arg(long, value_name = "NAME-VERSION")]
+        prefix: Option<String>,
+        #[command(flatten)]
+        limits: Limits,
+    },
 }
 
 #[derive(Args)]
@@ -69,6 +93,13 @@ struct Limits {
     /// Most entries in the archive.
     #[arg(long, value_name = "N", default_value_t = sealtar::DEFAULT_MAX_ENTRIES)]
     max_entries: u64,
+    /// Also refuse names that are unsafe or ambiguous on Linux, macOS or
+    /// Windows: reserved device names (CON, aux.txt, COM1...), < > : " \ | ? *,
+    /// control characters, trailing dots or spaces, and names that are equal
+    /// under case folding or Unicode normalization. Always on under Windows
+    /// and macOS.
+    #[arg(long)]
+    portable: bool,
 }
 
 impl Limits {
@@ -76,6 +107,7 @@ impl Limits {
         let mut options = Options::default();
         options.max_size = self.max_size;
         options.max_entries = self.max_entries;
+        options.portable |= self.portable;
         options
     }
 }
@@ -124,10 +156,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = result?;
             if verbose {
                 eprintln!(
-                    "sealtar: extracted {} files, {} directories, {} bytes into {}",
+                    "sealtar: extracted {} bytes in {} file(s) and {} directory(ies) into {}",
+                    report.bytes,
                     report.files,
                     report.directories,
-                    report.bytes,
                     escape(dir.as_os_str().as_encoded_bytes())
                 );
             }
@@ -145,7 +177,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(if manifest.is_acceptable() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Check { archive, json, krate, prefix, limits } => {
+            let extractor = Extractor::new(limits.options())?;
+            let size = std::fs::metadata(&archive).ok().filter(|m| m.is_file()).map(|m| m.len());
+            let rules = match (prefix, krate) {
+                (Some(prefix), _) => Some(CrateRules::new(prefix, size)),
+                (None, true) => {
+                    let name = archive.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    let rules = CrateRules::from_file_name(name, size);
+                    Some(rules.with_context(|| {
+                        format!(
+                            "--crate needs a file named <name>-<version>.crate, or --prefix (got {})",
+                            escape(name.as_bytes())
+                        )
+                    })?)
+                }
+                (None, false) => None,
+            };
+            let report = extractor.check(open_input(&archive)?, rules.as_ref())?;
+            let mut out = io::stdout().lock();
+            if json {
+                print_check_json(&mut out, &report)?;
+            } else {
+                for v in &report.violations {
+                    writeln!(out, "{}", v.message)?;
+                }
+                let verdict = if report.is_acceptable() { "acceptable" } else { "NOT acceptable" };
+                writeln!(out, "{} entries, {} violations: {verdict}", report.entries, report.violations.len())?;
+            }
+            out.flush()?;
+            Ok(if report.is_acceptable() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
     }
+}
+
+fn print_check_json(out: &mut impl Write, report: &CheckReport) -> io::Result<()> {
+    let violations: Vec<_> = report
+        .violations
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "index": v.index,
+                "path": v.path,
+                "rule": v.id(),
+                "message": v.message,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "acceptable": report.is_acceptable(),
+        "entries": report.entries,
+        "violations": violations,
+    });
+    serde_json::to_writer(&mut *out, &doc)?;
+    writeln!(out)
 }
 
 fn open_input(path: &Path) -> anyhow::Result<Box<dyn Read + Send>> {
@@ -199,6 +284,7 @@ fn print_json(out: &mut impl Write, manifest: &Manifest) -> io::Result<()> {
                 "mtime": e.mtime,
                 "link_target": e.link_target,
                 "verdict": if e.refusal.is_some() { "refused" } else { "ok" },
+                "rule": e.refusal.as_ref().map(Rule::id),
                 "reason": e.refusal.as_ref().map(ToString::to_string),
             })
         })

@@ -68,6 +68,12 @@ pub struct Options {
     pub guest_memory: usize,
     /// Most wall-clock time the sandboxed parser may run for one archive.
     pub timeout: Duration,
+    /// Refuse names that are unsafe or ambiguous on any of Linux, macOS and
+    /// Windows: reserved device names, `< > : " \\ | ? *`, control characters,
+    /// trailing dots and spaces, and names equal under case folding or Unicode
+    /// normalization. On by default on Windows and macOS, whose file systems
+    /// fold names; off by default elsewhere.
+    pub portable: bool,
     /// Where compiled guest code is cached between processes. `None` compiles
     /// in memory on first use in each process. The default is a `sealtar`
     /// directory in the user's cache directory (see
@@ -86,6 +92,7 @@ impl Default for Options {
             max_extension_bytes: DEFAULT_MAX_EXTENSION_BYTES,
             guest_memory: DEFAULT_GUEST_MEMORY,
             timeout: DEFAULT_TIMEOUT,
+            portable: cfg!(any(windows, target_os = "macos")),
             cache_dir: crate::cache::default_cache_dir(),
         }
     }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Kind, Rule};
 use crate::options::Options;
+use crate::portable;
 use crate::sandbox::RawEntry;
 
 /// Names starting with this are sealtar's staging directories; an archive may
@@ -41,6 +42,9 @@ pub struct Vetter<'o> {
     options: &'o Options,
     with_data: bool,
     seen: HashMap<String, Seen>,
+    /// Portable mode: folded path -> (path, entry), to catch names that one
+    /// file system would merge.
+    folded: HashMap<String, (String, u64)>,
     next_index: u64,
     declared: u64,
     data_left: u64,
@@ -49,7 +53,15 @@ pub struct Vetter<'o> {
 impl<'o> Vetter<'o> {
     /// A vetter for one archive. `with_data`: whether file data is expected.
     pub fn new(options: &'o Options, with_data: bool) -> Self {
-        Vetter { options, with_data, seen: HashMap::new(), next_index: 0, declared: 0, data_left: 0 }
+        Vetter {
+            options,
+            with_data,
+            seen: HashMap::new(),
+            folded: HashMap::new(),
+            next_index: 0,
+            declared: 0,
+            data_left: 0,
+        }
     }
 
     /// Judges one entry. `compressed` is how much input has been read so far
@@ -145,6 +157,19 @@ impl<'o> Vetter<'o> {
             Some(s) if s.dir != is_dir => return Err(Rule::FileDirectoryConflict { other: s.index }),
             Some(s) => return Err(Rule::Duplicate { first: s.index }),
         }
+        if self.options.portable {
+            for p in new_parents.iter().chain(std::iter::once(&path)) {
+                match self.folded.get(&portable::fold(p)) {
+                    Some((other_path, other)) if other_path != p => {
+                        return Err(Rule::FoldingCollision { other: *other });
+                    }
+                    _ => {}
+                }
+            }
+            for p in new_parents.iter().chain(std::iter::once(&path)) {
+                self.folded.entry(portable::fold(p)).or_insert_with(|| (p.clone(), index));
+            }
+        }
         for parent in &new_parents {
             self.seen.insert(parent.clone(), Seen { index, dir: true, explicit: false });
         }
@@ -183,6 +208,11 @@ pub fn normalize<'p>(raw: &'p [u8], kind: Kind, options: &Options) -> Result<Vec
     }
     for component in &components {
         platform_check(component)?;
+        if options.portable
+            && let Some(why) = portable::component_problem(component)
+        {
+            return Err(Rule::NotPortable(why));
+        }
     }
     if kind == Kind::File {
         if components.is_empty() {
@@ -281,7 +311,9 @@ mod tests {
         let long = vec![b'a'; 256];
         assert_eq!(normalize(&long, Kind::File, &o), Err(Rule::ComponentTooLong { len: 256, max: 255 }));
         let deep = "a/".repeat(1025) + "f";
-        assert!(matches!(normalize(deep.as_bytes(), Kind::File, &o), Err(Rule::PathTooLong { .. })));
+        assert_eq!(normalize(deep.as_bytes(), Kind::File, &o), Err(Rule::TooDeep { depth: 1026, max: 1024 }));
+        let long = "abcdefghi/".repeat(410);
+        assert_eq!(normalize(long.as_bytes(), Kind::File, &o), Err(Rule::PathTooLong { len: 4100, max: 4096 }));
         let mut shallow = o.clone();
         shallow.max_depth = 3;
         assert_eq!(normalize(b"a/b/c/d", Kind::File, &shallow), Err(Rule::TooDeep { depth: 4, max: 3 }));
@@ -335,9 +367,7 @@ mod tests {
 
     #[test]
     fn entry_and_size_limits() {
-        let mut options = Options::default();
-        options.max_entries = 1;
-        options.max_size = Some(10);
+        let options = Options { max_entries: 1, max_size: Some(10), ..Options::default() };
         let mut v = Vetter::new(&options, false);
         assert_eq!(v.entry(&raw(0, "a", Kind::File, 11), 0).unwrap(), Err(Rule::TooLarge { max: 10 }));
         assert_eq!(v.entry(&raw(1, "b", Kind::File, 0), 0).unwrap(), Err(Rule::TooManyEntries { max: 1 }));
@@ -348,6 +378,45 @@ mod tests {
         let options = Options::default();
         assert_eq!(options.size_limit(0), 1 << 30);
         assert_eq!(options.size_limit(100 << 20), 100 * (100 << 20));
+    }
+
+    fn portable_verdicts(entries: &[(&str, Kind)]) -> Vec<Result<Accepted, Rule>> {
+        let options = Options { portable: true, ..Options::default() };
+        let mut v = Vetter::new(&options, false);
+        entries.iter().enumerate().map(|(i, (p, k))| v.entry(&raw(i as u64, p, *k, 0), 0).unwrap()).collect()
+    }
+
+    #[test]
+    fn portable_mode_refuses_hazards() {
+        for name in ["pkg/CON", "pkg/aux.txt", "a\\b", "c:/x", "pkg/x.", "pkg/x ", "a|b", "q?", "lpt\u{b9}"] {
+            assert!(matches!(portable_verdicts(&[(name, Kind::File)])[0], Err(Rule::NotPortable(_))), "{name}");
+        }
+    }
+
+    #[test]
+    fn portable_mode_refuses_folding_collisions() {
+        let v = portable_verdicts(&[("pkg/README", Kind::File), ("pkg/readme", Kind::File)]);
+        assert_eq!(v[1], Err(Rule::FoldingCollision { other: 0 }));
+        let v = portable_verdicts(&[("Src/a", Kind::File), ("src/b", Kind::File)]);
+        assert_eq!(v[1], Err(Rule::FoldingCollision { other: 0 }));
+        let v = portable_verdicts(&[("caf\u{e9}", Kind::File), ("cafe\u{301}", Kind::File)]);
+        assert_eq!(v[1], Err(Rule::FoldingCollision { other: 0 }));
+        // The same spelling is the ordinary duplicate rule, and an explicit
+        // directory after its implicit creation is still fine.
+        let v = portable_verdicts(&[("d/f", Kind::File), ("d/", Kind::Directory)]);
+        assert!(v.iter().all(Result::is_ok), "{v:?}");
+    }
+
+    #[test]
+    fn portable_mode_accepts_ordinary_trees() {
+        let v = portable_verdicts(&[
+            ("pkg-1.0.0/", Kind::Directory),
+            ("pkg-1.0.0/Cargo.toml", Kind::File),
+            ("pkg-1.0.0/src/lib.rs", Kind::File),
+            ("pkg-1.0.0/src/con_util.rs", Kind::File),
+            ("pkg-1.0.0/.github/workflows/ci.yml", Kind::File),
+        ]);
+        assert!(v.iter().all(Result::is_ok), "{v:?}");
     }
 
     #[test]

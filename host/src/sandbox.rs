@@ -112,12 +112,6 @@ impl Sandbox {
         Ok(Sandbox { engine, pre })
     }
 
-    /// The engine (for inspecting the guest's imports in tests).
-    #[cfg(test)]
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// Parses `reader` in a fresh store and hands every event to `sink`, with
     /// the number of input bytes read so far. Stops at the first error from
     /// the guest, the reader or `sink`.
@@ -178,9 +172,13 @@ impl Sandbox {
         let fault = |store: &Store<State>, e: wasmtime::Error| fault(store, &stderr, e);
         let instance = self.pre.instantiate(&mut store).map_err(|e| fault(&store, e))?;
         let parser = instance.sealtar_extractor_parser().archive();
+        // The guest's caps only bound its own work; they sit just beyond the
+        // host's so that the host, not the guest, refuses an archive at a
+        // limit and names the entry and the rule. A path can be no longer
+        // than an extension payload (or a ustar name), so that caps paths.
         let limits = wit::Limits {
-            max_entries: options.max_entries,
-            max_path_bytes: u32::try_from(options.max_path_bytes).unwrap_or(u32::MAX),
+            max_entries: options.max_entries.saturating_add(1),
+            max_path_bytes: options.max_extension_bytes.max(u32::try_from(options.max_path_bytes).unwrap_or(u32::MAX)),
             max_extension_bytes: options.max_extension_bytes,
         };
         let archive = parser.call_constructor(&mut store, limits, with_data).map_err(|e| fault(&store, e))?;

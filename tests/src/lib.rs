@@ -5,6 +5,8 @@
 //! every field is set by hand and the checksum is computed (or deliberately
 //! broken) last.
 
+pub mod oracle;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;

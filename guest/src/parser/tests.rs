@@ -426,6 +426,7 @@ fn entry_limit() {
     let limits = Limits { max_entries: 2, ..Limits::default() };
     let bytes = Tar::new().file("a", b"").file("b", b"").file("c", b"").finish();
     let mut p = Parser::new(&bytes[..], limits, true);
+    assert_eq!(p.next_batch(1 << 20).unwrap().len(), 2);
     let err = p.next_batch(1 << 20).unwrap_err();
     assert!(err.message.contains("entry limit"), "{err}");
 }
@@ -443,6 +444,26 @@ fn errors_are_sticky() {
     let mut p = Parser::new(&b"BZh9"[..], Limits::default(), true);
     let first = p.next_batch(10).unwrap_err();
     assert_eq!(p.next_batch(10).unwrap_err(), first);
+}
+
+#[test]
+fn entries_before_an_error_are_delivered_first() {
+    let mut bad = Header::new(b"bad", b'0', 0);
+    bad.bad_checksum(b"0000001\0");
+    let bytes = Tar::new().file("first", b"1").file("second", b"2").entry(&bad, b"").finish();
+    let mut p = Parser::new(&bytes[..], Limits::default(), true);
+    let batch = p.next_batch(1 << 20).unwrap();
+    let names: Vec<_> = batch
+        .iter()
+        .filter_map(|e| match e {
+            Event::Entry(e) => Some(e.path.clone()),
+            Event::Data(_) => None,
+        })
+        .collect();
+    assert_eq!(names, [b"first".to_vec(), b"second".to_vec()]);
+    let err = p.next_batch(1 << 20).unwrap_err();
+    assert_eq!(err.offset, 2048);
+    assert_eq!(p.next_batch(1 << 20).unwrap_err(), err);
 }
 
 #[test]

@@ -3,25 +3,12 @@
 //! `tests/fetch-samples.sh` downloads. sealtar must produce the same files,
 //! contents, owner-exec bits and file modification times.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::UNIX_EPOCH;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use sealtar::{Extractor, Options};
-use sealtar_tests::{Node, snapshot};
-
-/// GNU tar, if this machine has it (`tar` on Linux, often `gtar` elsewhere).
-fn gnu_tar() -> Option<&'static str> {
-    ["tar", "gtar"].into_iter().find(|cmd| {
-        Command::new(cmd)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("GNU tar"))
-    })
-}
+use sealtar_tests::oracle::{differences, gnu_extract, gnu_tar, observe};
 
 fn cargo_home() -> PathBuf {
     std::env::var_os("CARGO_HOME")
@@ -50,36 +37,6 @@ fn samples() -> Vec<PathBuf> {
     out
 }
 
-/// What is compared: file contents, exec bit and mtime (whole seconds);
-/// directories by presence.
-#[derive(Debug, PartialEq, Eq)]
-enum Seen {
-    Dir,
-    File { contents: Vec<u8>, exec: bool, mtime: i64 },
-    Other(String),
-}
-
-fn observe(root: &Path) -> BTreeMap<String, Seen> {
-    snapshot(root)
-        .into_iter()
-        .map(|(path, node)| {
-            let seen = match node {
-                Node::Dir => Seen::Dir,
-                Node::File { contents, exec } => {
-                    let modified = std::fs::metadata(root.join(&path)).and_then(|m| m.modified()).expect("mtime");
-                    let mtime = match modified.duration_since(UNIX_EPOCH) {
-                        Ok(d) => d.as_secs() as i64,
-                        Err(e) => -(e.duration().as_secs_f64().ceil() as i64),
-                    };
-                    Seen::File { contents, exec, mtime }
-                }
-                other => Seen::Other(format!("{other:?}")),
-            };
-            (path, seen)
-        })
-        .collect()
-}
-
 /// Extracts `archive` both ways and returns a description of any difference.
 fn compare(extractor: &Extractor, tar: &str, archive: &Path) -> Result<(), String> {
     let work = tempfile::tempdir().expect("tempdir");
@@ -91,41 +48,9 @@ fn compare(extractor: &Extractor, tar: &str, archive: &Path) -> Result<(), Strin
     let dest = Dir::open_ambient_dir(&ours, ambient_authority()).unwrap();
     let file = std::fs::File::open(archive).unwrap();
     extractor.extract(file, &dest).map_err(|e| format!("sealtar refused or failed: {e}"))?;
-
-    let status = Command::new(tar)
-        .args(["--no-same-owner", "--no-same-permissions", "-xzf"])
-        .arg(archive)
-        .arg("-C")
-        .arg(&theirs)
-        .status()
-        .map_err(|e| format!("running {tar}: {e}"))?;
-    if !status.success() {
-        return Err(format!("GNU tar failed ({status}) where sealtar succeeded"));
-    }
-
-    let (a, b) = (observe(&ours), observe(&theirs));
-    if a == b {
-        return Ok(());
-    }
-    let mut diffs = Vec::new();
-    for (path, seen) in &b {
-        match a.get(path) {
-            None => diffs.push(format!("missing in sealtar: {path}")),
-            Some(x) if x != seen => diffs.push(format!("differs: {path}: sealtar {} / GNU tar {}", brief(x), brief(seen))),
-            _ => {}
-        }
-    }
-    diffs.extend(a.keys().filter(|p| !b.contains_key(*p)).map(|p| format!("only in sealtar: {p}")));
-    diffs.truncate(10);
-    Err(diffs.join("; "))
-}
-
-fn brief(s: &Seen) -> String {
-    match s {
-        Seen::Dir => "dir".into(),
-        Seen::File { contents, exec, mtime } => format!("file({} bytes, exec {exec}, mtime {mtime})", contents.len()),
-        Seen::Other(o) => o.clone(),
-    }
+    gnu_extract(tar, archive, &theirs)?;
+    let diffs = differences(&observe(&ours), &observe(&theirs));
+    if diffs.is_empty() { Ok(()) } else { Err(diffs.join("; ")) }
 }
 
 fn run_all(archives: &[PathBuf]) -> Vec<String> {
@@ -164,7 +89,8 @@ fn npm_and_pypi_tarballs_match_gnu_tar() {
     };
     let samples = samples();
     let required = std::env::var_os("SEALTAR_REQUIRE_SAMPLES").is_some_and(|v| v == "1");
-    let has = |prefix: &str| samples.iter().any(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)));
+    let has =
+        |prefix: &str| samples.iter().any(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)));
     if !has("npm-") || !has("pypi-") {
         let msg = "npm or PyPI samples missing under target/samples: run `make samples` (needs npm and pip)";
         assert!(!required, "{msg}");

@@ -1,6 +1,10 @@
 //! Integration tests of sealtar: the library API against hostile archives
-//! built byte by byte, and the command-line tool.
+//! built byte by byte, the command-line tool, and differential runs against
+//! GNU tar on real archives.
 
 mod cli;
+mod corpus;
+mod differential;
+mod grammar;
 mod hostile;
 mod support;

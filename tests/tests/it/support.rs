@@ -57,11 +57,7 @@ pub fn with(base: &BTreeMap<String, Node>, extra: &[(&str, Node)]) -> BTreeMap<S
 
 /// What [`Scene::new`] puts in the destination.
 pub fn prepopulated() -> BTreeMap<String, Node> {
-    tree(&[
-        ("existing.txt", file(b"keep me\n")),
-        ("olddir", Node::Dir),
-        ("olddir/inner.txt", file(b"inner\n")),
-    ])
+    tree(&[("existing.txt", file(b"keep me\n")), ("olddir", Node::Dir), ("olddir/inner.txt", file(b"inner\n"))])
 }
 
 /// What every scene has next to the destination.

@@ -1,0 +1,576 @@
+#!/usr/bin/env python3
+"""`make bench`: sealtar against a native extractor and GNU tar.
+
+Three tools extract the same archives, each run as its own process:
+
+  sealtar   target/release/sealtar extract ARCHIVE -C DIR   (sandboxed)
+  native    target/release/native-extract ARCHIVE DIR      (flate2 + tar-rs, as Cargo does)
+  GNU tar   tar -xzf ARCHIVE -C DIR
+
+on three inputs, built once under a tmpfs and cached there between runs:
+
+  big      a ~150 MB / ~14k-file .tar.gz of crate sources from $CARGO_HOME/registry/src
+  crates   200 .crate files from $CARGO_HOME/registry/cache, one process per archive
+  bomb     a gzip bomb: one member of 6 GiB of zeros (sealtar only: it must refuse it)
+
+Rounds are interleaved (every tool on every scenario, then again), each run
+extracts into a fresh empty directory, and the directory is removed after the
+run, untimed. Wall time comes from time.perf_counter around spawn and wait;
+peak RSS and CPU time from os.wait4 on that one process (ru_maxrss is KiB on
+Linux). Before timing, sealtar's compiled-code cache is warmed and every
+scenario is extracted once by each tool to check they all produce the same
+tree, so the timings compare equal work.
+
+Standard library only. The exit status is 0 whatever the numbers: this is a
+measurement; the last line says whether the targets were met.
+"""
+
+import argparse
+import ctypes
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import stat
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEALTAR = ROOT / "target" / "release" / "sealtar"
+NATIVE = ROOT / "target" / "release" / "native-extract"
+WARMUP_ARCHIVE = ROOT / "examples" / "hello.tar.gz"
+
+BIG_BYTES = 150_000_000  # uncompressed file data in "big", about
+BIG_FILES = 14_000  # files in "big", about
+CRATE_COUNT = 200
+BOMB_BYTES = 6 << 30  # the bomb's one member: 6 GiB of zeros
+MIB = 1 << 20
+TIMEOUT = 600  # seconds any one process may take
+BOMB_TIMEOUT = 60
+
+# Targets (sealtar's numbers against the others').
+BIG_VS_NATIVE = 0.90
+BIG_VS_GNU = 0.70
+CRATES_VS_NATIVE = 1.5
+PEAK_RSS_MIB = 64
+BOMB_SECONDS = 5.0
+
+PR_SET_CHILD_SUBREAPER = 36
+
+TOOLS = ("sealtar", "native", "GNU tar")
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Where things live
+
+
+def work_dir():
+    """The bench's directory on a tmpfs, so the disk does not time itself."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        base = shm / "sealtar-bench"
+    else:
+        base = Path(tempfile.gettempdir()) / "sealtar-bench"
+        log(f"warning: /dev/shm is missing; using {base}, which may not be a tmpfs (disk speed will show)")
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def cargo_home():
+    return Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+
+
+# --------------------------------------------------------------------------
+# Inputs
+
+
+def write_atomically(path, write):
+    """Runs write(tmp) and renames tmp to path, so an interrupted build is not cached."""
+    tmp = path.with_name(path.name + ".partial")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def scan_crate(directory):
+    """(files, bytes) of a crate source tree, or None if it holds anything
+    sealtar would refuse to write (a symlink, a special file, a non-UTF-8
+    name), which would make the comparison unequal."""
+    files = size = 0
+    for root, dirs, names in os.walk(directory):
+        for name in dirs + names:
+            path = os.path.join(root, name)
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                return None
+            mode = os.lstat(path).st_mode
+            if stat.S_ISREG(mode):
+                files += 1
+                size += os.lstat(path).st_size
+            elif not stat.S_ISDIR(mode):
+                return None
+    return files, size
+
+
+def build_big(inputs):
+    """A .tar.gz of whole crate source directories: ~BIG_BYTES and ~BIG_FILES.
+
+    Crates are taken in order of bytes per file (smallest first), skipping any
+    that would overshoot the byte budget, until BIG_FILES files are in: the
+    registry's big binary import-library crates would otherwise fill the
+    budget with a handful of files."""
+    archive, meta = inputs / "big.tar.gz", inputs / "big.json"
+    if archive.exists() and meta.exists():
+        return json.loads(meta.read_text())
+    sources = sorted((cargo_home() / "registry" / "src").glob("*/*/"))
+    if not sources:
+        sys.exit(f"bench: no crate sources under {cargo_home()}/registry/src (build the workspace once)")
+    seen, candidates = set(), []
+    for directory in sources:
+        if directory.name in seen:  # the same crate in two registries
+            continue
+        seen.add(directory.name)
+        scanned = scan_crate(directory)
+        if scanned and scanned[0]:
+            candidates.append((scanned[1] / scanned[0], directory.name, directory, *scanned))
+    chosen, files, size = [], 0, 0
+    for _, _, directory, n, b in sorted(candidates):
+        if size + b > BIG_BYTES:
+            continue
+        chosen.append(directory)
+        files, size = files + n, size + b
+        if files >= BIG_FILES:
+            break
+    log(f"building big.tar.gz: {len(chosen)} crates, {files} files, {size / 1e6:.1f} MB (gzip -6) ...")
+
+    def normalize(info):
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        info.mtime = int(info.mtime)  # a float mtime would add a PAX header per member
+        return info
+
+    def write(tmp):
+        with tarfile.open(tmp, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as tar:
+            for directory in sorted(chosen, key=lambda d: d.name):
+                tar.add(directory, arcname=directory.name, filter=normalize)
+
+    write_atomically(archive, write)
+    info = {"crates": len(chosen), "files": files, "bytes": size, "compressed": archive.stat().st_size}
+    meta.write_text(json.dumps(info))
+    return info
+
+
+def build_crates(inputs):
+    """The first CRATE_COUNT .crate files, sorted, copied onto the tmpfs."""
+    found = sorted((cargo_home() / "registry" / "cache").glob("*/*.crate"))
+    chosen = found[:CRATE_COUNT]
+    if len(chosen) < CRATE_COUNT:
+        log(f"note: only {len(chosen)} .crate files in {cargo_home()}/registry/cache; using all of them")
+    if not chosen:
+        sys.exit(f"bench: no .crate files under {cargo_home()}/registry/cache")
+    directory = inputs / "crates"
+    directory.mkdir(exist_ok=True)
+    wanted = {c.name for c in chosen}
+    for stale in directory.iterdir():
+        if stale.name not in wanted:
+            stale.unlink()
+    copies = []
+    for crate in chosen:
+        copy = directory / crate.name
+        if not copy.exists() or copy.stat().st_size != crate.stat().st_size:
+            shutil.copyfile(crate, copy)
+        copies.append(copy)
+    return copies
+
+
+def build_bomb(inputs):
+    """A tar of one BOMB_BYTES member of zeros, gzipped at level 9, streamed:
+    the header is written by tarfile, the zeros fed to zlib 16 MiB at a time."""
+    bomb = inputs / "bomb.tar.gz"
+    if bomb.exists():
+        return bomb
+    log(f"building bomb.tar.gz: {BOMB_BYTES >> 30} GiB of zeros, zlib level 9 ...")
+    header = tarfile.TarInfo("zeros")
+    header.size, header.mode, header.mtime = BOMB_BYTES, 0o644, 1_700_000_000
+    zeros = bytes(16 * MIB)
+
+    def write(tmp):
+        gz = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: gzip wrapper
+        with open(tmp, "wb") as out:
+            out.write(gz.compress(header.tobuf(format=tarfile.USTAR_FORMAT)))
+            left = BOMB_BYTES
+            while left:
+                chunk = zeros[: min(left, len(zeros))]
+                out.write(gz.compress(chunk))
+                left -= len(chunk)
+            out.write(gz.compress(bytes(2 * tarfile.BLOCKSIZE)))  # end-of-archive marker
+            out.write(gz.flush())
+
+    write_atomically(bomb, write)
+    return bomb
+
+
+# --------------------------------------------------------------------------
+# Running and checking
+
+
+class Runner:
+    """Runs one extraction at a time into a fresh directory under runs/.
+
+    Peak RSS comes from os.wait4, but Linux seeds a process's ru_maxrss at
+    exec with the peak of the memory image it was forked from: a tool spawned
+    straight from this Python process would report Python's peak whenever its
+    own is smaller. So every tool is forked by a small /bin/sh started once
+    (`( TOOL & echo $! )`): the subshell exits at once, the tool is re-parented
+    to this process, made a child subreaper for that (prctl), and wait4 here
+    reports the tool's own numbers."""
+
+    def __init__(self, work, env):
+        self.runs = work / "runs"
+        shutil.rmtree(self.runs, ignore_errors=True)
+        self.runs.mkdir()
+        self.stderr = self.runs / "stderr"
+        self.gnu_tar = shutil.which("tar")
+        if not self.gnu_tar:
+            sys.exit("bench: GNU tar not found on PATH")
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            sys.exit(f"bench: prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())} (Linux only)")
+        self.shell = subprocess.Popen(
+            ["/bin/sh", "-s"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+        )
+
+    def close(self):
+        self.shell.stdin.close()
+        self.shell.wait()
+
+    def command(self, tool, archive, dest):
+        if tool == "sealtar":
+            return [str(SEALTAR), "extract", str(archive), "-C", str(dest)]
+        if tool == "native":
+            return [str(NATIVE), str(archive), str(dest)]
+        return [self.gnu_tar, "-xzf", str(archive), "-C", str(dest)]
+
+    def fresh(self, name="dest"):
+        dest = self.runs / name
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir()
+        return dest
+
+    def spawn(self, argv, timeout=TIMEOUT):
+        """Runs argv with stdin/stdout on /dev/null; returns wall time, CPU time,
+        peak RSS (KiB), exit status and the tail of standard error."""
+        line = " ".join(map(shlex.quote, argv))
+        line = f"( {line} </dev/null >/dev/null 2>{shlex.quote(str(self.stderr))} & echo $! )\n"
+        start = time.perf_counter()
+        self.shell.stdin.write(line.encode())
+        self.shell.stdin.flush()
+        pid = int(self.shell.stdout.readline())
+        # The tool cannot be reaped (so its pid cannot be reused) before wait4 below.
+        killer = threading.Timer(timeout, os.kill, (pid, signal.SIGKILL))
+        killer.start()
+        while True:
+            reaped, status, usage = os.wait4(-1, 0)
+            if reaped == pid:
+                break
+            if reaped == self.shell.pid:
+                sys.exit("bench: the launcher shell exited")
+        wall = time.perf_counter() - start
+        killer.cancel()
+        return {
+            "wall": wall,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "maxrss_kib": usage.ru_maxrss,
+            "status": os.waitstatus_to_exitcode(status),
+            "stderr": self.stderr.read_bytes()[-2000:].decode(errors="replace").strip(),
+        }
+
+    def extract(self, tool, archive, timeout=TIMEOUT, keep=None):
+        """One timed extraction into a fresh directory. The directory is
+        removed afterwards unless `keep` names it (it is then returned too)."""
+        dest = self.fresh(keep or "dest")
+        run = self.spawn(self.command(tool, archive, dest), timeout)
+        if keep:
+            return run, dest
+        run["dest_empty"] = dest.is_dir() and not any(dest.iterdir())
+        shutil.rmtree(dest)
+        return run
+
+
+def tree(root):
+    """{relative path: ("dir",) | ("file", size, sha256) | ("other", mode)}."""
+    listing = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            rel = os.path.relpath(path, root)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISDIR(mode):
+                listing[rel] = ("dir",)
+            elif stat.S_ISREG(mode):
+                with open(path, "rb") as f:
+                    digest = hashlib.file_digest(f, "sha256").hexdigest()
+                listing[rel] = ("file", os.lstat(path).st_size, digest)
+            else:
+                listing[rel] = ("other", stat.filemode(mode))
+    return listing
+
+
+def differences(a, b, limit=3):
+    """A few paths on which two trees disagree, for the report."""
+    paths = sorted(p for p in a.keys() | b.keys() if a.get(p) != b.get(p))
+    shown = ", ".join(f"{p} ({a.get(p, ('missing',))[0]} vs {b.get(p, ('missing',))[0]})" for p in paths[:limit])
+    return f"{len(paths)} paths differ: {shown}{' ...' if len(paths) > limit else ''}"
+
+
+def check_big(runner, archive, expected_files):
+    """Extracts "big" once with each tool (untimed) and compares the trees."""
+    trees, problems = {}, []
+    for tool in TOOLS:
+        run, dest = runner.extract(tool, archive, keep=f"check-{tool.replace(' ', '-')}")
+        if run["status"] != 0:
+            problems.append(f"{tool} failed on big (exit {run['status']}): {run['stderr']}")
+        trees[tool] = tree(dest)
+        shutil.rmtree(dest)
+    files = sum(1 for v in trees["native"].values() if v[0] == "file")
+    if files != expected_files:
+        problems.append(f"big: native wrote {files} files; the input has {expected_files}")
+    sealtar_equal = trees["sealtar"] == trees["native"] and files == expected_files
+    if trees["sealtar"] != trees["native"]:
+        problems.append("big: sealtar vs native: " + differences(trees["sealtar"], trees["native"]))
+    if trees["GNU tar"] != trees["native"]:
+        problems.append("big (information): GNU tar vs native: " + differences(trees["GNU tar"], trees["native"]))
+    return {"sealtar_equal": sealtar_equal, "files": files, "problems": problems}
+
+
+def check_crates(runner, crates):
+    """Extracts every crate once with each tool (untimed) and compares trees;
+    lists refusals and failures."""
+    refused, mismatched, problems = [], [], []
+    for crate in crates:
+        trees = {}
+        for tool in TOOLS:
+            run, dest = runner.extract(tool, crate, keep=f"check-{tool.replace(' ', '-')}")
+            if run["status"] == 0:
+                trees[tool] = tree(dest)
+            elif tool == "sealtar":
+                refused.append(f"{crate.name}: exit {run['status']}: {run['stderr']}")
+            else:
+                problems.append(f"{tool} failed on {crate.name} (exit {run['status']}): {run['stderr']}")
+            shutil.rmtree(dest)
+        if "sealtar" in trees and "native" in trees and trees["sealtar"] != trees["native"]:
+            mismatched.append(f"{crate.name}: " + differences(trees["sealtar"], trees["native"]))
+        if "GNU tar" in trees and "native" in trees and trees["GNU tar"] != trees["native"]:
+            problems.append(f"{crate.name} (information): GNU tar vs native: " + differences(trees["GNU tar"], trees["native"]))
+    return {"refused": refused, "mismatched": mismatched, "problems": problems}
+
+
+def spawn_overhead(runner):
+    """Median time to start and reap /bin/true the same way: part of every
+    measured time, and of every one of the 200 in "crates"."""
+    true = shutil.which("true") or "/bin/true"
+    return statistics.median(runner.spawn([true])["wall"] for _ in range(50))
+
+
+def warm_cache(runner, cache):
+    """One sealtar run so the compiled guest is in SEALTAR_CACHE_DIR before timing."""
+    run = runner.extract("sealtar", WARMUP_ARCHIVE)
+    if run["status"] != 0:
+        sys.exit(f"bench: sealtar failed on {WARMUP_ARCHIVE}: {run['stderr']}")
+    entries = list(cache.rglob("*"))
+    log(f"sealtar compiled-code cache warmed in {run['wall']:.2f} s ({len(entries)} entries in {cache})")
+    if not entries:
+        log("warning: the compiled-code cache is still empty; every sealtar run will compile the guest")
+
+
+# --------------------------------------------------------------------------
+# Measuring
+
+
+def measure(runner, rounds, big, crates, bomb):
+    """Interleaved rounds; returns {scenario: {tool: [per-round record]}}."""
+    results = {"big": {t: [] for t in TOOLS}, "crates": {t: [] for t in TOOLS}, "bomb": {"sealtar": []}}
+    for r in range(1, rounds + 1):
+        for tool in TOOLS:
+            run = runner.extract(tool, big)
+            results["big"][tool].append(run)
+            log(f"round {r}/{rounds}  big     {tool:<8} {run['wall']:7.3f} s  {run['maxrss_kib'] / 1024:6.1f} MiB  exit {run['status']}")
+        for tool in TOOLS:
+            runs = [runner.extract(tool, crate) for crate in crates]
+            total = {
+                "wall": sum(x["wall"] for x in runs),
+                "cpu": sum(x["cpu"] for x in runs),
+                "maxrss_kib": max(x["maxrss_kib"] for x in runs),
+                "failed": sum(1 for x in runs if x["status"] != 0),
+                "runs": [{k: x[k] for k in ("wall", "cpu", "maxrss_kib", "status")} for x in runs],
+            }
+            results["crates"][tool].append(total)
+            log(f"round {r}/{rounds}  crates  {tool:<8} {total['wall']:7.3f} s  {total['maxrss_kib'] / 1024:6.1f} MiB  {total['failed']} failed")
+        run = runner.extract("sealtar", bomb, timeout=BOMB_TIMEOUT)
+        results["bomb"]["sealtar"].append(run)
+        log(f"round {r}/{rounds}  bomb    sealtar  {run['wall']:7.3f} s  {run['maxrss_kib'] / 1024:6.1f} MiB  exit {run['status']}")
+    return results
+
+
+def summarize(runs):
+    walls = [x["wall"] for x in runs]
+    return {
+        "median": statistics.median(walls),
+        "min": min(walls),
+        "max": max(walls),
+        "cpu": statistics.median(x["cpu"] for x in runs),
+        "peak_mib": max(x["maxrss_kib"] for x in runs) / 1024,
+    }
+
+
+def report(results, inputs, checks, rounds):
+    """Prints the markdown tables; returns the targets as (name, measured, limit, ok)."""
+    stats = {s: {t: summarize(runs) for t, runs in tools.items()} for s, tools in results.items()}
+    big, crates, bomb = inputs["big"], inputs["crates"], inputs["bomb"]
+    print()
+    print(f"## sealtar bench ({rounds} rounds, {os.cpu_count()} CPUs, {platform.system()} {platform.release()})")
+    print()
+    print(
+        f"- big: {big['crates']} crate source trees, {big['files']:,} files, {big['bytes'] / 1e6:.1f} MB "
+        f"({big['bytes'] / MIB:.1f} MiB) unpacked, {big['compressed'] / 1e6:.1f} MB gzipped"
+    )
+    print(f"- crates: {crates['count']} .crate files, {crates['compressed'] / 1e6:.1f} MB, one process per archive (time = total for all)")
+    print(f"- bomb: one member of {BOMB_BYTES >> 30} GiB of zeros, {bomb['compressed'] / 1e6:.1f} MB gzipped; sealtar only")
+    print(f"- each time includes starting and reaping a process: {inputs['spawn_overhead'] * 1000:.2f} ms for /bin/true")
+    print()
+    print("| scenario | tool | median wall (s) | min–max (s) | median CPU (s) | peak RSS (MiB) | sealtar / tool |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for scenario, tools in stats.items():
+        for tool, s in tools.items():
+            ratio = "" if tool == "sealtar" else f"{stats[scenario]['sealtar']['median'] / s['median']:.2f}"
+            print(
+                f"| {scenario} | {tool} | {s['median']:.3f} | {s['min']:.3f}–{s['max']:.3f} | "
+                f"{s['cpu']:.3f} | {s['peak_mib']:.1f} | {ratio} |"
+            )
+
+    sb, sc = stats["big"], stats["crates"]
+    bomb_runs = results["bomb"]["sealtar"]
+    refused = sum(1 for x in bomb_runs if x["status"] == 1)
+    unchanged = sum(1 for x in bomb_runs if x["dest_empty"])
+    big_ok = sum(1 for t in TOOLS for x in results["big"][t] if x["status"] == 0)
+    targets = [
+        ("big: sealtar / native", f"{sb['sealtar']['median'] / sb['native']['median']:.2f}", f"≤ {BIG_VS_NATIVE}",
+         sb["sealtar"]["median"] <= BIG_VS_NATIVE * sb["native"]["median"]),
+        ("big: sealtar / GNU tar", f"{sb['sealtar']['median'] / sb['GNU tar']['median']:.2f}", f"≤ {BIG_VS_GNU}",
+         sb["sealtar"]["median"] <= BIG_VS_GNU * sb["GNU tar"]["median"]),
+        ("crates: sealtar / native (total of all)", f"{sc['sealtar']['median'] / sc['native']['median']:.2f}",
+         f"≤ {CRATES_VS_NATIVE}", sc["sealtar"]["median"] <= CRATES_VS_NATIVE * sc["native"]["median"]),
+    ]
+    for scenario in stats:
+        peak = stats[scenario]["sealtar"]["peak_mib"]
+        targets.append((f"memory: sealtar peak RSS, {scenario}", f"{peak:.1f} MiB", f"≤ {PEAK_RSS_MIB} MiB", peak <= PEAK_RSS_MIB))
+    slowest = max(x["wall"] for x in bomb_runs)
+    targets += [
+        ("bomb: refused (exit 1)", f"{refused}/{len(bomb_runs)} runs", "every run", refused == len(bomb_runs)),
+        ("bomb: time to refuse (slowest run)", f"{slowest:.3f} s", f"≤ {BOMB_SECONDS} s", slowest <= BOMB_SECONDS),
+        ("bomb: destination left empty", f"{unchanged}/{len(bomb_runs)} runs", "every run", unchanged == len(bomb_runs)),
+        ("check: big extracted by every tool, every run", f"{big_ok}/{len(TOOLS) * rounds}", "all", big_ok == len(TOOLS) * rounds),
+        ("check: big, sealtar tree == native tree", "equal" if checks["big"]["sealtar_equal"] else "different", "equal",
+         checks["big"]["sealtar_equal"]),
+        ("check: crates, sealtar extracted all, trees == native",
+         f"{len(checks['crates']['refused'])} refused, {len(checks['crates']['mismatched'])} differ", "0, 0",
+         not checks["crates"]["refused"] and not checks["crates"]["mismatched"]),
+    ]
+    print()
+    print("| target | measured | limit | result |")
+    print("|---|---:|---:|---|")
+    for name, measured, limit, ok in targets:
+        print(f"| {name} | {measured} | {limit} | {'PASS' if ok else 'FAIL'} |")
+    notes = checks["big"]["problems"] + checks["crates"]["refused"] + checks["crates"]["mismatched"] + checks["crates"]["problems"]
+    for tool in TOOLS:
+        notes += [f"crates, {tool}: {x['failed']} archives failed in a timed round" for x in results["crates"][tool] if x["failed"]]
+    if notes:
+        print()
+        print("Notes:")
+        for note in notes:
+            print(f"- {note}")
+    return stats, targets
+
+
+# --------------------------------------------------------------------------
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the raw numbers to FILE")
+    args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    for binary, how in ((SEALTAR, "make build"), (NATIVE, "cargo build --release --locked -p sealtar-bench")):
+        if not binary.exists():
+            sys.exit(f"bench: {binary} is missing; run `{how}` (or `make bench`)")
+
+    work = work_dir()
+    inputs_dir = work / "inputs"
+    inputs_dir.mkdir(exist_ok=True)
+    cache = work / "cache"
+    cache.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(cache, 0o700)  # sealtar only trusts a private cache directory
+    env = dict(os.environ, SEALTAR_CACHE_DIR=str(cache))
+
+    big_info = build_big(inputs_dir)
+    big = inputs_dir / "big.tar.gz"
+    crates = build_crates(inputs_dir)
+    bomb = build_bomb(inputs_dir)
+    inputs = {
+        "big": big_info,
+        "crates": {"count": len(crates), "compressed": sum(c.stat().st_size for c in crates)},
+        "bomb": {"declared": BOMB_BYTES, "compressed": bomb.stat().st_size},
+    }
+    log(f"big: {big_info['crates']} crates, {big_info['files']:,} files, {big_info['bytes'] / 1e6:.1f} MB; "
+        f"crates: {len(crates)}; inputs in {inputs_dir}")
+
+    runner = Runner(work, env)
+    warm_cache(runner, cache)
+    inputs["spawn_overhead"] = spawn_overhead(runner)
+    log("checking that every tool extracts the same trees (untimed) ...")
+    checks = {"big": check_big(runner, big, big_info["files"]), "crates": check_crates(runner, crates)}
+
+    log(f"measuring {args.rounds} interleaved rounds ...")
+    results = measure(runner, args.rounds, big, crates, bomb)
+    runner.close()
+    shutil.rmtree(runner.runs, ignore_errors=True)
+
+    stats, targets = report(results, inputs, checks, args.rounds)
+    failed = [name for name, _, _, ok in targets if not ok]
+    print()
+    if failed:
+        print(f"bench: {len(targets) - len(failed)}/{len(targets)} targets met; FAIL: {'; '.join(failed)}")
+    else:
+        print(f"bench: all {len(targets)} targets met (PASS)")
+    if args.json:
+        document = {
+            "rounds": args.rounds,
+            "inputs": inputs,
+            "stats": stats,
+            "targets": [{"name": n, "measured": m, "limit": lim, "pass": ok} for n, m, lim, ok in targets],
+            "checks": checks,
+            "runs": results,
+        }
+        args.json.write_text(json.dumps(document, indent=1))
+        log(f"raw numbers written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()

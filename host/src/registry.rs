@@ -1,0 +1,186 @@
+//! Vetting uploads: every violation in an archive, and what a Cargo registry
+//! needs of a `.crate` on top of the extraction policy.
+
+use crate::error::{Error, Kind, Rule};
+use crate::policy::normalize;
+use crate::{Manifest, Options, escape};
+
+/// Cargo unpacks at most this much of a crate whatever its compression ratio.
+pub const CARGO_MAX_UNPACK_SIZE: u64 = 512 << 20;
+/// Cargo's limit on the unpacked-to-compressed ratio above that floor.
+pub const CARGO_MAX_RATIO: u64 = 20;
+
+/// What a Cargo registry requires of a `.crate` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CrateRules {
+    /// The directory every entry must be under: `<name>-<version>`.
+    pub prefix: String,
+    /// The size of the `.crate` file, for Cargo's ratio rule (`None`: only
+    /// the 512 MiB floor applies).
+    pub compressed_size: Option<u64>,
+}
+
+impl CrateRules {
+    /// Rules with an explicit directory prefix.
+    pub fn new(prefix: impl Into<String>, compressed_size: Option<u64>) -> CrateRules {
+        CrateRules { prefix: prefix.into().trim_end_matches('/').to_string(), compressed_size }
+    }
+
+    /// Rules for a file named `<name>-<version>.crate`.
+    pub fn from_file_name(file_name: &str, compressed_size: Option<u64>) -> Option<CrateRules> {
+        let stem = file_name.strip_suffix(".crate")?;
+        (!stem.is_empty()).then(|| CrateRules::new(stem, compressed_size))
+    }
+
+    fn size_limit(&self) -> u64 {
+        CARGO_MAX_UNPACK_SIZE.max(self.compressed_size.unwrap_or(0).saturating_mul(CARGO_MAX_RATIO))
+    }
+}
+
+/// One problem found by [`Extractor::check`](crate::Extractor::check).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Violation {
+    /// The entry, if the problem belongs to one.
+    pub index: Option<u64>,
+    /// The entry's path, escaped.
+    pub path: Option<String>,
+    /// The policy rule, for policy violations (`None` for malformed input and
+    /// sandbox faults).
+    pub rule: Option<Rule>,
+    /// The whole explanation, escaped for display.
+    pub message: String,
+}
+
+impl Violation {
+    /// A stable identifier: the rule's id, or `malformed` / `sandbox`.
+    pub fn id(&self) -> &'static str {
+        match &self.rule {
+            Some(rule) => rule.id(),
+            None if self.message.starts_with("malformed") => "malformed",
+            None => "sandbox",
+        }
+    }
+}
+
+/// Everything [`Extractor::check`](crate::Extractor::check) found.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// Entries read.
+    pub entries: u64,
+    /// Every violation, in archive order; archive-wide ones last.
+    pub violations: Vec<Violation>,
+}
+
+impl CheckReport {
+    /// Whether the archive is acceptable.
+    pub fn is_acceptable(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Turns a manifest into the list of violations, adding the crate rules.
+pub fn violations(manifest: &Manifest, options: &Options, crate_rules: Option<&CrateRules>) -> CheckReport {
+    let mut out = Vec::new();
+    let mut crate_state = crate_rules.map(|rules| CrateState { rules, cargo_toml: None, total: 0 });
+    for entry in &manifest.entries {
+        let mut push = |rule: Rule| {
+            out.push(Violation {
+                index: Some(entry.index),
+                path: Some(entry.path.clone()),
+                message: format!("entry {} \"{}\": {rule}", entry.index, entry.path),
+                rule: Some(rule),
+            })
+        };
+        if let Some(rule) = &entry.refusal {
+            push(rule.clone());
+        }
+        if let Some(state) = crate_state.as_mut() {
+            for rule in state.entry(entry, options) {
+                push(rule);
+            }
+        }
+    }
+    if let Some(error) = &manifest.error {
+        let (index, path, rule) = match error {
+            Error::Refused { index, path, rule } => (Some(*index), Some(path.clone()), Some(rule.clone())),
+            _ => (None, None, None),
+        };
+        // An archive-wide refusal is also the verdict of its entry; report it once.
+        let already = index.is_some() && out.iter().any(|v| v.index == index && v.rule == rule);
+        if !already {
+            out.push(Violation { index, path, rule, message: error.to_string() });
+        }
+    }
+    if let Some(state) = &crate_state {
+        let complete = manifest.error.is_none();
+        if complete && state.cargo_toml.is_none() {
+            out.push(Violation {
+                index: None,
+                path: None,
+                message: format!("archive: {}", Rule::MissingCargoToml),
+                rule: Some(Rule::MissingCargoToml),
+            });
+        }
+    }
+    CheckReport { entries: manifest.entries.len() as u64, violations: out }
+}
+
+struct CrateState<'r> {
+    rules: &'r CrateRules,
+    cargo_toml: Option<u64>,
+    total: u64,
+}
+
+impl CrateState<'_> {
+    fn entry(&mut self, entry: &crate::ManifestEntry, options: &Options) -> Vec<Rule> {
+        let mut found = Vec::new();
+        self.total = self.total.saturating_add(entry.size);
+        let limit = self.rules.size_limit();
+        if self.total > limit && self.total - entry.size <= limit {
+            found.push(Rule::CrateTooLarge { max: limit });
+        }
+        let kind = if entry.kind == Kind::Directory { Kind::Directory } else { Kind::File };
+        // Entries the policy cannot even split are already violations.
+        let Ok(components) = normalize(&entry.raw_path, kind, options) else { return found };
+        match components.split_first() {
+            Some((first, rest)) if *first == self.rules.prefix => {
+                if let [name] = rest {
+                    let lower = name.to_lowercase();
+                    if lower == "cargo.toml" {
+                        match self.cargo_toml {
+                            Some(first) => found.push(Rule::SecondCargoToml { first }),
+                            None => self.cargo_toml = Some(entry.index),
+                        }
+                    }
+                    if lower == ".cargo-ok" {
+                        found.push(Rule::CargoOkFile);
+                    }
+                }
+            }
+            _ => found.push(Rule::OutsideCrateDirectory { prefix: escape(self.rules.prefix.as_bytes()) }),
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_comes_from_the_file_name() {
+        let r = CrateRules::from_file_name("serde-1.0.200.crate", Some(10)).unwrap();
+        assert_eq!(r.prefix, "serde-1.0.200");
+        assert!(CrateRules::from_file_name("serde.tar.gz", None).is_none());
+        assert_eq!(CrateRules::new("x-1.0/", None).prefix, "x-1.0");
+    }
+
+    #[test]
+    fn cargo_size_rule() {
+        assert_eq!(CrateRules::new("a", None).size_limit(), 512 << 20);
+        assert_eq!(CrateRules::new("a", Some(100 << 20)).size_limit(), 2000 << 20);
+    }
+}
