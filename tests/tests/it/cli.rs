@@ -27,7 +27,7 @@ fn sealtar_bin() -> PathBuf {
 }
 
 /// Runs `sealtar args…` in `cwd`, with `stdin` as standard input.
-fn run_in(cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
+pub(crate) fn run_in(cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(sealtar_bin())
         .args(args)
         .current_dir(cwd)
@@ -44,16 +44,16 @@ fn run_in(cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn code(out: &Output) -> i32 {
+pub(crate) fn code(out: &Output) -> i32 {
     out.status.code().expect("exited normally")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).expect("output is UTF-8")
 }
 
 /// Writes `bytes` to `<scene root>/<name>` and returns the path as a string.
-fn archive_file(scene: &Scene, name: &str, bytes: &[u8]) -> String {
+pub(crate) fn archive_file(scene: &Scene, name: &str, bytes: &[u8]) -> String {
     let path = scene.root.join(name);
     std::fs::write(&path, bytes).unwrap();
     path.to_str().unwrap().to_string()
@@ -61,7 +61,7 @@ fn archive_file(scene: &Scene, name: &str, bytes: &[u8]) -> String {
 
 /// Everything outside `dest/` in the scene as expected, plus the archive
 /// files the test wrote there.
-fn assert_outside_is(scene: &Scene, archives: &[(&str, &[u8])]) {
+pub(crate) fn assert_outside_is(scene: &Scene, archives: &[(&str, &[u8])]) {
     let mut expected = outside_expected();
     for (name, bytes) in archives {
         expected.insert((*name).to_string(), file(bytes));
@@ -71,7 +71,7 @@ fn assert_outside_is(scene: &Scene, archives: &[(&str, &[u8])]) {
 
 /// Control bytes (other than line ends), DEL and the bidi override must never
 /// reach a terminal raw.
-fn assert_inert(output: &[u8]) {
+pub(crate) fn assert_inert(output: &[u8]) {
     for (i, line) in output.split(|&b| b == b'\n').enumerate() {
         assert!(
             !line.iter().any(|&b| b < 0x20 || b == 0x7f),

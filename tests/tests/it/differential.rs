@@ -17,7 +17,7 @@ fn cargo_home() -> PathBuf {
         .expect("CARGO_HOME or HOME is set")
 }
 
-fn crates_in_cache() -> Vec<PathBuf> {
+pub(crate) fn crates_in_cache() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(registries) = std::fs::read_dir(cargo_home().join("registry").join("cache")) else { return out };
     for registry in registries.flatten() {

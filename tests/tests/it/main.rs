@@ -8,3 +8,4 @@ mod differential;
 mod grammar;
 mod hostile;
 mod support;
+mod vetting;

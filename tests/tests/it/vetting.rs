@@ -1,0 +1,205 @@
+//! Vetting uploads (`sealtar check`, `Extractor::check`) and portable mode.
+
+use sealtar::{CrateRules, Extractor, Options, Rule};
+use sealtar_tests::{Tar, gzip};
+use serde_json::Value;
+
+use crate::cli::{archive_file, assert_inert, assert_outside_is, code, run_in, text};
+use crate::differential::crates_in_cache;
+use crate::support::{Scene, options};
+
+fn portable_extractor() -> Extractor {
+    let mut o = options();
+    o.portable = true;
+    Extractor::new(o).unwrap()
+}
+
+/// A crate with one violation of each registry rule, plus two policy ones.
+fn bad_crate() -> Vec<u8> {
+    gzip(
+        &Tar::new()
+            .file("bad-1.0.0/Cargo.toml", b"[package]\nname = \"bad\"\n")
+            .file("bad-1.0.0/src/lib.rs", b"")
+            .file("bad-1.0.0/CARGO.TOML", b"[package]\nname = \"other\"\n")
+            .file("bad-1.0.0/.cargo-ok", b"ok")
+            .file("elsewhere/lib.rs", b"")
+            .symlink("bad-1.0.0/link", "../../victim")
+            .file("bad-1.0.0/../escape.rs", b"")
+            .finish(),
+    )
+}
+
+#[test]
+fn check_crate_accepts_every_cached_crate() {
+    let crates = crates_in_cache();
+    assert!(!crates.is_empty(), "no .crate files in the Cargo cache");
+    let mut o = options();
+    o.portable = true;
+    let extractor = Extractor::new(o).unwrap();
+    let mut failures = Vec::new();
+    for path in &crates {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let size = std::fs::metadata(path).unwrap().len();
+        let rules = CrateRules::from_file_name(name, Some(size)).expect("<name>-<version>.crate");
+        let report = extractor.check(std::fs::File::open(path).unwrap(), Some(&rules)).unwrap();
+        if !report.is_acceptable() {
+            failures.push(format!("{name}: {:?}", report.violations.iter().map(|v| &v.message).collect::<Vec<_>>()));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} crates refused:\n{}", failures.len(), crates.len(), failures.join("\n"));
+}
+
+#[test]
+fn check_crate_lists_every_violation() {
+    let extractor = Extractor::new(options()).unwrap();
+    let rules = CrateRules::from_file_name("bad-1.0.0.crate", None).unwrap();
+    let report = extractor.check(&bad_crate()[..], Some(&rules)).unwrap();
+    let found: Vec<(Option<u64>, &str)> = report.violations.iter().map(|v| (v.index, v.id())).collect();
+    assert_eq!(
+        found,
+        [
+            (Some(2), "second-cargo-toml"),
+            (Some(3), "cargo-ok-file"),
+            (Some(4), "outside-crate-directory"),
+            (Some(5), "forbidden-kind"),
+            (Some(6), "parent-component"),
+        ]
+    );
+    assert_eq!(report.violations[0].rule, Some(Rule::SecondCargoToml { first: 0 }));
+    assert!(!report.is_acceptable());
+    assert_eq!(report.entries, 7);
+}
+
+#[test]
+fn check_crate_needs_a_cargo_toml() {
+    let extractor = Extractor::new(options()).unwrap();
+    let bytes = gzip(&Tar::new().file("x-0.1.0/src/lib.rs", b"").finish());
+    let report = extractor.check(&bytes[..], Some(&CrateRules::new("x-0.1.0", None))).unwrap();
+    let ids: Vec<_> = report.violations.iter().map(|v| v.id()).collect();
+    assert_eq!(ids, ["missing-cargo-toml"]);
+}
+
+#[test]
+fn check_crate_applies_cargos_size_rule() {
+    // 600 MiB of zeros compress to well under 30 MiB, so Cargo's 20x ratio
+    // does not lift its 512 MiB floor.
+    let extractor = Extractor::new(options()).unwrap();
+    let bytes = sealtar_tests::gzip_zeros("big-1.0.0/zeros.bin", 600 << 20);
+    let rules = CrateRules::new("big-1.0.0", Some(bytes.len() as u64));
+    let report = extractor.check(&bytes[..], Some(&rules)).unwrap();
+    assert!(report.violations.iter().any(|v| v.id() == "crate-too-large"), "{:?}", report.violations);
+}
+
+#[test]
+fn cli_check_crate_text_and_json() {
+    let scene = Scene::new();
+    let path = archive_file(&scene, "bad-1.0.0.crate", &bad_crate());
+    let out = run_in(&scene.root, &["check", "--crate", &path], b"");
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 6, "five violations and a summary: {stdout}");
+    assert!(stdout.contains("entry 3 \"bad-1.0.0/.cargo-ok\""), "{stdout}");
+    assert!(stdout.ends_with("7 entries, 5 violations: NOT acceptable\n"), "{stdout}");
+    assert_inert(&out.stdout);
+
+    let out = run_in(&scene.root, &["check", "--crate", "--json", &path], b"");
+    assert_eq!(code(&out), 1);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["acceptable"], false);
+    assert_eq!(doc["entries"], 7);
+    let violations = doc["violations"].as_array().unwrap();
+    assert_eq!(violations.len(), 5);
+    assert_eq!(violations[3]["rule"], "forbidden-kind");
+    assert_eq!(violations[3]["index"], 5);
+    assert_eq!(violations[3]["path"], "bad-1.0.0/link");
+    assert!(violations[3]["message"].as_str().unwrap().contains("CVE-2026-5223"));
+    assert_outside_is(&scene, &[("bad-1.0.0.crate", &bad_crate())]);
+}
+
+#[test]
+fn cli_check_accepts_a_clean_crate_and_writes_nothing() {
+    let scene = Scene::new();
+    let bytes = gzip(&Tar::new().file("ok-2.0.0/Cargo.toml", b"").file("ok-2.0.0/src/lib.rs", b"").finish());
+    let path = archive_file(&scene, "ok-2.0.0.crate", &bytes);
+    let before = scene.dest_tree();
+    let out = run_in(&scene.root, &["check", "--crate", &path], b"");
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    assert_eq!(text(&out.stdout), "2 entries, 0 violations: acceptable\n");
+    assert_eq!(scene.dest_tree(), before);
+}
+
+#[test]
+fn cli_check_crate_needs_a_name_or_prefix() {
+    let scene = Scene::new();
+    let path = archive_file(&scene, "upload.tar.gz", &gzip(&Tar::new().file("a", b"").finish()));
+    let out = run_in(&scene.root, &["check", "--crate", &path], b"");
+    assert_eq!(code(&out), 2);
+    let out = run_in(&scene.root, &["check", "--prefix", "a-1.0.0", &path], b"");
+    assert_eq!(code(&out), 1, "outside the prefix and no Cargo.toml");
+}
+
+/// Every portability hazard in one archive: `check --portable` lists them all.
+#[test]
+fn portable_check_lists_every_hazard() {
+    let names = [
+        "pkg/CON",
+        "pkg/aux.txt",
+        "pkg/Com1.log",
+        "pkg/lpt\u{b9}",
+        "pkg/conin$",
+        "pkg/a<b",
+        "pkg/a>b",
+        "pkg/c:d",
+        "pkg/q\"uote",
+        "pkg/back\\slash",
+        "pkg/pi|pe",
+        "pkg/what?",
+        "pkg/star*",
+        "pkg/tab\there",
+        "pkg/dot.",
+        "pkg/space ",
+    ];
+    let mut tar = Tar::new();
+    for n in names {
+        tar.file(n, b"");
+    }
+    tar.file("pkg/README", b"").file("pkg/readme", b"");
+    tar.file("pkg/caf\u{e9}", b"").file("pkg/cafe\u{301}", b"");
+    let extractor = portable_extractor();
+    let report = extractor.check(&tar.finish()[..], None).unwrap();
+    let ids: Vec<&str> = report.violations.iter().map(|v| v.id()).collect();
+    let mut expected = vec!["not-portable"; names.len()];
+    expected.extend(["folding-collision", "folding-collision"]);
+    assert_eq!(ids, expected, "{:#?}", report.violations);
+}
+
+#[test]
+fn portable_extract_refuses_and_changes_nothing() {
+    let scene = Scene::new();
+    let bytes = Tar::new().file("pkg/src/lib.rs", b"").file("pkg/src/aux.rs", b"").finish();
+    let before = scene.dest_tree();
+    let err = scene.extract_with(&portable_extractor(), &bytes[..]).unwrap_err();
+    assert!(matches!(err, sealtar::Error::Refused { index: 1, rule: Rule::NotPortable(_), .. }), "{err}");
+    assert_eq!(scene.dest_tree(), before);
+    scene.assert_no_staging();
+    scene.assert_outside_untouched();
+}
+
+#[test]
+fn portable_flag_on_the_command_line() {
+    let scene = Scene::new();
+    let path = archive_file(&scene, "a.tar", &Tar::new().file("Makefile", b"").file("makefile", b"").finish());
+    let out = run_in(&scene.root, &["extract", "--portable", &path, "-C", "dest"], b"");
+    assert_eq!(code(&out), 1);
+    assert!(text(&out.stderr).contains("same file as entry 0"), "{}", text(&out.stderr));
+    // Without the flag, on Linux, both names are fine.
+    if !cfg!(any(windows, target_os = "macos")) {
+        let out = run_in(&scene.root, &["extract", &path, "-C", "dest"], b"");
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn portable_is_on_by_default_where_file_systems_fold_names() {
+    assert_eq!(Options::default().portable, cfg!(any(windows, target_os = "macos")));
+}
