@@ -7,5 +7,6 @@ mod corpus;
 mod differential;
 mod grammar;
 mod hostile;
+mod sandbox;
 mod support;
 mod vetting;
