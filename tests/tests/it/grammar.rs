@@ -139,6 +139,14 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
     let t = Tar::new().pax(&[("path", b"one.txt")]).gnu_long(b'L', b"two.txt").file("x", b"x").finish();
     add("member named by PAX path and GNU L", t, Refuse);
 
+    // One link target given twice.
+    let t = Tar::new().pax(&[("linkpath", b"one")]).gnu_long(b'K', b"two").symlink("l", "x").finish();
+    add("link target by PAX linkpath and GNU K", t, Refuse);
+
+    // A NUL inside a PAX path: GNU tar cuts the name there, Python keeps it.
+    let t = Tar::new().pax(&[("path", b"cut.txt\0rest")]).file("x", b"x").finish();
+    add("NUL inside a PAX path", t, Refuse);
+
     // Two PAX headers for one member (Python applies the first, Go the last).
     let t = Tar::new().pax(&[("path", b"one.txt")]).pax(&[("path", b"two.txt")]).file("x", b"x").finish();
     add("two PAX headers for one member", t, Refuse);
@@ -183,9 +191,18 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
     let t = Tar::new().entry(&link, &[b'x'; 512]).finish();
     add("symlink header declaring data", t, Refuse);
 
-    // GNU sparse member.
+    // GNU sparse members: refused, also when they claim a huge real size
+    // (the refusal comes from the header, before any data).
     let t = Tar::new().entry(&header("sparse", b'S', 0), b"").finish();
     add("GNU sparse member", t, Refuse);
+    let mut huge = header("huge-sparse", b'S', 0);
+    huge.format(sealtar_tests::Format::Gnu).octal(483, 12, 6_000_000_000);
+    add("GNU sparse member claiming 6 GB", Tar::new().entry(&huge, b"").finish(), Refuse);
+    let t = Tar::new()
+        .pax(&[("GNU.sparse.major", b"1"), ("GNU.sparse.minor", b"0"), ("GNU.sparse.realsize", b"60000000000")])
+        .file("pax-sparse", b"")
+        .finish();
+    add("PAX sparse member claiming 60 GB", t, Refuse);
 
     // Numeric fields.
     let mut big = header("b256.txt", b'0', 0);

@@ -147,6 +147,8 @@ fn portable_check_lists_every_hazard() {
         "pkg/Com1.log",
         "pkg/lpt\u{b9}",
         "pkg/conin$",
+        "pkg/CONOUT$.txt",
+        "\\\\server\\share\\x",
         "pkg/a<b",
         "pkg/a>b",
         "pkg/c:d",
@@ -171,6 +173,15 @@ fn portable_check_lists_every_hazard() {
     let mut expected = vec!["not-portable"; names.len()];
     expected.extend(["folding-collision", "folding-collision"]);
     assert_eq!(ids, expected, "{:#?}", report.violations);
+}
+
+#[test]
+fn portable_mode_keeps_the_component_limit() {
+    let long = format!("pkg/{}", "n".repeat(256));
+    let archive = Tar::new().pax(&[("path", long.as_bytes())]).file("short", b"").finish();
+    let report = portable_extractor().check(&archive[..], None).unwrap();
+    let ids: Vec<&str> = report.violations.iter().map(|v| v.id()).collect();
+    assert_eq!(ids, ["component-too-long"]);
 }
 
 #[test]
