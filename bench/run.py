@@ -15,11 +15,12 @@ on three inputs, built once under a tmpfs and cached there between runs:
 
 Rounds are interleaved (every tool on every scenario, then again), each run
 extracts into a fresh empty directory, and the directory is removed after the
-run, untimed. Wall time comes from time.perf_counter around spawn and wait;
+run, untimed. Wall time comes from time.perf_counter around start and wait;
 peak RSS and CPU time from os.wait4 on that one process (ru_maxrss is KiB on
-Linux). Before timing, sealtar's compiled-code cache is warmed and every
-scenario is extracted once by each tool to check they all produce the same
-tree, so the timings compare equal work.
+Linux; see Runner for why a small shell starts the tools). Before timing,
+sealtar's compiled-code cache is warmed and every scenario is extracted
+once by each tool to check that they all write the same tree, so the timings
+compare equal work.
 
 Standard library only. The exit status is 0 whatever the numbers: this is a
 measurement; the last line says whether the targets were met.
@@ -117,11 +118,11 @@ def scan_crate(directory):
                 name.encode("utf-8")
             except UnicodeEncodeError:
                 return None
-            mode = os.lstat(path).st_mode
-            if stat.S_ISREG(mode):
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode):
                 files += 1
-                size += os.lstat(path).st_size
-            elif not stat.S_ISDIR(mode):
+                size += info.st_size
+            elif not stat.S_ISDIR(info.st_mode):
                 return None
     return files, size
 
@@ -206,7 +207,7 @@ def build_bomb(inputs):
     log(f"building bomb.tar.gz: {BOMB_BYTES >> 30} GiB of zeros, zlib level 9 ...")
     header = tarfile.TarInfo("zeros")
     header.size, header.mode, header.mtime = BOMB_BYTES, 0o644, 1_700_000_000
-    zeros = bytes(16 * MIB)
+    zeros = memoryview(bytes(16 * MIB))
 
     def write(tmp):
         gz = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: gzip wrapper
@@ -235,7 +236,7 @@ class Runner:
     exec with the peak of the memory image it was forked from: a tool spawned
     straight from this Python process would report Python's peak whenever its
     own is smaller. So every tool is forked by a small /bin/sh started once
-    (`( TOOL & echo $! )`): the subshell exits at once, the tool is re-parented
+    (`( TOOL & )`): the subshell exits at once, the tool is re-parented
     to this process, made a child subreaper for that (prctl), and wait4 here
     reports the tool's own numbers."""
 
@@ -251,12 +252,24 @@ class Runner:
         if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
             sys.exit(f"bench: prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())} (Linux only)")
         self.shell = subprocess.Popen(
-            ["/bin/sh", "-s"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+            ["/bin/sh", "-s"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
         )
 
     def close(self):
         self.shell.stdin.close()
         self.shell.wait()
+
+    def kill_tools(self):
+        """On a timeout: SIGKILL every child but the launcher shell."""
+        me = os.getpid()
+        for entry in Path("/proc").iterdir():
+            try:
+                # Field 4 of /proc/PID/stat is the parent's pid (after the parenthesized name).
+                ppid = int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == me and int(entry.name) != self.shell.pid:
+                os.kill(int(entry.name), signal.SIGKILL)
 
     def command(self, tool, archive, dest):
         if tool == "sealtar":
@@ -276,22 +289,18 @@ class Runner:
         """Runs argv with stdin/stdout on /dev/null; returns wall time, CPU time,
         peak RSS (KiB), exit status and the tail of standard error."""
         line = " ".join(map(shlex.quote, argv))
-        line = f"( {line} </dev/null >/dev/null 2>{shlex.quote(str(self.stderr))} & echo $! )\n"
+        line = f"( {line} </dev/null >/dev/null 2>{shlex.quote(str(self.stderr))} & )\n"
+        # Nothing but the tool is re-parented here, so the next child to end is it.
+        killer = threading.Timer(timeout, self.kill_tools)
         start = time.perf_counter()
         self.shell.stdin.write(line.encode())
         self.shell.stdin.flush()
-        pid = int(self.shell.stdout.readline())
-        # The tool cannot be reaped (so its pid cannot be reused) before wait4 below.
-        killer = threading.Timer(timeout, os.kill, (pid, signal.SIGKILL))
         killer.start()
-        while True:
-            reaped, status, usage = os.wait4(-1, 0)
-            if reaped == pid:
-                break
-            if reaped == self.shell.pid:
-                sys.exit("bench: the launcher shell exited")
+        pid, status, usage = os.wait4(-1, 0)
         wall = time.perf_counter() - start
         killer.cancel()
+        if pid == self.shell.pid:
+            sys.exit("bench: the launcher shell exited")
         return {
             "wall": wall,
             "cpu": usage.ru_utime + usage.ru_stime,
@@ -313,21 +322,22 @@ class Runner:
 
 
 def tree(root):
-    """{relative path: ("dir",) | ("file", size, sha256) | ("other", mode)}."""
+    """{relative path: ("dir",) | ("file", size, sha256) | ("other", mode)}.
+    Permissions and times are left out: the tools set them differently."""
     listing = {}
     for directory, dirs, files in os.walk(root):
         for name in dirs + files:
             path = os.path.join(directory, name)
             rel = os.path.relpath(path, root)
-            mode = os.lstat(path).st_mode
-            if stat.S_ISDIR(mode):
+            info = os.lstat(path)
+            if stat.S_ISDIR(info.st_mode):
                 listing[rel] = ("dir",)
-            elif stat.S_ISREG(mode):
+            elif stat.S_ISREG(info.st_mode):
                 with open(path, "rb") as f:
                     digest = hashlib.file_digest(f, "sha256").hexdigest()
-                listing[rel] = ("file", os.lstat(path).st_size, digest)
+                listing[rel] = ("file", info.st_size, digest)
             else:
-                listing[rel] = ("other", stat.filemode(mode))
+                listing[rel] = ("other", stat.filemode(info.st_mode))
     return listing
 
 
@@ -376,7 +386,8 @@ def check_crates(runner, crates):
         if "sealtar" in trees and "native" in trees and trees["sealtar"] != trees["native"]:
             mismatched.append(f"{crate.name}: " + differences(trees["sealtar"], trees["native"]))
         if "GNU tar" in trees and "native" in trees and trees["GNU tar"] != trees["native"]:
-            problems.append(f"{crate.name} (information): GNU tar vs native: " + differences(trees["GNU tar"], trees["native"]))
+            diff = differences(trees["GNU tar"], trees["native"])
+            problems.append(f"{crate.name} (information): GNU tar vs native: {diff}")
     return {"refused": refused, "mismatched": mismatched, "problems": problems}
 
 
@@ -393,13 +404,18 @@ def warm_cache(runner, cache):
     if run["status"] != 0:
         sys.exit(f"bench: sealtar failed on {WARMUP_ARCHIVE}: {run['stderr']}")
     entries = list(cache.rglob("*"))
-    log(f"sealtar compiled-code cache warmed in {run['wall']:.2f} s ({len(entries)} entries in {cache})")
+    log(f"sealtar compiled-code cache warmed in {run['wall']:.2f} s ({len(entries)} files in {cache})")
     if not entries:
         log("warning: the compiled-code cache is still empty; every sealtar run will compile the guest")
 
 
 # --------------------------------------------------------------------------
 # Measuring
+
+
+def progress(r, rounds, scenario, tool, run, outcome):
+    rss = run["maxrss_kib"] / 1024
+    log(f"round {r}/{rounds}  {scenario:<7} {tool:<8} {run['wall']:7.3f} s  {rss:6.1f} MiB  {outcome}")
 
 
 def measure(runner, rounds, big, crates, bomb):
@@ -409,7 +425,7 @@ def measure(runner, rounds, big, crates, bomb):
         for tool in TOOLS:
             run = runner.extract(tool, big)
             results["big"][tool].append(run)
-            log(f"round {r}/{rounds}  big     {tool:<8} {run['wall']:7.3f} s  {run['maxrss_kib'] / 1024:6.1f} MiB  exit {run['status']}")
+            progress(r, rounds, "big", tool, run, f"exit {run['status']}")
         for tool in TOOLS:
             runs = [runner.extract(tool, crate) for crate in crates]
             total = {
@@ -420,10 +436,10 @@ def measure(runner, rounds, big, crates, bomb):
                 "runs": [{k: x[k] for k in ("wall", "cpu", "maxrss_kib", "status")} for x in runs],
             }
             results["crates"][tool].append(total)
-            log(f"round {r}/{rounds}  crates  {tool:<8} {total['wall']:7.3f} s  {total['maxrss_kib'] / 1024:6.1f} MiB  {total['failed']} failed")
+            progress(r, rounds, "crates", tool, total, f"{total['failed']} failed")
         run = runner.extract("sealtar", bomb, timeout=BOMB_TIMEOUT)
         results["bomb"]["sealtar"].append(run)
-        log(f"round {r}/{rounds}  bomb    sealtar  {run['wall']:7.3f} s  {run['maxrss_kib'] / 1024:6.1f} MiB  exit {run['status']}")
+        progress(r, rounds, "bomb", "sealtar", run, f"exit {run['status']}")
     return results
 
 
@@ -443,15 +459,24 @@ def report(results, inputs, checks, rounds):
     stats = {s: {t: summarize(runs) for t, runs in tools.items()} for s, tools in results.items()}
     big, crates, bomb = inputs["big"], inputs["crates"], inputs["bomb"]
     print()
-    print(f"## sealtar bench ({rounds} rounds, {os.cpu_count()} CPUs, {platform.system()} {platform.release()})")
+    print(
+        f"## sealtar bench: {rounds} round{'s' if rounds != 1 else ''}, {os.cpu_count()} CPUs, "
+        f"{platform.system()} {platform.release()}, load average {inputs['load_before'][0]:.2f} before the runs"
+    )
     print()
     print(
         f"- big: {big['crates']} crate source trees, {big['files']:,} files, {big['bytes'] / 1e6:.1f} MB "
         f"({big['bytes'] / MIB:.1f} MiB) unpacked, {big['compressed'] / 1e6:.1f} MB gzipped"
     )
-    print(f"- crates: {crates['count']} .crate files, {crates['compressed'] / 1e6:.1f} MB, one process per archive (time = total for all)")
-    print(f"- bomb: one member of {BOMB_BYTES >> 30} GiB of zeros, {bomb['compressed'] / 1e6:.1f} MB gzipped; sealtar only")
-    print(f"- each time includes starting and reaping a process: {inputs['spawn_overhead'] * 1000:.2f} ms for /bin/true")
+    print(
+        f"- crates: {crates['count']} .crate files, {crates['compressed'] / 1e6:.1f} MB, "
+        "one process per archive (time = total for all)"
+    )
+    compressed = bomb["compressed"] / 1e6
+    print(f"- bomb: one member of {BOMB_BYTES >> 30} GiB of zeros, {compressed:.1f} MB gzipped (sealtar only)")
+    print(f"- sealtar on the bomb said: {results['bomb']['sealtar'][0]['stderr'] or '(nothing)'}")
+    overhead = inputs["spawn_overhead"] * 1000
+    print(f"- each time includes starting and reaping a process: {overhead:.2f} ms for /bin/true")
     print()
     print("| scenario | tool | median wall (s) | min–max (s) | median CPU (s) | peak RSS (MiB) | sealtar / tool |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -463,42 +488,47 @@ def report(results, inputs, checks, rounds):
                 f"{s['cpu']:.3f} | {s['peak_mib']:.1f} | {ratio} |"
             )
 
-    sb, sc = stats["big"], stats["crates"]
-    bomb_runs = results["bomb"]["sealtar"]
-    refused = sum(1 for x in bomb_runs if x["status"] == 1)
-    unchanged = sum(1 for x in bomb_runs if x["dest_empty"])
-    big_ok = sum(1 for t in TOOLS for x in results["big"][t] if x["status"] == 0)
+    def ratio(scenario, other):
+        return stats[scenario]["sealtar"]["median"] / stats[scenario][other]["median"]
+
+    big_native, big_gnu, crates_native = ratio("big", "native"), ratio("big", "GNU tar"), ratio("crates", "native")
     targets = [
-        ("big: sealtar / native", f"{sb['sealtar']['median'] / sb['native']['median']:.2f}", f"≤ {BIG_VS_NATIVE}",
-         sb["sealtar"]["median"] <= BIG_VS_NATIVE * sb["native"]["median"]),
-        ("big: sealtar / GNU tar", f"{sb['sealtar']['median'] / sb['GNU tar']['median']:.2f}", f"≤ {BIG_VS_GNU}",
-         sb["sealtar"]["median"] <= BIG_VS_GNU * sb["GNU tar"]["median"]),
-        ("crates: sealtar / native (total of all)", f"{sc['sealtar']['median'] / sc['native']['median']:.2f}",
-         f"≤ {CRATES_VS_NATIVE}", sc["sealtar"]["median"] <= CRATES_VS_NATIVE * sc["native"]["median"]),
+        ("big: sealtar / native", f"{big_native:.2f}", f"≤ {BIG_VS_NATIVE}", big_native <= BIG_VS_NATIVE),
+        ("big: sealtar / GNU tar", f"{big_gnu:.2f}", f"≤ {BIG_VS_GNU}", big_gnu <= BIG_VS_GNU),
+        ("crates: sealtar / native (total)", f"{crates_native:.2f}", f"≤ {CRATES_VS_NATIVE}",
+         crates_native <= CRATES_VS_NATIVE),
     ]
     for scenario in stats:
         peak = stats[scenario]["sealtar"]["peak_mib"]
-        targets.append((f"memory: sealtar peak RSS, {scenario}", f"{peak:.1f} MiB", f"≤ {PEAK_RSS_MIB} MiB", peak <= PEAK_RSS_MIB))
+        limit = f"≤ {PEAK_RSS_MIB} MiB"
+        targets.append((f"memory: sealtar peak RSS, {scenario}", f"{peak:.1f} MiB", limit, peak <= PEAK_RSS_MIB))
+    bomb_runs = results["bomb"]["sealtar"]
+    refused = sum(1 for x in bomb_runs if x["status"] == 1)
+    unchanged = sum(1 for x in bomb_runs if x["dest_empty"])
     slowest = max(x["wall"] for x in bomb_runs)
+    big_ok = sum(1 for t in TOOLS for x in results["big"][t] if x["status"] == 0)
+    crates_check = checks["crates"]
     targets += [
-        ("bomb: refused (exit 1)", f"{refused}/{len(bomb_runs)} runs", "every run", refused == len(bomb_runs)),
+        ("bomb: refused (exit 1)", f"{refused}/{rounds} runs", "every run", refused == rounds),
         ("bomb: time to refuse (slowest run)", f"{slowest:.3f} s", f"≤ {BOMB_SECONDS} s", slowest <= BOMB_SECONDS),
-        ("bomb: destination left empty", f"{unchanged}/{len(bomb_runs)} runs", "every run", unchanged == len(bomb_runs)),
-        ("check: big extracted by every tool, every run", f"{big_ok}/{len(TOOLS) * rounds}", "all", big_ok == len(TOOLS) * rounds),
-        ("check: big, sealtar tree == native tree", "equal" if checks["big"]["sealtar_equal"] else "different", "equal",
-         checks["big"]["sealtar_equal"]),
-        ("check: crates, sealtar extracted all, trees == native",
-         f"{len(checks['crates']['refused'])} refused, {len(checks['crates']['mismatched'])} differ", "0, 0",
-         not checks["crates"]["refused"] and not checks["crates"]["mismatched"]),
+        ("bomb: destination left empty", f"{unchanged}/{rounds} runs", "every run", unchanged == rounds),
+        ("check: big extracted by every tool, every run", f"{big_ok}/{len(TOOLS) * rounds}", "all",
+         big_ok == len(TOOLS) * rounds),
+        ("check: big, sealtar tree == native tree", "equal" if checks["big"]["sealtar_equal"] else "different",
+         "equal", checks["big"]["sealtar_equal"]),
+        ("check: crates, sealtar refused / differs from native",
+         f"{len(crates_check['refused'])} / {len(crates_check['mismatched'])}", "0 / 0",
+         not crates_check["refused"] and not crates_check["mismatched"]),
     ]
     print()
     print("| target | measured | limit | result |")
     print("|---|---:|---:|---|")
     for name, measured, limit, ok in targets:
         print(f"| {name} | {measured} | {limit} | {'PASS' if ok else 'FAIL'} |")
-    notes = checks["big"]["problems"] + checks["crates"]["refused"] + checks["crates"]["mismatched"] + checks["crates"]["problems"]
+    notes = checks["big"]["problems"] + crates_check["refused"] + crates_check["mismatched"] + crates_check["problems"]
     for tool in TOOLS:
-        notes += [f"crates, {tool}: {x['failed']} archives failed in a timed round" for x in results["crates"][tool] if x["failed"]]
+        failed = [x["failed"] for x in results["crates"][tool] if x["failed"]]
+        notes += [f"crates, {tool}: {n} archives failed in a timed round" for n in failed]
     if notes:
         print()
         print("Notes:")
@@ -538,8 +568,10 @@ def main():
         "crates": {"count": len(crates), "compressed": sum(c.stat().st_size for c in crates)},
         "bomb": {"declared": BOMB_BYTES, "compressed": bomb.stat().st_size},
     }
-    log(f"big: {big_info['crates']} crates, {big_info['files']:,} files, {big_info['bytes'] / 1e6:.1f} MB; "
-        f"crates: {len(crates)}; inputs in {inputs_dir}")
+    log(
+        f"big: {big_info['crates']} crates, {big_info['files']:,} files, {big_info['bytes'] / 1e6:.1f} MB; "
+        f"crates: {len(crates)}; inputs in {inputs_dir}"
+    )
 
     runner = Runner(work, env)
     warm_cache(runner, cache)
@@ -547,7 +579,8 @@ def main():
     log("checking that every tool extracts the same trees (untimed) ...")
     checks = {"big": check_big(runner, big, big_info["files"]), "crates": check_crates(runner, crates)}
 
-    log(f"measuring {args.rounds} interleaved rounds ...")
+    inputs["load_before"] = os.getloadavg()
+    log(f"measuring {args.rounds} interleaved rounds (load average {inputs['load_before'][0]:.2f}) ...")
     results = measure(runner, args.rounds, big, crates, bomb)
     runner.close()
     shutil.rmtree(runner.runs, ignore_errors=True)
