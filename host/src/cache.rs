@@ -10,9 +10,12 @@
 //!   picked up;
 //! - the directory must belong to the current user and be writable by no one
 //!   else (on Unix), or the cache is not used at all;
-//! - each file carries a SHA-256 of its contents, checked before wasmtime sees
-//!   a byte, so a torn or corrupted write is recompiled rather than run;
-//! - files are written to a temporary name and renamed into place.
+//! - each artifact has a BLAKE3 digest beside it (`<key>.blake3`), checked
+//!   before wasmtime sees a byte, so a torn, corrupted or mismatched file is
+//!   recompiled rather than run (BLAKE3 rather than SHA-256 because this runs
+//!   at every start);
+//! - files are written to a temporary name and renamed into place, the
+//!   artifact before its digest.
 //!
 //! Any failure here falls back to compiling in memory: the cache only ever
 //! costs time, never correctness.
@@ -24,8 +27,6 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
-
-const MAGIC: &[u8; 8] = b"SEALTAR1";
 
 /// Where the CLI caches compiled guest code: `$SEALTAR_CACHE_DIR` if set,
 /// else `sealtar` under the platform cache directory (`$XDG_CACHE_HOME` or
@@ -47,11 +48,17 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 }
 
 /// Loads the compiled guest from `dir`, or compiles it (and stores it there).
-pub fn load_or_compile(engine: &Engine, wasm: &[u8], dir: Option<&Path>) -> wasmtime::Result<Component> {
+/// `wasm_sha256` is the hex SHA-256 of `wasm`.
+pub fn load_or_compile(
+    engine: &Engine,
+    wasm: &[u8],
+    wasm_sha256: &str,
+    dir: Option<&Path>,
+) -> wasmtime::Result<Component> {
     let Some(dir) = dir.filter(|d| prepare_dir(d)) else {
         return Component::new(engine, wasm);
     };
-    let path = dir.join(format!("{}.cwasm", cache_key(engine, wasm)));
+    let path = dir.join(format!("{}.cwasm", cache_key(engine, wasm_sha256)));
     if let Some(component) = load(engine, &path) {
         return Ok(component);
     }
@@ -63,7 +70,7 @@ pub fn load_or_compile(engine: &Engine, wasm: &[u8], dir: Option<&Path>) -> wasm
     Ok(component)
 }
 
-fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+fn cache_key(engine: &Engine, wasm_sha256: &str) -> String {
     struct ShaHasher(Sha256);
     impl Hasher for ShaHasher {
         fn finish(&self) -> u64 {
@@ -77,7 +84,7 @@ fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     h.write(b"sealtar ");
     h.write(env!("CARGO_PKG_VERSION").as_bytes());
     engine.precompile_compatibility_hash().hash(&mut h);
-    h.write(&Sha256::digest(wasm));
+    h.write(wasm_sha256.as_bytes());
     hex(&h.0.finalize())
 }
 
@@ -113,54 +120,74 @@ fn owned_by_me_and_private(uid: u32, mode: u32) -> bool {
     uid == rustix::process::geteuid().as_raw() && mode & 0o022 == 0
 }
 
+/// The digest sidecar of a cached artifact.
+fn digest_path(path: &Path) -> PathBuf {
+    path.with_extension("blake3")
+}
+
 fn load(engine: &Engine, path: &Path) -> Option<Component> {
+    let file = std::fs::File::open(path).ok()?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let m = std::fs::symlink_metadata(path).ok()?;
+        let m = file.metadata().ok()?;
         if !m.is_file() || !owned_by_me_and_private(m.uid(), m.mode()) {
             return None;
         }
     }
-    let bytes = std::fs::read(path).ok()?;
-    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-    let (digest, code) = rest.split_at_checked(32)?;
-    if Sha256::digest(code).as_slice() != digest {
+    let expected = std::fs::read(digest_path(path)).ok()?;
+    // SAFETY: the mapping is read-only and only hashed here. The file lives
+    // in a directory only this user can write (checked above), and is never
+    // modified in place: new versions are renamed over it, which leaves this
+    // mapping intact.
+    #[allow(unsafe_code)]
+    let mapped = unsafe { memmap2::Mmap::map(&file).ok()? };
+    if blake3::hash(&mapped).as_bytes().as_slice() != expected {
         return None;
     }
-    // SAFETY: `deserialize` requires bytes produced by `serialize` of a
-    // compatible engine. The file name binds the engine configuration and the
-    // guest; the directory and file are private to this user (checked above);
-    // and the digest just checked shows the contents are what this code wrote.
+    drop(mapped);
+    // SAFETY: `deserialize_file` requires a file produced by `serialize` with
+    // a compatible engine. The file name binds the engine configuration and
+    // the guest; the directory and file are private to this user (checked
+    // above); and the digest just checked shows the contents are what this
+    // code wrote. Mapping the file (rather than reading and copying it) is
+    // what makes loading take well under a millisecond.
     #[allow(unsafe_code)]
     unsafe {
-        Component::deserialize(engine, code).ok()
+        Component::deserialize_file(engine, path).ok()
     }
 }
 
 fn store(path: &Path, code: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(MAGIC)?;
-        file.write_all(&Sha256::digest(code))?;
-        file.write_all(code)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let write_new = |path: &Path, bytes: &[u8]| -> std::io::Result<()> {
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let result = (|| {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    };
+    // The artifact first: until the digest that matches it is in place, a
+    // reader recompiles rather than trusting it.
+    write_new(path, code)?;
+    write_new(&digest_path(path), blake3::hash(code).as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The smallest valid component: the preamble and nothing else.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
 
     #[test]
     fn corrupt_or_foreign_entries_are_not_loaded() {
@@ -169,20 +196,34 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert!(prepare_dir(&dir));
         let path = dir.join("x.cwasm");
-        // Wrong magic.
-        std::fs::write(&path, b"NOTSEALTAR").unwrap();
-        assert!(load(&engine, &path).is_none());
-        // Right magic, digest that does not match the contents.
-        let mut bad = MAGIC.to_vec();
-        bad.extend([0u8; 32]);
-        bad.extend(b"code");
-        std::fs::remove_file(&path).unwrap();
+        let code = Component::new(&engine, EMPTY_COMPONENT).unwrap().serialize().unwrap();
+        store(&path, &code).unwrap();
+        assert!(load(&engine, &path).is_some(), "a good entry loads");
+        // One flipped byte: the digest no longer matches.
+        let mut bad = code.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
         std::fs::write(&path, &bad).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
+        assert!(load(&engine, &path).is_none(), "a corrupted entry is not loaded");
+        // A missing digest.
+        store(&path, &code).unwrap();
+        std::fs::remove_file(digest_path(&path)).unwrap();
+        assert!(load(&engine, &path).is_none(), "an entry without its digest is not loaded");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn group_writable_file_is_not_loaded() {
+        use std::os::unix::fs::PermissionsExt;
+        let engine = Engine::default();
+        let dir = std::env::temp_dir().join(format!("sealtar-cache-filemode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(prepare_dir(&dir));
+        let path = dir.join("x.cwasm");
+        let code = Component::new(&engine, EMPTY_COMPONENT).unwrap().serialize().unwrap();
+        store(&path, &code).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
         assert!(load(&engine, &path).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -204,7 +245,7 @@ mod tests {
     #[test]
     fn key_depends_on_the_guest() {
         let engine = Engine::default();
-        assert_ne!(cache_key(&engine, b"one"), cache_key(&engine, b"two"));
-        assert_eq!(cache_key(&engine, b"one").len(), 64);
+        assert_ne!(cache_key(&engine, "one"), cache_key(&engine, "two"));
+        assert_eq!(cache_key(&engine, "one").len(), 64);
     }
 }

@@ -43,6 +43,19 @@ use bindings::exports::sealtar::extractor::parser as wit;
 /// that depending on this crate needs no wasm toolchain.
 pub const GUEST_WASM: &[u8] = include_bytes!("../assets/sealtar-guest.wasm");
 
+/// The SHA-256 of [`GUEST_WASM`], as `make guest` recorded it (checked by a
+/// test), so that start-up does not hash the guest.
+pub const GUEST_SHA256: &str = {
+    let line = include_str!("../assets/sealtar-guest.wasm.sha256").as_bytes();
+    match line.split_at_checked(64) {
+        Some((hex, _)) => match std::str::from_utf8(hex) {
+            Ok(hex) => hex,
+            Err(_) => panic!("sealtar-guest.wasm.sha256 does not start with a hex digest"),
+        },
+        None => panic!("sealtar-guest.wasm.sha256 is too short"),
+    }
+};
+
 /// Bytes of file data the guest returns per call, about.
 const BATCH_BUDGET: u32 = 1 << 20;
 /// Input chunks read ahead of the guest.
@@ -98,7 +111,7 @@ impl Sandbox {
 
     fn build(cache_dir: Option<&std::path::Path>) -> wasmtime::Result<Sandbox> {
         let engine = Engine::new(&engine_config())?;
-        let component = crate::cache::load_or_compile(&engine, GUEST_WASM, cache_dir)?;
+        let component = crate::cache::load_or_compile(&engine, GUEST_WASM, GUEST_SHA256, cache_dir)?;
         let linker = linker(&engine)?;
         let pre = bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)?;
         let ticker = engine.weak();
@@ -159,6 +172,15 @@ impl Sandbox {
         with_data: bool,
         events: SyncSender<Vec<RawEvent>>,
     ) -> Result<(), Error> {
+        // wasmtime-wasi runs its synchronous host calls on the ambient tokio
+        // runtime, or else starts a multi-threaded one for the process (two
+        // worker threads and milliseconds of start-up). The calls this guest
+        // makes never wait on I/O or timers, so a bare current-thread runtime
+        // on this thread serves them at no cost.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| Error::Setup(format!("tokio runtime: {e}")))?;
+        let _runtime = runtime.enter();
         let stderr = MemoryOutputPipe::new(STDERR_KEEP);
         let wasi = WasiCtxBuilder::new().stdin(Feed::new(input)).stderr(stderr.clone()).build();
         let state =
@@ -210,6 +232,12 @@ fn engine_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // Unwind tables only help native unwinders walk through guest frames;
+    // wasmtime's own traps and backtraces do not need them, and registering
+    // them is a large part of loading compiled code. (Windows requires them.)
+    if !cfg!(windows) {
+        config.native_unwind_info(false);
+    }
     config
 }
 
@@ -436,6 +464,13 @@ mod tests {
             assert!(name.starts_with("wasi:io/") || name.starts_with("wasi:cli/"), "forbidden guest import {name}");
         }
         assert!(imports.iter().any(|n| n.starts_with("wasi:cli/stdin")), "{imports:?}");
+    }
+
+    #[test]
+    fn recorded_guest_digest_matches_the_embedded_guest() {
+        use sha2::{Digest, Sha256};
+        let digest: String = Sha256::digest(GUEST_WASM).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(digest, GUEST_SHA256, "run `make guest` to refresh host/assets/sealtar-guest.wasm.sha256");
     }
 
     #[test]
