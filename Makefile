@@ -8,7 +8,7 @@ GUEST_TARGET := wasm32-wasip2
 GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # Paths that would otherwise leak into panic messages inside the guest are
 # remapped so the component is byte-for-byte the same on every machine.
-export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
+export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
 .PHONY: help build guest check-guest test demo bench fmt lint ci samples
 

@@ -15,13 +15,13 @@
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use wasmtime::component::{HasData, Linker, ResourceTable};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdinStream, WasiCli, WasiCliView};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::p2::{InputStream, Pollable, StreamError, StreamResult};
@@ -64,7 +64,7 @@ const INPUT_QUEUE: usize = 2;
 const INPUT_CHUNK: usize = 256 * 1024;
 /// Event batches decoded ahead of the writer.
 const EVENT_QUEUE: usize = 4;
-/// How often the deadline clock ticks.
+/// How often an idle consumer ticks the deadline clock.
 const TICK: Duration = Duration::from_millis(50);
 /// How much of the guest's standard error is kept to explain a trap.
 const STDERR_KEEP: usize = 4096;
@@ -114,14 +114,6 @@ impl Sandbox {
         let component = crate::cache::load_or_compile(&engine, GUEST_WASM, GUEST_SHA256, cache_dir)?;
         let linker = linker(&engine)?;
         let pre = bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)?;
-        let ticker = engine.weak();
-        std::thread::Builder::new().name("sealtar-deadline".into()).spawn(move || {
-            while let Some(engine) = ticker.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(TICK);
-            }
-        })?;
         Ok(Sandbox { engine, pre })
     }
 
@@ -142,7 +134,16 @@ impl Sandbox {
             let pump = s.spawn(|| pump(reader, in_tx, &compressed));
             let guest = s.spawn(move || self.drive(options, in_rx, with_data, ev_tx));
             let mut outcome = Ok(());
-            'drain: for batch in ev_rx.iter() {
+            'drain: loop {
+                let batch = match ev_rx.recv_timeout(TICK) {
+                    Ok(batch) => batch,
+                    // Idle while the guest works: let its deadline check run.
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.engine.increment_epoch();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                };
                 for event in batch {
                     if let Err(e) = sink(event, compressed.load(Ordering::Relaxed)) {
                         outcome = Err(e);
@@ -187,9 +188,15 @@ impl Sandbox {
             State { wasi, table: ResourceTable::new(), memory: MemoryCap { max: options.guest_memory, hit: false } };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
-        let ticks = options.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        // The deadline is wall-clock time, checked whenever the epoch ticks:
+        // the consumer ticks it while it waits for the guest (and other
+        // archives' consumers may tick it too; that only checks more often).
+        let deadline = Instant::now().checked_add(options.timeout);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| match deadline {
+            Some(d) if Instant::now() >= d => Ok(UpdateDeadline::Interrupt),
+            _ => Ok(UpdateDeadline::Continue(1)),
+        });
 
         let fault = |store: &Store<State>, e: wasmtime::Error| fault(store, &stderr, e);
         let instance = self.pre.instantiate(&mut store).map_err(|e| fault(&store, e))?;
