@@ -4,7 +4,7 @@
 //! usage or I/O error.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,6 +12,7 @@ use anyhow::Context;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sealtar::{CheckReport, CrateRules, Error, Extractor, Manifest, Options, Rule, escape};
 
 /// Extract untrusted tar and tar.gz archives: parsed inside a WebAssembly
@@ -33,7 +34,8 @@ enum Command {
     /// Only regular files and directories are written. Links, devices, path
     /// traversal, duplicate paths, malformed headers and anything that would
     /// replace existing content refuse the whole archive; the message names
-    /// the entry and the rule.
+    /// the entry and the rule. A progress bar is shown on standard error for
+    /// large archives when it is a terminal.
     Extract {
         /// The archive (tar or tar.gz, detected from its contents); `-` reads standard input.
         archive: PathBuf,
@@ -145,9 +147,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Extract { archive, dir, limits, verbose } => {
             let extractor = Extractor::new(limits.options())?;
-            let input = open_input(&archive)?;
+            let (input, size) = open_input_sized(&archive)?;
             let (dest, created) = open_destination(&dir)?;
-            let result = extractor.extract(input, &dest);
+            let progress = progress_bar(size);
+            let result = extractor.extract(progress.wrap_read(input), &dest);
+            progress.finish_and_clear();
             if result.is_err() && created {
                 // It did not exist before: leave it not existing.
                 drop(dest);
@@ -234,11 +238,38 @@ fn print_check_json(out: &mut impl Write, report: &CheckReport) -> io::Result<()
 }
 
 fn open_input(path: &Path) -> anyhow::Result<Box<dyn Read + Send>> {
+    Ok(open_input_sized(path)?.0)
+}
+
+/// The archive, and its size when it is a regular file.
+fn open_input_sized(path: &Path) -> anyhow::Result<(Box<dyn Read + Send>, Option<u64>)> {
     if path.as_os_str() == "-" {
-        return Ok(Box::new(io::stdin()));
+        return Ok((Box::new(io::stdin()), None));
     }
     let file = File::open(path).with_context(|| format!("opening {}", escape(path.as_os_str().as_encoded_bytes())))?;
-    Ok(Box::new(file))
+    let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    Ok((Box::new(file), size))
+}
+
+/// Archives smaller than this finish before a progress bar would be read.
+const PROGRESS_MIN_BYTES: u64 = 16 << 20;
+
+/// A progress bar on standard error for long extractions, measured in input
+/// bytes read: drawn only when standard error is a terminal (indicatif hides
+/// it otherwise) and the archive is large or of unknown size.
+fn progress_bar(size: Option<u64>) -> ProgressBar {
+    if size.is_some_and(|s| s < PROGRESS_MIN_BYTES) || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr_with_hz(8));
+    let template = match size {
+        Some(_) => "{spinner} extracting [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        None => "{spinner} extracting {bytes} read ({bytes_per_sec})",
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 /// The one place the CLI turns a path into a capability (ambient authority).

@@ -193,6 +193,10 @@ fn dash_reads_standard_input() {
     // No -C: the current directory is the destination.
     let out = run_in(&scene.dest, &["extract", "-"], &bytes);
     assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    // Input of unknown size would get a progress bar on a terminal; standard
+    // error here is a pipe, so nothing at all is printed.
+    assert!(out.stderr.is_empty(), "stderr: {}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
     assert_eq!(scene.dest_tree(), sample_tree());
     scene.assert_no_staging();
     scene.assert_outside_untouched();
