@@ -240,7 +240,8 @@ class Runner:
     to this process, made a child subreaper for that (prctl), and wait4 here
     reports the tool's own numbers."""
 
-    def __init__(self, work, env):
+    def __init__(self, work, env, binaries):
+        self.sealtar, self.native = binaries
         self.runs = work / "runs"
         shutil.rmtree(self.runs, ignore_errors=True)
         self.runs.mkdir()
@@ -273,9 +274,9 @@ class Runner:
 
     def command(self, tool, archive, dest):
         if tool == "sealtar":
-            return [str(SEALTAR), "extract", str(archive), "-C", str(dest)]
+            return [str(self.sealtar), "extract", str(archive), "-C", str(dest)]
         if tool == "native":
-            return [str(NATIVE), str(archive), str(dest)]
+            return [str(self.native), str(archive), str(dest)]
         return [self.gnu_tar, "-xzf", str(archive), "-C", str(dest)]
 
     def fresh(self, name="dest"):
@@ -398,6 +399,22 @@ def spawn_overhead(runner):
     return statistics.median(runner.spawn([true])["wall"] for _ in range(50))
 
 
+def snapshot_binaries(work):
+    """Copies sealtar and native-extract beside the inputs, so that a rebuild
+    in target/ during the run cannot swap the binary being measured. Returns
+    the copies and a short digest of sealtar's."""
+    directory = work / "bin"
+    directory.mkdir(exist_ok=True)
+    copies = []
+    for binary in (SEALTAR, NATIVE):
+        copy = directory / binary.name
+        shutil.copy2(binary, copy)
+        copies.append(copy)
+    with open(copies[0], "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()[:12]
+    return copies, digest
+
+
 def warm_cache(runner, cache):
     """One sealtar run so the compiled guest is in SEALTAR_CACHE_DIR before timing."""
     run = runner.extract("sealtar", WARMUP_ARCHIVE)
@@ -464,6 +481,7 @@ def report(results, inputs, checks, rounds):
         f"{platform.system()} {platform.release()}, load average {inputs['load_before'][0]:.2f} before the runs"
     )
     print()
+    print(f"- sealtar: {SEALTAR}, copied before the runs (sha256 {inputs['sealtar_sha256']}...)")
     print(
         f"- big: {big['crates']} crate source trees, {big['files']:,} files, {big['bytes'] / 1e6:.1f} MB "
         f"({big['bytes'] / MIB:.1f} MiB) unpacked, {big['compressed'] / 1e6:.1f} MB gzipped"
@@ -573,7 +591,8 @@ def main():
         f"crates: {len(crates)}; inputs in {inputs_dir}"
     )
 
-    runner = Runner(work, env)
+    binaries, inputs["sealtar_sha256"] = snapshot_binaries(work)
+    runner = Runner(work, env, binaries)
     warm_cache(runner, cache)
     inputs["spawn_overhead"] = spawn_overhead(runner)
     log("checking that every tool extracts the same trees (untimed) ...")
