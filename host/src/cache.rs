@@ -17,8 +17,9 @@
 //! - files are written to a temporary name and renamed into place, the
 //!   artifact before its digest.
 //!
-//! Any failure here falls back to compiling in memory: the cache only ever
-//! costs time, never correctness.
+//! At most four artifacts are kept per directory (the newest), so upgrades
+//! do not pile up. Any failure here falls back to compiling in memory: the
+//! cache only ever costs time, never correctness.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -66,8 +67,31 @@ pub fn load_or_compile(
     if let Ok(code) = component.serialize() {
         // Best effort: a failed store only means compiling again next time.
         let _ = store(&path, &code);
+        prune(dir, &path);
     }
     Ok(component)
+}
+
+/// Entries kept per cache directory: enough for a few sealtar versions in
+/// use side by side, bounded so that upgrades do not pile up artifacts.
+const KEEP_ENTRIES: usize = 4;
+
+/// Removes all but the newest [`KEEP_ENTRIES`] artifacts (never `current`),
+/// with their digests. Best effort.
+fn prune(dir: &Path, current: &Path) {
+    let Ok(listing) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = listing
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm") && p != current)
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    entries.sort();
+    let excess = (entries.len() + 1).saturating_sub(KEEP_ENTRIES);
+    for (_, old) in entries.into_iter().take(excess) {
+        let _ = std::fs::remove_file(digest_path(&old));
+        let _ = std::fs::remove_file(&old);
+    }
 }
 
 fn cache_key(engine: &Engine, wasm_sha256: &str) -> String {
@@ -239,6 +263,39 @@ mod tests {
         assert!(!prepare_dir(&dir));
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         assert!(prepare_dir(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn old_entries_are_pruned() {
+        let dir = std::env::temp_dir().join(format!("sealtar-cache-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(prepare_dir(&dir));
+        for i in 0..6 {
+            let p = dir.join(format!("old{i}.cwasm"));
+            store(&p, b"x").unwrap();
+            let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 + i);
+            std::fs::File::options().write(true).open(&p).unwrap().set_modified(t).unwrap();
+        }
+        let current = dir.join("current.cwasm");
+        store(&current, b"y").unwrap();
+        prune(&dir, &current);
+        let mut left: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "current.blake3",
+                "current.cwasm",
+                "old3.blake3",
+                "old3.cwasm",
+                "old4.blake3",
+                "old4.cwasm",
+                "old5.blake3",
+                "old5.cwasm"
+            ]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
