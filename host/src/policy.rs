@@ -267,10 +267,13 @@ mod tests {
         }
     }
 
-    fn verdicts(entries: &[(&str, Kind)]) -> Vec<Result<Accepted, Rule>> {
-        let options = Options::default();
-        let mut v = Vetter::new(&options, false);
+    fn verdicts_with(options: &Options, entries: &[(&str, Kind)]) -> Vec<Result<Accepted, Rule>> {
+        let mut v = Vetter::new(options, false);
         entries.iter().enumerate().map(|(i, (p, k))| v.entry(&raw(i as u64, p, *k, 0), 0).unwrap()).collect()
+    }
+
+    fn verdicts(entries: &[(&str, Kind)]) -> Vec<Result<Accepted, Rule>> {
+        verdicts_with(&Options::default(), entries)
     }
 
     fn rule_of(path: &[u8], kind: Kind) -> Option<Rule> {
@@ -381,9 +384,7 @@ mod tests {
     }
 
     fn portable_verdicts(entries: &[(&str, Kind)]) -> Vec<Result<Accepted, Rule>> {
-        let options = Options { portable: true, ..Options::default() };
-        let mut v = Vetter::new(&options, false);
-        entries.iter().enumerate().map(|(i, (p, k))| v.entry(&raw(i as u64, p, *k, 0), 0).unwrap()).collect()
+        verdicts_with(&Options { portable: true, ..Options::default() }, entries)
     }
 
     #[test]
