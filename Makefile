@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest test demo bench fmt lint ci samples
+.PHONY: help build guest check-guest test demo bench fmt lint ci samples fuzz
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -19,6 +19,7 @@ help:
 	@echo "make check-guest  fail if $(GUEST_ASSET) differs from a fresh build"
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
 	@echo "make fmt | lint   rustfmt, clippy"
+	@echo "make fuzz         fuzz the guest parser (nightly + cargo-fuzz)"
 
 build:
 	$(CARGO) build --release --locked
@@ -63,3 +64,8 @@ lint:
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
 
 ci: check-guest test demo
+
+# Fuzz the guest parser natively (needs a nightly toolchain and cargo-fuzz).
+fuzz:
+	cd fuzz && cargo +nightly fuzz run parser -- -max_total_time=$${FUZZ_SECONDS:-120}
+	cd fuzz && cargo +nightly fuzz run parser_gzip -- -max_total_time=$${FUZZ_SECONDS:-120}

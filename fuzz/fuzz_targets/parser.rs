@@ -1,0 +1,37 @@
+//! The guest parser on arbitrary bytes: it must return events or an error,
+//! never panic, and never hand out more data than an entry declared.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sealtar_guest::parser::{Event, Limits, Parser};
+
+fuzz_target!(|data: &[u8]| run(data));
+
+fn run(data: &[u8]) {
+    let limits = Limits { max_entries: 64, max_path_bytes: 4096, max_extension_bytes: 1 << 16 };
+    let mut parser = Parser::new(data, limits, true);
+    let mut left = 0u64;
+    for _ in 0..10_000 {
+        match parser.next_batch(4096) {
+            Ok(batch) if batch.is_empty() => {
+                assert_eq!(left, 0, "clean end inside a file's data");
+                return;
+            }
+            Ok(batch) => {
+                for event in batch {
+                    match event {
+                        Event::Entry(e) => {
+                            assert_eq!(left, 0, "entry inside a file's data");
+                            left = if e.kind == sealtar_guest::parser::Kind::File { e.size } else { 0 };
+                        }
+                        Event::Data(d) => {
+                            assert!(!d.is_empty() && d.len() as u64 <= left, "data beyond the declared size");
+                            left -= d.len() as u64;
+                        }
+                    }
+                }
+            }
+            Err(_) => return,
+        }
+    }
+}
