@@ -420,6 +420,73 @@ mod tests {
         assert!(v.iter().all(Result::is_ok), "{v:?}");
     }
 
+    /// A compromised guest can send anything. Random records (paths from an
+    /// alphabet of separators, dots, NUL and invalid UTF-8; random kinds,
+    /// sizes and indices; random data lengths) must never panic the vetter,
+    /// and whatever it accepts must be a safe relative path.
+    #[test]
+    fn random_records_never_yield_an_unsafe_path() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet: &[&[u8]] =
+            &[b"a", b"B", b"/", b"//", b".", b"..", b"\\", b"\0", b"\xff", b"\xc3\xa9", b":", b"con"];
+        let kinds = [Kind::File, Kind::Directory, Kind::Symlink, Kind::Hardlink, Kind::Fifo, Kind::Other];
+        let (mut accepted_count, mut refused_count, mut faults) = (0, 0, 0);
+        for round in 0..2000 {
+            let options = Options { portable: round % 2 == 0, ..Options::default() };
+            let mut v = Vetter::new(&options, true);
+            let mut index = 0;
+            for _ in 0..(next() % 12) {
+                if next() % 4 == 0 {
+                    let _ = v.data((next() % 9) as usize);
+                    continue;
+                }
+                let mut path = Vec::new();
+                for _ in 0..(next() % 8) {
+                    path.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
+                }
+                let kind = kinds[(next() % kinds.len() as u64) as usize];
+                let mut e = raw(index, "", kind, next() % 5);
+                e.path = path;
+                if next() % 10 == 0 {
+                    e.index = next() % 4;
+                }
+                match v.entry(&e, 0) {
+                    Ok(Ok(accepted)) => {
+                        index += 1;
+                        accepted_count += 1;
+                        let p = &accepted.path;
+                        assert!(!p.starts_with('/') && !p.contains('\0'), "{p:?}");
+                        assert!(
+                            p.split('/').all(|c| c != ".." && c != "." && (p.is_empty() || !c.is_empty())),
+                            "{p:?}"
+                        );
+                        assert!(matches!(accepted.kind, Kind::File | Kind::Directory));
+                        if options.portable {
+                            assert!(!p.contains('\\') && !p.contains(':'), "{p:?}");
+                        }
+                    }
+                    Ok(Err(_)) => {
+                        index += 1;
+                        refused_count += 1;
+                    }
+                    Err(_) => faults += 1,
+                }
+            }
+            let _ = v.finish();
+        }
+        // The generator reaches all three outcomes.
+        assert!(
+            accepted_count > 100 && refused_count > 100 && faults > 100,
+            "{accepted_count} {refused_count} {faults}"
+        );
+    }
+
     #[test]
     fn protocol_faults() {
         let options = Options::default();
