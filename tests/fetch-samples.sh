@@ -8,6 +8,15 @@ dest=${1:-target/samples}
 mkdir -p "$dest"
 cd "$dest" || exit 1
 
+# Runs a command up to three times (registries have bad moments).
+retry() {
+    for attempt in 1 2 3; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ "$attempt" = 3 ] || sleep "$attempt"
+    done
+    return 1
+}
+
 npm_packages="lodash@4.17.21 semver@7.6.3 express@4.21.2 chalk@5.3.0"
 pypi_packages="six==1.16.0 attrs==24.2.0 requests==2.32.3 idna==3.10"
 
@@ -16,7 +25,7 @@ if command -v npm >/dev/null 2>&1; then
         name=$(echo "$p" | tr '@' '-')
         [ -f "npm-$name.tgz" ] && continue
         tmp=$(mktemp -d)
-        if (cd "$tmp" && npm pack "$p" --silent >/dev/null 2>&1); then
+        if retry sh -c "cd '$tmp' && npm pack '$p' --silent >/dev/null 2>&1"; then
             mv "$tmp"/*.tgz "npm-$name.tgz"
         else
             echo "fetch-samples: npm pack $p failed" >&2
@@ -33,7 +42,7 @@ if command -v pip >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1; then
         name=$(echo "$p" | sed 's/==/-/')
         [ -f "pypi-$name.tar.gz" ] && continue
         tmp=$(mktemp -d)
-        if "$pip" download --quiet --no-deps --no-binary :all: --dest "$tmp" "$p" >/dev/null 2>&1; then
+        if retry "$pip" download --quiet --no-deps --no-binary :all: --dest "$tmp" "$p"; then
             mv "$tmp"/*.tar.gz "pypi-$name.tar.gz"
         else
             echo "fetch-samples: pip download $p failed" >&2
