@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest test demo bench fmt lint ci samples fuzz
+.PHONY: help build guest check-guest check-windows test demo bench fmt lint ci samples fuzz
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
 	@echo "make fmt | lint   rustfmt, clippy"
 	@echo "make fuzz         fuzz the guest parser (nightly + cargo-fuzz)"
+	@echo "make check-windows  type-check for Windows (MinGW needed)"
 
 build:
 	$(CARGO) build --release --locked
@@ -69,3 +70,9 @@ ci: check-guest test demo
 fuzz:
 	cd fuzz && cargo +nightly fuzz run parser -- -max_total_time=$${FUZZ_SECONDS:-120}
 	cd fuzz && cargo +nightly fuzz run parser_gzip -- -max_total_time=$${FUZZ_SECONDS:-120}
+
+# Type-check everything for Windows (needs the x86_64-pc-windows-gnu target
+# and a MinGW C compiler for wasmtime's build script).
+check-windows:
+	rustup target add x86_64-pc-windows-gnu
+	$(CARGO) check --release --locked --target x86_64-pc-windows-gnu -p sealtar -p sealtar-guest -p sealtar-tests --all-targets

@@ -125,10 +125,7 @@ impl Writer<'_> {
     }
 
     fn mkdir(&mut self, path: &str) -> io::Result<()> {
-        let mut builder = DirBuilder::new();
-        #[cfg(unix)]
-        cap_std::fs::DirBuilderExt::mode(&mut builder, 0o755);
-        self.tree.create_dir_with(path, &builder)?;
+        self.tree.create_dir_with(path, &dir_builder(0o755))?;
         self.report.directories += 1;
         Ok(())
     }
@@ -161,6 +158,17 @@ impl Writer<'_> {
     }
 }
 
+/// Creates directories with `mode` (minus the umask) on Unix; elsewhere
+/// modes do not apply.
+fn dir_builder(mode: u32) -> DirBuilder {
+    let mut builder = DirBuilder::new();
+    #[cfg(unix)]
+    cap_std::fs::DirBuilderExt::mode(&mut builder, mode);
+    #[cfg(not(unix))]
+    let _ = (&mut builder, mode);
+    builder
+}
+
 fn system_time(mtime: i64) -> Option<SystemTime> {
     if mtime >= 0 {
         SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(mtime.unsigned_abs()))
@@ -178,9 +186,7 @@ struct Staging {
 
 impl Staging {
     fn create(dest: &Dir) -> Result<Staging, Error> {
-        let mut builder = DirBuilder::new();
-        #[cfg(unix)]
-        cap_std::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let builder = dir_builder(0o700);
         let mut attempt = 0u32;
         let name = loop {
             let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
