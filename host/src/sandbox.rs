@@ -127,11 +127,33 @@ impl Sandbox {
         with_data: bool,
         mut sink: impl FnMut(RawEvent, u64) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let compressed = AtomicU64::new(0);
         let (in_tx, in_rx) = sync_channel::<Vec<u8>>(INPUT_QUEUE);
         let (ev_tx, ev_rx) = sync_channel::<Vec<RawEvent>>(EVENT_QUEUE);
+        // Most archives (crates, packages) are small: read one chunk's worth
+        // up front, and start the input thread only if there is more.
+        let mut reader = reader;
+        let mut first = Vec::with_capacity(INPUT_CHUNK + 1);
+        (&mut reader)
+            .take(INPUT_CHUNK as u64 + 1)
+            .read_to_end(&mut first)
+            .map_err(|e| Error::io("reading the archive", e))?;
+        let whole = first.len() <= INPUT_CHUNK;
+        let compressed = AtomicU64::new(first.len() as u64);
         std::thread::scope(|s| {
-            let pump = s.spawn(|| pump(reader, in_tx, &compressed));
+            let pump = if whole {
+                // Room for one chunk is always free in a new queue.
+                let _ = in_tx.send(first);
+                drop(in_tx);
+                None
+            } else {
+                let compressed = &compressed;
+                Some(s.spawn(move || {
+                    if in_tx.send(first).is_err() {
+                        return Ok(());
+                    }
+                    pump(reader, in_tx, compressed)
+                }))
+            };
             let guest = s.spawn(move || self.drive(options, in_rx, with_data, ev_tx));
             let mut outcome = Ok(());
             'drain: loop {
@@ -155,7 +177,10 @@ impl Sandbox {
             // guest's exit in turn unblocks the pump.
             drop(ev_rx);
             let guest_result = guest.join().unwrap_or_else(|_| Err(Error::Setup("parser thread panicked".into())));
-            let pump_result = pump.join().unwrap_or_else(|_| Err(io::Error::other("input thread panicked")));
+            let pump_result = match pump {
+                Some(pump) => pump.join().unwrap_or_else(|_| Err(io::Error::other("input thread panicked"))),
+                None => Ok(()),
+            };
             // A sink refusal explains everything after it; a read error
             // explains whatever the guest made of the cut-off input (even an
             // apparently clean end).
