@@ -56,14 +56,15 @@ pub const GUEST_SHA256: &str = {
     }
 };
 
-/// Bytes of file data the guest returns per call, about.
-const BATCH_BUDGET: u32 = 1 << 20;
+/// Bytes of file data the guest returns per call, about. Small enough that
+/// the writer starts on a crate while the guest is still decoding it.
+const BATCH_BUDGET: u32 = 128 << 10;
 /// Input chunks read ahead of the guest.
 const INPUT_QUEUE: usize = 2;
 /// Size of one input chunk.
 const INPUT_CHUNK: usize = 256 * 1024;
 /// Event batches decoded ahead of the writer.
-const EVENT_QUEUE: usize = 4;
+const EVENT_QUEUE: usize = 8;
 /// How often an idle consumer ticks the deadline clock.
 const TICK: Duration = Duration::from_millis(50);
 /// How much of the guest's standard error is kept to explain a trap.
