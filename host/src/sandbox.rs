@@ -8,6 +8,9 @@
 //! ```
 //!
 //! Both queues are bounded, so memory stays flat however large the archive.
+//! An archive of at most one input chunk (256 KiB: most crates) is read whole
+//! up front and needs no pump thread. The caller's thread also ticks the
+//! guest's deadline clock whenever it waits for events.
 //! The guest is linked against `wasi:io` and `wasi:cli` only; its standard
 //! input is the archive, its standard output is discarded, its standard error
 //! is kept (a few KiB) to explain a trap, and it has no files, sockets,
