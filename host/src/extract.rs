@@ -86,12 +86,8 @@ impl Writer<'_> {
     }
 
     fn entry(&mut self, raw: RawEntry, compressed: u64) -> Result<(), Error> {
-        let accepted = self.vetter.entry(&raw, compressed)?.map_err(|rule| Error::Refused {
-            index: raw.index,
-            path: escape(&raw.path),
-            rule,
-        })?;
         let refuse = |rule| Error::Refused { index: raw.index, path: escape(&raw.path), rule };
+        let accepted = self.vetter.entry(&raw, compressed)?.map_err(refuse)?;
         for parent in &accepted.new_parents {
             self.mkdir(parent).map_err(|e| self.fs_error(e, parent, &refuse))?;
         }
@@ -221,11 +217,7 @@ impl Staging {
                     let _ = move_entry(dest, &self.tree, undo);
                 }
                 return Err(match e.kind() {
-                    io::ErrorKind::AlreadyExists => Error::Refused {
-                        index: vetter.index_of(path).unwrap_or_default(),
-                        path: escape(path.as_bytes()),
-                        rule: Rule::ExistsInDestination,
-                    },
+                    io::ErrorKind::AlreadyExists => exists_in_destination(vetter, path),
                     _ => Error::io(format!("moving \"{}\" into the destination", escape(path.as_bytes())), e),
                 });
             }
@@ -249,13 +241,7 @@ impl Staging {
             match dest.symlink_metadata(&path) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => moves.push(path),
                 Ok(existing) if existing.is_dir() && is_dir => self.plan(dest, vetter, &path, moves)?,
-                Ok(_) => {
-                    return Err(Error::Refused {
-                        index: vetter.index_of(&path).unwrap_or_default(),
-                        path: escape(path.as_bytes()),
-                        rule: Rule::ExistsInDestination,
-                    });
-                }
+                Ok(_) => return Err(exists_in_destination(vetter, &path)),
                 Err(e) => {
                     return Err(Error::io(format!("inspecting \"{}\" in the destination", escape(path.as_bytes())), e));
                 }
@@ -269,6 +255,16 @@ impl Staging {
         drop(tree);
         drop(lock);
         let _ = dest.remove_dir_all(&name);
+    }
+}
+
+/// The refusal for a staged path that something in the destination occupies,
+/// naming the entry that first used the path.
+fn exists_in_destination(vetter: &Vetter<'_>, path: &str) -> Error {
+    Error::Refused {
+        index: vetter.index_of(path).unwrap_or_default(),
+        path: escape(path.as_bytes()),
+        rule: Rule::ExistsInDestination,
     }
 }
 

@@ -51,16 +51,18 @@ pub struct Violation {
     pub rule: Option<Rule>,
     /// The whole explanation, escaped for display.
     pub message: String,
+    id: &'static str,
 }
 
 impl Violation {
-    /// A stable identifier: the rule's id, or `malformed` / `sandbox`.
+    fn of_rule(index: Option<u64>, path: Option<String>, rule: Rule, message: String) -> Violation {
+        Violation { index, path, id: rule.id(), rule: Some(rule), message }
+    }
+
+    /// A stable identifier: the rule's id, or `malformed` (the archive cannot
+    /// be parsed) or `sandbox` (the parser was stopped).
     pub fn id(&self) -> &'static str {
-        match &self.rule {
-            Some(rule) => rule.id(),
-            None if self.message.starts_with("malformed") => "malformed",
-            None => "sandbox",
-        }
+        self.id
     }
 }
 
@@ -87,12 +89,8 @@ pub fn violations(manifest: &Manifest, options: &Options, crate_rules: Option<&C
     let mut crate_state = crate_rules.map(|rules| CrateState { rules, cargo_toml: None, total: 0 });
     for entry in &manifest.entries {
         let mut push = |rule: Rule| {
-            out.push(Violation {
-                index: Some(entry.index),
-                path: Some(entry.path.clone()),
-                message: format!("entry {} \"{}\": {rule}", entry.index, entry.path),
-                rule: Some(rule),
-            })
+            let message = format!("entry {} \"{}\": {rule}", entry.index, entry.path);
+            out.push(Violation::of_rule(Some(entry.index), Some(entry.path.clone()), rule, message))
         };
         if let Some(rule) = &entry.refusal {
             push(rule.clone());
@@ -104,25 +102,26 @@ pub fn violations(manifest: &Manifest, options: &Options, crate_rules: Option<&C
         }
     }
     if let Some(error) = &manifest.error {
-        let (index, path, rule) = match error {
-            Error::Refused { index, path, rule } => (Some(*index), Some(path.clone()), Some(rule.clone())),
-            _ => (None, None, None),
-        };
-        // An archive-wide refusal is also the verdict of its entry; report it once.
-        let already = index.is_some() && out.iter().any(|v| v.index == index && v.rule == rule);
-        if !already {
-            out.push(Violation { index, path, rule, message: error.to_string() });
+        let message = error.to_string();
+        match error {
+            Error::Refused { index, path, rule } => {
+                // An archive-wide refusal is also the verdict of its entry; report it once.
+                let already = out.iter().any(|v| v.index == Some(*index) && v.rule.as_ref() == Some(rule));
+                if !already {
+                    out.push(Violation::of_rule(Some(*index), Some(path.clone()), rule.clone(), message));
+                }
+            }
+            other => {
+                let id = if matches!(other, Error::Malformed { .. }) { "malformed" } else { "sandbox" };
+                out.push(Violation { index: None, path: None, rule: None, message, id });
+            }
         }
     }
     if let Some(state) = &crate_state {
         let complete = manifest.error.is_none();
         if complete && state.cargo_toml.is_none() {
-            out.push(Violation {
-                index: None,
-                path: None,
-                message: format!("archive: {}", Rule::MissingCargoToml),
-                rule: Some(Rule::MissingCargoToml),
-            });
+            let message = format!("archive: {}", Rule::MissingCargoToml);
+            out.push(Violation::of_rule(None, None, Rule::MissingCargoToml, message));
         }
     }
     CheckReport { entries: manifest.entries.len() as u64, violations: out }

@@ -214,3 +214,15 @@ fn portable_flag_on_the_command_line() {
 fn portable_is_on_by_default_where_file_systems_fold_names() {
     assert_eq!(Options::default().portable, cfg!(any(windows, target_os = "macos")));
 }
+
+#[test]
+fn check_reports_malformed_input_as_one_violation() {
+    let mut bad = Tar::new().file("pkg/a", b"a").unterminated();
+    let mut header = sealtar_tests::Header::new(b"pkg/b", b'0', 0);
+    header.bad_checksum(b"0000001\0");
+    bad.extend(header.build());
+    let report = Extractor::new(options()).unwrap().check(&bad[..], None).unwrap();
+    let ids: Vec<_> = report.violations.iter().map(|v| (v.index, v.id())).collect();
+    assert_eq!(ids, [(None, "malformed")]);
+    assert!(report.violations[0].message.contains("checksum"), "{}", report.violations[0].message);
+}
