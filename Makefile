@@ -30,6 +30,7 @@ guest:
 	$(CARGO) build --locked -p sealtar-guest --target $(GUEST_TARGET) --profile guest
 	cp target/$(GUEST_TARGET)/guest/sealtar_guest.wasm $(GUEST_ASSET)
 	cd host/assets && sha256sum sealtar-guest.wasm > sealtar-guest.wasm.sha256
+	cp wit/world.wit host/wit/world.wit
 
 check-guest:
 	CARGO_TARGET_DIR=target/check-guest $(CARGO) build --locked -p sealtar-guest --target $(GUEST_TARGET) --profile guest
@@ -40,6 +41,7 @@ check-guest:
 		exit 1; \
 	fi
 	@cd host/assets && sha256sum -c sealtar-guest.wasm.sha256
+	@cmp -s wit/world.wit host/wit/world.wit || { echo "check-guest: host/wit/world.wit differs from wit/world.wit; run 'make guest' and commit" >&2; exit 1; }
 
 # Real npm and PyPI source tarballs for the differential test (best effort:
 # the test says so when they are missing, and fails under SEALTAR_REQUIRE_SAMPLES=1).
@@ -75,4 +77,4 @@ fuzz:
 # and a MinGW C compiler for wasmtime's build script).
 check-windows:
 	rustup target add x86_64-pc-windows-gnu
-	$(CARGO) check --release --locked --target x86_64-pc-windows-gnu -p sealtar -p sealtar-guest -p sealtar-tests --all-targets
+	$(CARGO) check --release --locked --target x86_64-pc-windows-gnu -p sealtar -p sealtar-cli -p sealtar-guest -p sealtar-tests --all-targets

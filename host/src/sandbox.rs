@@ -35,7 +35,7 @@ use crate::options::Options;
 
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "wit",
         world: "extractor",
     });
 }
