@@ -22,8 +22,10 @@ help:
 	@echo "make fuzz         fuzz the guest parser (nightly + cargo-fuzz)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
 
+# --workspace: the binaries are built with the same feature resolution as
+# `cargo test --workspace`, so `make test` does not build wasmtime a second time.
 build:
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --workspace --bins
 
 # The guest is built with the pinned toolchain (rust-toolchain.toml).
 guest:
