@@ -18,10 +18,12 @@ use std::time::{Duration, SystemTime};
 
 use cap_std::fs::{Dir, DirBuilder, OpenOptions};
 
-use crate::error::{Error, Kind, Rule};
+use crate::error::Error;
 use crate::escape;
+use crate::kind::Kind;
 use crate::options::Options;
 use crate::policy::{STAGING_PREFIX, Vetter};
+use crate::rule::Rule;
 use crate::sandbox::{RawEntry, RawEvent, Sandbox};
 
 /// What an extraction wrote.

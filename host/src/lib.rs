@@ -33,11 +33,14 @@ mod cache;
 mod error;
 mod escape;
 mod extract;
+mod kind;
+mod manifest;
 pub mod manual;
 mod options;
 mod policy;
 mod portable;
 mod registry;
+mod rule;
 mod sandbox;
 
 use std::io::Read;
@@ -45,17 +48,19 @@ use std::io::Read;
 use cap_std::fs::Dir;
 
 pub use cache::default_cache_dir;
-pub use error::{Error, Kind, Layer, Rule, SandboxFault};
+pub use error::{Error, Layer, SandboxFault};
 pub use escape::escape;
 pub use extract::Report;
+pub use kind::Kind;
+pub use manifest::{Manifest, ManifestEntry};
 pub use options::{
     DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_TIMEOUT, Options,
 };
 pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, Violation};
+pub use rule::Rule;
 
-use policy::Vetter;
-use sandbox::{RawEvent, Sandbox};
+use sandbox::Sandbox;
 
 /// Extracts and lists archives. Build one and reuse it: it is `Send + Sync`,
 /// and every call gets its own sandbox instance, so calls on several threads
@@ -139,40 +144,7 @@ impl Extractor {
     /// [`Error::Io`] if reading fails, and [`Error::Sandbox`] with a protocol
     /// fault if the parser misbehaves, are returned as errors.
     pub fn list<R: Read + Send>(&self, reader: R) -> Result<Manifest, Error> {
-        let mut vetter = Vetter::new(&self.options, false);
-        let mut entries = Vec::new();
-        let result = self.sandbox.run(&self.options, reader, false, |event, compressed| {
-            let RawEvent::Entry(raw) = event else {
-                return Err(Error::protocol("file data sent while listing"));
-            };
-            let verdict = vetter.entry(&raw, compressed)?;
-            let stop = match &verdict {
-                Err(rule) if rule.is_archive_wide() => {
-                    Some(Error::Refused { index: raw.index, path: escape(&raw.path), rule: rule.clone() })
-                }
-                _ => None,
-            };
-            entries.push(ManifestEntry {
-                index: raw.index,
-                path: escape(&raw.path),
-                raw_path: raw.path,
-                kind: raw.kind,
-                type_flag: raw.type_flag,
-                header_offset: raw.header_offset,
-                size: raw.size,
-                mode: raw.mode,
-                mtime: raw.mtime,
-                link_target: raw.link_target.as_deref().map(escape),
-                refusal: verdict.err(),
-            });
-            stop.map_or(Ok(()), Err)
-        });
-        let error = match result.and_then(|()| vetter.finish()) {
-            Ok(()) => None,
-            Err(e @ (Error::Io { .. } | Error::Setup(_) | Error::Sandbox(SandboxFault::Protocol(_)))) => return Err(e),
-            Err(e) => Some(e),
-        };
-        Ok(Manifest { entries, error })
+        manifest::list(self.sandbox, &self.options, reader)
     }
 
     /// Vets an upload: reads the archive like [`list`](Self::list) and
@@ -196,53 +168,6 @@ impl Extractor {
         let manifest = self.list(reader)?;
         Ok(registry::violations(&manifest, &self.options, crate_rules))
     }
-}
-
-/// The vetted contents of an archive.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Manifest {
-    /// Every entry read, in archive order.
-    pub entries: Vec<ManifestEntry>,
-    /// Why reading stopped early, if it did (malformed input, a sandbox
-    /// fault, an archive-wide limit).
-    pub error: Option<Error>,
-}
-
-impl Manifest {
-    /// Whether [`Extractor::extract`] would accept the archive (into an empty
-    /// destination).
-    pub fn is_acceptable(&self) -> bool {
-        self.error.is_none() && self.entries.iter().all(|e| e.refusal.is_none())
-    }
-}
-
-/// One entry of a [`Manifest`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ManifestEntry {
-    /// Position in the archive (0-based).
-    pub index: u64,
-    /// The path as the archive spells it, escaped for display.
-    pub path: String,
-    /// The path's raw bytes.
-    pub raw_path: Vec<u8>,
-    /// What it is.
-    pub kind: Kind,
-    /// The raw type flag byte.
-    pub type_flag: u8,
-    /// Offset of the entry's first header in the tar stream.
-    pub header_offset: u64,
-    /// Bytes of data.
-    pub size: u64,
-    /// Permission bits as stored in the archive (not as they would be written).
-    pub mode: u32,
-    /// Modification time, seconds since the Unix epoch.
-    pub mtime: i64,
-    /// Link target, escaped, for links.
-    pub link_target: Option<String>,
-    /// Why the entry is refused, if it is.
-    pub refusal: Option<Rule>,
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, Kind, Rule};
+use crate::error::Error;
+use crate::kind::Kind;
 use crate::options::Options;
 use crate::portable;
+use crate::rule::Rule;
 use crate::sandbox::RawEntry;
 
 /// Names starting with this are sealtar's staging directories; an archive may
@@ -207,7 +209,9 @@ pub fn normalize<'p>(raw: &'p [u8], kind: Kind, options: &Options) -> Result<Vec
         return Err(Rule::TooDeep { depth: components.len(), max: options.max_depth });
     }
     for component in &components {
-        platform_check(component)?;
+        if let Some(why) = portable::native_problem(component) {
+            return Err(Rule::PlatformUnsafe(why));
+        }
         if options.portable
             && let Some(why) = portable::component_problem(component)
         {
@@ -226,26 +230,6 @@ pub fn normalize<'p>(raw: &'p [u8], kind: Kind, options: &Options) -> Result<Vec
         return Err(Rule::ReservedName);
     }
     Ok(components)
-}
-
-/// Names that the host operating system would not store as written.
-#[cfg(windows)]
-fn platform_check(component: &str) -> Result<(), Rule> {
-    if component.contains('\\') {
-        return Err(Rule::PlatformUnsafe("'\\' is a path separator on Windows"));
-    }
-    if component.contains(':') {
-        return Err(Rule::PlatformUnsafe("':' names a drive or an alternate data stream on Windows"));
-    }
-    if component.ends_with('.') || component.ends_with(' ') {
-        return Err(Rule::PlatformUnsafe("Windows trims trailing dots and spaces from names"));
-    }
-    Ok(())
-}
-
-#[cfg(not(windows))]
-fn platform_check(_component: &str) -> Result<(), Rule> {
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,11 @@
 //! so two distinct archive names can become one file. Portable mode refuses
 //! all of these, so that an archive accepted on one system means the same
 //! thing on every other.
+//!
+//! This module is the one home of the Windows naming rules: the portable
+//! rules ([`component_problem`]) and the subset that the host refuses
+//! whatever the options when it runs on Windows ([`native_problem`]), since
+//! Windows itself would not store such a name as written.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -16,12 +21,16 @@ const FORBIDDEN: &[char] = &['<', '>', ':', '"', '\\', '|', '?', '*'];
 /// Device names Windows reserves in every directory, with any extension.
 const RESERVED: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
 
+const BACKSLASH: &str = "'\\' is a path separator on Windows";
+const COLON: &str = "':' marks a drive or an alternate data stream on Windows";
+const TRAILING: &str = "ends with a dot or a space, which Windows trims";
+
 /// Why a path component is not portable, if it is not.
 pub fn component_problem(component: &str) -> Option<&'static str> {
     if let Some(c) = component.chars().find(|c| FORBIDDEN.contains(c)) {
         return Some(match c {
-            '\\' => "'\\' is a path separator on Windows",
-            ':' => "':' marks a drive or an alternate data stream on Windows",
+            '\\' => BACKSLASH,
+            ':' => COLON,
             _ => "contains a character Windows does not allow (< > : \" \\ | ? *)",
         });
     }
@@ -29,12 +38,30 @@ pub fn component_problem(component: &str) -> Option<&'static str> {
         return Some("contains a control character");
     }
     if component.ends_with('.') || component.ends_with(' ') {
-        return Some("ends with a dot or a space, which Windows trims");
+        return Some(TRAILING);
     }
     if is_reserved_device(component) {
         return Some("is a reserved device name on Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9, CONIN$, CONOUT$)");
     }
     None
+}
+
+/// Why the operating system sealtar runs on would not store `component` as
+/// written, whatever the options: on Windows, `\\` and `:` (separators and
+/// stream markers) and a trailing dot or space (trimmed). `None` elsewhere.
+pub fn native_problem(component: &str) -> Option<&'static str> {
+    if !cfg!(windows) {
+        return None;
+    }
+    if component.contains('\\') {
+        Some(BACKSLASH)
+    } else if component.contains(':') {
+        Some(COLON)
+    } else if component.ends_with('.') || component.ends_with(' ') {
+        Some(TRAILING)
+    } else {
+        None
+    }
 }
 
 /// `CON`, `con.txt`, `Com1.tar.gz`, `LPT¹`, `conin$`: the part before the
@@ -84,6 +111,17 @@ mod tests {
     fn forbidden_characters() {
         for name in ["a<b", "a>b", "c:", "a\"b", "a\\b", "a|b", "a?b", "a*b", "tab\tname", "bell\u{7}"] {
             assert!(component_problem(name).is_some(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn native_rules_are_the_windows_subset_of_the_portable_ones() {
+        for name in ["a\\b", "c:", "x.", "x ", "CON", "a<b", "ok"] {
+            if let Some(why) = native_problem(name) {
+                assert_eq!(component_problem(name), Some(why), "{name}");
+            }
+            let expected = cfg!(windows) && ["a\\b", "c:", "x.", "x "].contains(&name);
+            assert_eq!(native_problem(name).is_some(), expected, "{name}");
         }
     }
 

@@ -1,9 +1,13 @@
 //! Vetting uploads: every violation in an archive, and what a Cargo registry
 //! needs of a `.crate` on top of the extraction policy.
 
-use crate::error::{Error, Kind, Rule};
+use crate::error::Error;
+use crate::escape;
+use crate::kind::Kind;
+use crate::manifest::{Manifest, ManifestEntry};
+use crate::options::Options;
 use crate::policy::normalize;
-use crate::{Manifest, Options, escape};
+use crate::rule::Rule;
 
 /// Cargo unpacks at most this much of a crate whatever its compression ratio.
 pub const CARGO_MAX_UNPACK_SIZE: u64 = 512 << 20;
@@ -134,7 +138,7 @@ struct CrateState<'r> {
 }
 
 impl CrateState<'_> {
-    fn entry(&mut self, entry: &crate::ManifestEntry, options: &Options) -> Vec<Rule> {
+    fn entry(&mut self, entry: &ManifestEntry, options: &Options) -> Vec<Rule> {
         let mut found = Vec::new();
         self.total = self.total.saturating_add(entry.size);
         let limit = self.rules.size_limit();

@@ -15,23 +15,33 @@
 //! input is the archive, its standard output is discarded, its standard error
 //! is kept (a few KiB) to explain a trap, and it has no files, sockets,
 //! clocks, random numbers, environment or arguments.
+//!
+//! This file is the per-archive run; beside it, `engine` holds the
+//! process-wide engine, compiled guest and linker, `feed` the guest's
+//! standard input, and `record` the conversion of guest records to host
+//! types (which [`crate::policy`] then re-checks).
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use wasmtime::component::{HasData, Linker, ResourceTable};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
-use wasmtime_wasi::cli::{IsTerminal, StdinStream, WasiCli, WasiCliView};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::p2::{InputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::error::{Error, Kind, Layer, SandboxFault};
+use crate::error::{Error, Layer, SandboxFault};
 use crate::options::Options;
+
+mod engine;
+mod feed;
+mod record;
+
+pub use record::{RawEntry, RawEvent};
+
+use feed::Feed;
+use record::convert;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -41,23 +51,6 @@ mod bindings {
 }
 
 use bindings::exports::sealtar::extractor::parser as wit;
-
-/// The guest component, built from `guest/` by `make guest` and checked in so
-/// that depending on this crate needs no wasm toolchain.
-pub const GUEST_WASM: &[u8] = include_bytes!("../assets/sealtar-guest.wasm");
-
-/// The SHA-256 of [`GUEST_WASM`], as `make guest` recorded it (checked by a
-/// test), so that start-up does not hash the guest.
-pub const GUEST_SHA256: &str = {
-    let line = include_str!("../assets/sealtar-guest.wasm.sha256").as_bytes();
-    match line.split_at_checked(64) {
-        Some((hex, _)) => match std::str::from_utf8(hex) {
-            Ok(hex) => hex,
-            Err(_) => panic!("sealtar-guest.wasm.sha256 does not start with a hex digest"),
-        },
-        None => panic!("sealtar-guest.wasm.sha256 is too short"),
-    }
-};
 
 /// Bytes of file data the guest returns per call, about. Small enough that
 /// the writer starts on a crate while the guest is still decoding it.
@@ -73,54 +66,13 @@ const TICK: Duration = Duration::from_millis(50);
 /// How much of the guest's standard error is kept to explain a trap.
 const STDERR_KEEP: usize = 4096;
 
-/// A record from the guest, in host types, not yet trusted.
-#[derive(Debug, Clone)]
-pub struct RawEntry {
-    pub index: u64,
-    pub header_offset: u64,
-    pub path: Vec<u8>,
-    pub kind: Kind,
-    pub type_flag: u8,
-    pub size: u64,
-    pub mode: u32,
-    pub mtime: i64,
-    pub link_target: Option<Vec<u8>>,
-    pub refusal: Option<String>,
-}
-
-/// One step of the guest's output.
-#[derive(Debug)]
-pub enum RawEvent {
-    Entry(RawEntry),
-    Data(Vec<u8>),
-}
-
 /// The process-wide engine and pre-linked guest.
 pub struct Sandbox {
     engine: Engine,
     pre: bindings::ExtractorPre<State>,
 }
 
-static SANDBOX: OnceLock<Result<Sandbox, String>> = OnceLock::new();
-
 impl Sandbox {
-    /// The process-wide sandbox, compiled (or loaded from `cache_dir`) on
-    /// first use. Later calls reuse it whatever their `cache_dir`.
-    pub fn get(cache_dir: Option<&std::path::Path>) -> Result<&'static Sandbox, Error> {
-        SANDBOX
-            .get_or_init(|| Sandbox::build(cache_dir).map_err(|e| format!("{e:#}")))
-            .as_ref()
-            .map_err(|e| Error::Setup(e.clone()))
-    }
-
-    fn build(cache_dir: Option<&std::path::Path>) -> wasmtime::Result<Sandbox> {
-        let engine = Engine::new(&engine_config())?;
-        let component = crate::cache::load_or_compile(&engine, GUEST_WASM, GUEST_SHA256, cache_dir)?;
-        let linker = linker(&engine)?;
-        let pre = bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(Sandbox { engine, pre })
-    }
-
     /// Parses `reader` in a fresh store and hands every event to `sink`, with
     /// the number of input bytes read so far. Stops at the first error from
     /// the guest, the reader or `sink`.
@@ -264,46 +216,6 @@ impl Sandbox {
     }
 }
 
-fn engine_config() -> Config {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    config.cranelift_opt_level(wasmtime::OptLevel::Speed);
-    // Unwind tables only help native unwinders walk through guest frames;
-    // wasmtime's own traps and backtraces do not need them, and registering
-    // them is a large part of loading compiled code. (Windows requires them.)
-    if !cfg!(windows) {
-        config.native_unwind_info(false);
-    }
-    config
-}
-
-/// Links `wasi:io` and `wasi:cli`, and nothing else: a guest that imports a
-/// file system, sockets, clocks or randomness fails to instantiate.
-fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
-    use wasmtime_wasi::p2::bindings::{cli, sync::io as sync_io};
-    let mut l = Linker::new(engine);
-    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<State, HasTable>(&mut l, |s| &mut s.table)?;
-    sync_io::poll::add_to_linker::<State, HasTable>(&mut l, |s| &mut s.table)?;
-    sync_io::streams::add_to_linker::<State, HasTable>(&mut l, |s| &mut s.table)?;
-    cli::exit::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    cli::environment::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    cli::stdin::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    cli::stdout::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    cli::stderr::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    cli::terminal_input::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    cli::terminal_output::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    cli::terminal_stdin::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    cli::terminal_stdout::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    cli::terminal_stderr::add_to_linker::<State, WasiCli>(&mut l, State::cli)?;
-    Ok(l)
-}
-
-struct HasTable;
-
-impl HasData for HasTable {
-    type Data<'a> = &'a mut ResourceTable;
-}
-
 /// Per-archive store data.
 pub struct State {
     wasi: WasiCtx,
@@ -351,33 +263,6 @@ fn fault(store: &Store<State>, stderr: &MemoryOutputPipe, e: wasmtime::Error) ->
     Error::Sandbox(SandboxFault::Trap(crate::escape(what.as_bytes())))
 }
 
-fn convert(event: wit::Event) -> RawEvent {
-    match event {
-        wit::Event::Data(d) => RawEvent::Data(d),
-        wit::Event::Entry(e) => RawEvent::Entry(RawEntry {
-            index: e.index,
-            header_offset: e.header_offset,
-            path: e.path,
-            kind: match e.kind {
-                wit::EntryKind::File => Kind::File,
-                wit::EntryKind::Directory => Kind::Directory,
-                wit::EntryKind::Symlink => Kind::Symlink,
-                wit::EntryKind::Hardlink => Kind::Hardlink,
-                wit::EntryKind::CharDevice => Kind::CharDevice,
-                wit::EntryKind::BlockDevice => Kind::BlockDevice,
-                wit::EntryKind::Fifo => Kind::Fifo,
-                wit::EntryKind::Other => Kind::Other,
-            },
-            type_flag: e.type_flag,
-            size: e.size,
-            mode: e.mode,
-            mtime: e.mtime,
-            link_target: e.link_target,
-            refusal: e.refusal,
-        }),
-    }
-}
-
 /// Reads the archive in chunks into the input queue.
 fn pump<R: Read>(mut reader: R, queue: SyncSender<Vec<u8>>, read: &AtomicU64) -> io::Result<()> {
     loop {
@@ -398,129 +283,5 @@ fn pump<R: Read>(mut reader: R, queue: SyncSender<Vec<u8>>, read: &AtomicU64) ->
             // The guest is gone; whatever stopped it is reported instead.
             return Ok(());
         }
-    }
-}
-
-/// The guest's standard input: the archive bytes from the input queue.
-struct Feed(Arc<Mutex<FeedState>>);
-
-struct FeedState {
-    queue: Receiver<Vec<u8>>,
-    current: Bytes,
-    closed: bool,
-}
-
-impl Feed {
-    fn new(queue: Receiver<Vec<u8>>) -> Feed {
-        Feed(Arc::new(Mutex::new(FeedState { queue, current: Bytes::new(), closed: false })))
-    }
-}
-
-impl FeedState {
-    fn fill(&mut self, block: bool) {
-        if !self.current.is_empty() || self.closed {
-            return;
-        }
-        let next =
-            if block { self.queue.recv().map_err(|_| TryRecvError::Disconnected) } else { self.queue.try_recv() };
-        match next {
-            Ok(chunk) => self.current = Bytes::from(chunk),
-            Err(TryRecvError::Disconnected) => self.closed = true,
-            Err(TryRecvError::Empty) => {}
-        }
-    }
-
-    fn take(&mut self, size: usize, block: bool) -> StreamResult<Bytes> {
-        self.fill(block);
-        if !self.current.is_empty() {
-            let n = size.min(self.current.len());
-            return Ok(self.current.split_to(n));
-        }
-        if self.closed { Err(StreamError::Closed) } else { Ok(Bytes::new()) }
-    }
-}
-
-impl IsTerminal for Feed {
-    fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
-impl StdinStream for Feed {
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncRead + Send + Sync> {
-        // Only wasip3 guests use this interface; sealtar's guest is wasip2.
-        Box::new(tokio::io::empty())
-    }
-
-    fn p2_stream(&self) -> Box<dyn InputStream> {
-        Box::new(FeedStream(self.0.clone()))
-    }
-}
-
-struct FeedStream(Arc<Mutex<FeedState>>);
-
-impl FeedStream {
-    fn state(&self) -> std::sync::MutexGuard<'_, FeedState> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-#[wasmtime_wasi::async_trait]
-impl InputStream for FeedStream {
-    fn read(&mut self, size: usize) -> StreamResult<Bytes> {
-        self.state().take(size, false)
-    }
-
-    async fn blocking_read(&mut self, size: usize) -> StreamResult<Bytes> {
-        self.state().take(size, true)
-    }
-}
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for FeedStream {
-    async fn ready(&mut self) {
-        self.state().fill(true);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The guest may import `wasi:io` and `wasi:cli` and nothing else: a new
-    /// `wasi:filesystem` or `wasi:sockets` import must fail this test.
-    #[test]
-    fn guest_imports_only_wasi_io_and_wasi_cli() {
-        let engine = Engine::new(&engine_config()).unwrap();
-        let component = wasmtime::component::Component::new(&engine, GUEST_WASM).unwrap();
-        let imports: Vec<String> =
-            component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
-        assert!(!imports.is_empty());
-        for name in &imports {
-            assert!(name.starts_with("wasi:io/") || name.starts_with("wasi:cli/"), "forbidden guest import {name}");
-        }
-        assert!(imports.iter().any(|n| n.starts_with("wasi:cli/stdin")), "{imports:?}");
-    }
-
-    #[test]
-    fn recorded_guest_digest_matches_the_embedded_guest() {
-        use sha2::{Digest, Sha256};
-        let digest: String = Sha256::digest(GUEST_WASM).iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(digest, GUEST_SHA256, "run `make guest` to refresh host/assets/sealtar-guest.wasm.sha256");
-    }
-
-    #[test]
-    fn feed_hands_out_chunks_then_closes() {
-        let (tx, rx) = sync_channel(2);
-        let feed = Feed::new(rx);
-        let mut s = feed.p2_stream();
-        tx.send(b"hello".to_vec()).unwrap();
-        drop(tx);
-        let mut state = FeedStream(feed.0.clone());
-        assert_eq!(&state.state().take(3, true).unwrap()[..], b"hel");
-        assert_eq!(&s.read(10).unwrap()[..], b"lo");
-        assert!(matches!(s.read(10), Err(StreamError::Closed)));
-        assert!(matches!(state.state().take(1, true), Err(StreamError::Closed)));
-        let _ = &mut state;
     }
 }

@@ -1,0 +1,206 @@
+//! The policy's rules: what an entry may break, each with a stable id and
+//! a sentence saying why.
+
+use std::fmt;
+
+use crate::kind::Kind;
+
+/// The policy rule an entry breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rule {
+    /// Links, devices, FIFOs and unknown types are never extracted.
+    ForbiddenKind(Kind),
+    /// The path starts with `/`.
+    AbsolutePath,
+    /// The path has a `..` component.
+    ParentComponent,
+    /// The path names nothing (empty, or only `.` and `/`) for a file.
+    EmptyName,
+    /// The path contains a NUL byte.
+    NulByte,
+    /// The path is not valid UTF-8.
+    NotUtf8,
+    /// A regular file's name ends in `/` (GNU tar makes a directory of it,
+    /// Python a file).
+    TrailingSlash,
+    /// The path is unsafe on this operating system (on Windows: `\\` and `:`,
+    /// which the system treats as separators or stream markers, and
+    /// components ending in `.` or space, which it silently trims).
+    PlatformUnsafe(&'static str),
+    /// The path is longer than the limit.
+    PathTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// One component is longer than the limit.
+    ComponentTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The path has more components than the limit.
+    TooDeep {
+        /// Its depth.
+        depth: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The path was already used by an earlier entry.
+    Duplicate {
+        /// The earlier entry.
+        first: u64,
+    },
+    /// An earlier entry made a file where this entry needs a directory, or
+    /// the other way round.
+    FileDirectoryConflict {
+        /// The earlier entry.
+        other: u64,
+    },
+    /// The name is reserved for sealtar's staging directories.
+    ReservedName,
+    /// Something already exists at this path in the destination (only
+    /// existing directories may be entered).
+    ExistsInDestination,
+    /// The file system refused to create this entry next to an earlier one
+    /// (for example two names that differ only in case on a case-insensitive
+    /// file system).
+    FileSystemCollision,
+    /// The archive has more members than the limit.
+    TooManyEntries {
+        /// The limit.
+        max: u64,
+    },
+    /// The members' data adds up to more than the size limit.
+    TooLarge {
+        /// The limit in force when it was crossed.
+        max: u64,
+    },
+    /// The sandboxed parser refused the entry for this reason and the host
+    /// found nothing of its own.
+    GuestVerdict(String),
+    /// Portable mode: the name is unsafe or ambiguous on some supported
+    /// operating system.
+    NotPortable(&'static str),
+    /// Portable mode: the path names the same file as an earlier entry's on a
+    /// case-insensitive or normalization-insensitive file system.
+    FoldingCollision {
+        /// The earlier entry.
+        other: u64,
+    },
+    /// `check --crate`: the entry is not under the crate's `<name>-<version>/`
+    /// directory.
+    OutsideCrateDirectory {
+        /// The directory every entry must be under.
+        prefix: String,
+    },
+    /// `check --crate`: a second `Cargo.toml` (in any letter case).
+    SecondCargoToml {
+        /// The first one.
+        first: u64,
+    },
+    /// `check --crate`: the crate has no `Cargo.toml` at its root.
+    MissingCargoToml,
+    /// `check --crate`: `.cargo-ok` is the marker Cargo writes after
+    /// unpacking; a crate that ships one could fake it.
+    CargoOkFile,
+    /// `check --crate`: larger than Cargo unpacks (max(512 MiB, 20 ×
+    /// compressed size)).
+    CrateTooLarge {
+        /// The limit.
+        max: u64,
+    },
+}
+
+impl Rule {
+    /// A stable identifier for machine-readable output (`--json`).
+    pub fn id(&self) -> &'static str {
+        match self {
+            Rule::ForbiddenKind(_) => "forbidden-kind",
+            Rule::AbsolutePath => "absolute-path",
+            Rule::ParentComponent => "parent-component",
+            Rule::EmptyName => "empty-name",
+            Rule::NulByte => "nul-byte",
+            Rule::NotUtf8 => "not-utf8",
+            Rule::TrailingSlash => "trailing-slash",
+            Rule::PlatformUnsafe(_) => "platform-unsafe",
+            Rule::PathTooLong { .. } => "path-too-long",
+            Rule::ComponentTooLong { .. } => "component-too-long",
+            Rule::TooDeep { .. } => "too-deep",
+            Rule::Duplicate { .. } => "duplicate",
+            Rule::FileDirectoryConflict { .. } => "file-directory-conflict",
+            Rule::ReservedName => "reserved-name",
+            Rule::ExistsInDestination => "exists-in-destination",
+            Rule::FileSystemCollision => "file-system-collision",
+            Rule::TooManyEntries { .. } => "too-many-entries",
+            Rule::TooLarge { .. } => "too-large",
+            Rule::GuestVerdict(_) => "guest-verdict",
+            Rule::NotPortable(_) => "not-portable",
+            Rule::FoldingCollision { .. } => "folding-collision",
+            Rule::OutsideCrateDirectory { .. } => "outside-crate-directory",
+            Rule::SecondCargoToml { .. } => "second-cargo-toml",
+            Rule::MissingCargoToml => "missing-cargo-toml",
+            Rule::CargoOkFile => "cargo-ok-file",
+            Rule::CrateTooLarge { .. } => "crate-too-large",
+        }
+    }
+
+    /// Whether the rule concerns the archive as a whole (listing stops there)
+    /// rather than one entry.
+    pub fn is_archive_wide(&self) -> bool {
+        matches!(self, Rule::TooManyEntries { .. } | Rule::TooLarge { .. })
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::ForbiddenKind(k @ (Kind::Symlink | Kind::Hardlink)) => {
+                write!(f, "{k} entries are never extracted: links can redirect later writes (CVE-2026-5223)")
+            }
+            Rule::ForbiddenKind(k) => write!(f, "{k} entries are never extracted: only files and directories are"),
+            Rule::AbsolutePath => f.write_str("absolute path (path traversal)"),
+            Rule::ParentComponent => f.write_str("path has a '..' component (path traversal)"),
+            Rule::EmptyName => f.write_str("empty file name"),
+            Rule::NulByte => f.write_str("path contains a NUL byte"),
+            Rule::NotUtf8 => f.write_str("path is not valid UTF-8"),
+            Rule::TrailingSlash => f.write_str("regular file whose name ends in '/' (readers disagree on its kind)"),
+            Rule::PlatformUnsafe(why) => write!(f, "path is unsafe on this platform: {why}"),
+            Rule::PathTooLong { len, max } => write!(f, "path of {len} bytes exceeds the {max}-byte limit"),
+            Rule::ComponentTooLong { len, max } => {
+                write!(f, "path component of {len} bytes exceeds the {max}-byte limit")
+            }
+            Rule::TooDeep { depth, max } => write!(f, "path depth {depth} exceeds the limit of {max}"),
+            Rule::Duplicate { first } => write!(f, "duplicate of entry {first} (one path, one meaning)"),
+            Rule::FileDirectoryConflict { other } => {
+                write!(f, "file/directory conflict with entry {other} (one path, one meaning)")
+            }
+            Rule::ReservedName => f.write_str("name is reserved for sealtar's staging directories"),
+            Rule::ExistsInDestination => {
+                f.write_str("already exists in the destination (only existing directories may be entered)")
+            }
+            Rule::FileSystemCollision => {
+                f.write_str("the file system treats this name as one already extracted (case or normalization folding)")
+            }
+            Rule::TooManyEntries { max } => write!(f, "more than {max} entries (--max-entries)"),
+            Rule::TooLarge { max } => write!(f, "unpacked size exceeds the {max}-byte limit (--max-size)"),
+            Rule::GuestVerdict(why) => write!(f, "refused by the parser: {}", crate::escape(why.as_bytes())),
+            Rule::NotPortable(why) => write!(f, "not portable: {why}"),
+            Rule::FoldingCollision { other } => {
+                write!(f, "same file as entry {other} on case- or normalization-insensitive file systems")
+            }
+            Rule::OutsideCrateDirectory { prefix } => {
+                write!(f, "not under the crate directory \"{}/\"", crate::escape(prefix.as_bytes()))
+            }
+            Rule::SecondCargoToml { first } => {
+                write!(f, "a second Cargo.toml (in any letter case) after entry {first}")
+            }
+            Rule::MissingCargoToml => f.write_str("no Cargo.toml at the crate root"),
+            Rule::CargoOkFile => f.write_str(".cargo-ok is Cargo's unpack marker and may not be shipped"),
+            Rule::CrateTooLarge { max } => write!(f, "unpacks to more than Cargo allows ({max} bytes)"),
+        }
+    }
+}
