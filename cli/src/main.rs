@@ -106,7 +106,9 @@ struct Limits {
 
 impl Limits {
     fn options(&self) -> Options {
-        let mut options = Options::default();
+        // The library writes nothing it is not asked to; the command caches
+        // the compiled guest in the user's cache directory.
+        let mut options = Options::default().with_default_cache();
         options.max_size = self.max_size;
         options.max_entries = self.max_entries;
         options.portable |= self.portable;

@@ -77,9 +77,10 @@ impl std::fmt::Debug for Extractor {
 }
 
 impl Extractor {
-    /// Prepares the sandbox. The guest is compiled once per process (or
-    /// loaded from [`Options::cache_dir`] if a previous process compiled it);
-    /// later extractors share it.
+    /// Prepares the sandbox. The guest is compiled once per process (or,
+    /// when the options ask for a cache with [`Options::cache_dir`] or
+    /// [`Options::with_default_cache`], loaded from there if a previous
+    /// process compiled it); later extractors share it.
     ///
     /// # Errors
     ///

@@ -1,5 +1,11 @@
 //! Every limit and switch, with its default, in one place. The CLI's flags
 //! map onto these fields one to one.
+//!
+//! [`Options`] is `#[non_exhaustive]`, so code outside this crate builds it
+//! with [`Options::new`] (or [`Default`]) and the chained setters below, one
+//! per field. Adding a field means adding it to the struct, to `Default`,
+//! and one line to the `setters!` block (or a hand-written setter when the
+//! argument is not the field's type, as for [`Options::max_size`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -74,10 +80,10 @@ pub struct Options {
     /// normalization. On by default on Windows and macOS, whose file systems
     /// fold names; off by default elsewhere.
     pub portable: bool,
-    /// Where compiled guest code is cached between processes. `None` compiles
-    /// in memory on first use in each process. The default is a `sealtar`
-    /// directory in the user's cache directory (see
-    /// [`default_cache_dir`](crate::default_cache_dir)).
+    /// Where compiled guest code is cached between processes. `None` (the
+    /// default) compiles in memory on first use in each process and writes
+    /// nothing. Opt in with [`Options::cache_dir`] or
+    /// [`Options::with_default_cache`]; the `sealtar` command does.
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -93,8 +99,149 @@ impl Default for Options {
             guest_memory: DEFAULT_GUEST_MEMORY,
             timeout: DEFAULT_TIMEOUT,
             portable: cfg!(any(windows, target_os = "macos")),
-            cache_dir: crate::cache::default_cache_dir(),
+            cache_dir: None,
         }
+    }
+}
+
+/// One chained setter per field: `name: Type`, with its doc comment. The
+/// setter takes the value and returns the options, so calls chain.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.$name = value;
+                self
+            }
+        )*
+    };
+}
+
+/// Limits on what an archive may contain.
+///
+/// ```
+/// use sealtar::Options;
+///
+/// let options = Options::new()
+///     .max_size(64 << 20)
+///     .max_entries(10_000)
+///     .max_path_bytes(1024)
+///     .max_component_bytes(200)
+///     .max_depth(64)
+///     .max_extension_bytes(64 << 10);
+/// assert_eq!(options.max_size, Some(64 << 20));
+/// assert_eq!(options.size_limit(1 << 40), 64 << 20);
+/// assert_eq!(options.max_entries, 10_000);
+/// assert_eq!(options.max_depth, 64);
+/// ```
+impl Options {
+    /// The default options: the strict policy, no cache, no side effects.
+    /// The same as [`Options::default`].
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Allows exactly `bytes` of member data in total, whatever the
+    /// compression ratio (see [`Options::max_size`](#structfield.max_size)).
+    #[must_use]
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.max_size = Some(bytes);
+        self
+    }
+
+    setters! {
+        /// Most members (any kind, refused ones included). Default
+        /// [`DEFAULT_MAX_ENTRIES`].
+        max_entries: u64;
+        /// Longest path in bytes. Default [`DEFAULT_MAX_PATH_BYTES`].
+        max_path_bytes: usize;
+        /// Longest path component in bytes. Default
+        /// [`DEFAULT_MAX_COMPONENT_BYTES`].
+        max_component_bytes: usize;
+        /// Most components in a path. Default [`DEFAULT_MAX_DEPTH`].
+        max_depth: usize;
+        /// Largest PAX extended header or GNU long-name payload in bytes.
+        /// Default [`DEFAULT_MAX_EXTENSION_BYTES`].
+        max_extension_bytes: u32;
+    }
+}
+
+/// The sandbox's allowances.
+///
+/// ```
+/// use std::time::Duration;
+/// use sealtar::Options;
+///
+/// let options = Options::new().guest_memory(64 << 20).timeout(Duration::from_secs(30));
+/// assert_eq!(options.guest_memory, 64 << 20);
+/// assert_eq!(options.timeout, Duration::from_secs(30));
+/// ```
+impl Options {
+    setters! {
+        /// Most linear memory for the sandboxed parser, in bytes. Default
+        /// [`DEFAULT_GUEST_MEMORY`].
+        guest_memory: usize;
+        /// Most wall-clock time the sandboxed parser may run for one
+        /// archive. Default [`DEFAULT_TIMEOUT`].
+        timeout: Duration;
+    }
+}
+
+/// Names.
+///
+/// ```
+/// use sealtar::Options;
+///
+/// let options = Options::new().portable(true);
+/// assert!(options.portable);
+/// ```
+impl Options {
+    setters! {
+        /// Refuses names that are unsafe or ambiguous on any of Linux, macOS
+        /// and Windows (see [`Options::portable`](#structfield.portable)).
+        portable: bool;
+    }
+}
+
+/// The compiled-guest cache: off unless asked for.
+///
+/// ```
+/// use sealtar::Options;
+///
+/// assert_eq!(Options::new().cache_dir, None);
+/// let options = Options::new().cache_dir("/var/cache/my-tool/sealtar");
+/// assert_eq!(options.cache_dir.as_deref(), Some(std::path::Path::new("/var/cache/my-tool/sealtar")));
+/// // The platform's cache directory for the current user, as the `sealtar`
+/// // command uses (reads the environment; `None` if it names none).
+/// let options = Options::new().with_default_cache();
+/// assert_eq!(options.cache_dir, sealtar::default_cache_dir());
+/// ```
+impl Options {
+    /// Caches compiled guest code in `dir` (created if missing; used only if
+    /// it belongs to the current user and no one else can write it). Saves
+    /// about a second of compilation in every later process.
+    #[must_use]
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Caches compiled guest code in [`default_cache_dir`](crate::default_cache_dir),
+    /// the per-user cache directory the `sealtar` command uses. Reads the
+    /// environment (once, here); without a usable directory, no cache.
+    #[must_use]
+    pub fn with_default_cache(mut self) -> Self {
+        self.cache_dir = crate::cache::default_cache_dir();
+        self
+    }
+
+    /// Compiles in memory in every process and writes nothing (the default).
+    #[must_use]
+    pub fn without_cache(mut self) -> Self {
+        self.cache_dir = None;
+        self
     }
 }
 

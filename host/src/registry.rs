@@ -25,10 +25,37 @@ pub struct CrateRules {
     pub compressed_size: Option<u64>,
 }
 
+/// Building the rules: from a `.crate` file's name, or from a prefix, then
+/// chained setters.
+///
+/// ```
+/// use sealtar::CrateRules;
+///
+/// let rules = CrateRules::from_file_name("serde-1.0.200.crate", None).unwrap().compressed_size(77_000);
+/// assert_eq!(rules.prefix, "serde-1.0.200");
+/// assert_eq!(rules.compressed_size, Some(77_000));
+///
+/// let rules = CrateRules::new("anything", None).prefix("mycrate-0.1.0/");
+/// assert_eq!(rules.prefix, "mycrate-0.1.0");
+/// assert_eq!(rules.compressed_size, None);
+/// ```
 impl CrateRules {
-    /// Rules with an explicit directory prefix.
+    /// Rules with an explicit directory prefix (a trailing `/` is dropped).
     pub fn new(prefix: impl Into<String>, compressed_size: Option<u64>) -> CrateRules {
         CrateRules { prefix: prefix.into().trim_end_matches('/').to_string(), compressed_size }
+    }
+
+    /// Sets the directory every entry must be under (a trailing `/` is dropped).
+    #[must_use]
+    pub fn prefix(self, prefix: impl Into<String>) -> Self {
+        CrateRules::new(prefix, self.compressed_size)
+    }
+
+    /// Sets the size of the `.crate` file, for Cargo's ratio rule.
+    #[must_use]
+    pub fn compressed_size(mut self, bytes: u64) -> Self {
+        self.compressed_size = Some(bytes);
+        self
     }
 
     /// Rules for a file named `<name>-<version>.crate`.

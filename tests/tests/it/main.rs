@@ -7,6 +7,7 @@ mod corpus;
 mod differential;
 mod grammar;
 mod hostile;
+mod library;
 mod sandbox;
 mod support;
 mod vetting;
