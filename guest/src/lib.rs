@@ -12,10 +12,12 @@
 //! it is unit-tested natively; `bindings` only adapts it to the component
 //! interface when compiled for wasm.
 
+pub mod header;
 pub mod input;
 pub mod numeric;
 pub mod parser;
 pub mod pax;
+pub mod rules;
 
 #[cfg(target_family = "wasm")]
 mod bindings;

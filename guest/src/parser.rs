@@ -2,12 +2,24 @@
 //!
 //! sealtar's rule is to agree with GNU tar and Python's tarfile on what an
 //! archive contains, or refuse it. The block sequencing is therefore done here
-//! rather than by `tar::Archive`, whose reading differs in places (it applies a
-//! PAX `size` to a following GNU long-name header, and skips data declared by
-//! header-only types). The `tar` crate still supplies the header layout and
-//! the name/prefix assembly.
+//! rather than by a tar library, whose reading differs in places (the `tar`
+//! crate applies a PAX `size` to a following GNU long-name header, skips data
+//! declared by header-only types, and ignores a `prefix` field under a
+//! `ustar\0` magic whose version is not `00`). Header fields are read by
+//! name through [`RawHeader`].
+//!
+//! A header that two mature readers could read differently is refused, never
+//! interpreted; the shapes found so far are the [`GrammarRule`]s.
 //!
 //! The decisions, each covered by a unit test below:
+//! - the `prefix` field is a name only under exactly `ustar\0` + `00`; any
+//!   other header with a non-zero byte in that area is refused
+//!   ([`GrammarRule::PrefixOutsidePosix`]);
+//! - the padding after an extension header's payload must be zeros
+//!   ([`GrammarRule::ExtensionPadding`]);
+//! - an old-style (`\0`) member is a directory when its name ends in `/`,
+//!   and is refused when its raw `name` field and its final (PAX or GNU long)
+//!   name disagree about that slash ([`GrammarRule::OldStyleSlash`]);
 //! - a PAX `size` replaces the header size, larger or smaller;
 //! - PAX and GNU `L`/`K` records apply to the next real member only, and only
 //!   once: a second PAX header, a second `L` or `K`, or a name given by both a
@@ -24,12 +36,12 @@
 
 use std::io::Read;
 
+pub use crate::header::BLOCK;
+use crate::header::{Format, RawHeader, field};
 use crate::input::{Source, Unsupported};
 use crate::numeric::{parse_signed, parse_unsigned};
 use crate::pax::{self, PaxRecords};
-
-/// Size of a tar block.
-pub const BLOCK: usize = 512;
+use crate::rules::GrammarRule;
 
 /// Zero bytes tolerated after the end-of-archive marker. Writers pad to a
 /// record size (10 KiB by default, rarely more than 1 MiB); more than that,
@@ -329,10 +341,31 @@ impl<R: Read> Parser<R> {
                 return Ok(None);
             }
             verify_checksum(&block).map_err(|m| self.err_at(header_offset, m))?;
-            let header = tar::Header::from_byte_slice(&block);
-            let type_flag = block[156];
-            let size = parse_unsigned(&block[124..136])
+            let header = RawHeader::new(&block);
+            let type_flag = header.type_flag();
+            let size = parse_unsigned(header.field(field::SIZE))
                 .map_err(|e| self.err_at(header_offset, format!("bad size field: {e}")))?;
+            match type_flag {
+                b'S' => return Err(self.err_at(header_offset, "GNU sparse members are not supported")),
+                b'M' => {
+                    return Err(self.err_at(header_offset, "GNU multi-volume continuation members are not supported"));
+                }
+                b'N' => return Err(self.err_at(header_offset, "old GNU long-name members are not supported")),
+                _ => {}
+            }
+            if header.format() != Format::Posix && header.prefix_area_used() {
+                let what = match header.format() {
+                    Format::Gnu => "GNU header",
+                    _ if header.field(field::MAGIC) == b"ustar\0" => "ustar header whose version is not \"00\"",
+                    _ => "pre-POSIX header",
+                };
+                let message = GrammarRule::PrefixOutsidePosix.message(format_args!(
+                    "{what} with non-zero bytes in the prefix area (bytes {}..{})",
+                    field::PREFIX.start,
+                    field::PREFIX.end
+                ));
+                return Err(self.err_at(header_offset, message));
+            }
 
             match type_flag {
                 b'x' | b'X' | b'g' | b'L' | b'K' => {
@@ -345,11 +378,6 @@ impl<R: Read> Parser<R> {
                     self.apply_extension(&mut pending, type_flag, payload, header_offset)?;
                     continue;
                 }
-                b'S' => return Err(self.err_at(header_offset, "GNU sparse members are not supported")),
-                b'M' => {
-                    return Err(self.err_at(header_offset, "GNU multi-volume continuation members are not supported"));
-                }
-                b'N' => return Err(self.err_at(header_offset, "old GNU long-name members are not supported")),
                 _ => {}
             }
 
@@ -369,11 +397,23 @@ impl<R: Read> Parser<R> {
                     return Err(self.err_at(header_offset, "member named by both a PAX path and a GNU long name"));
                 }
                 (Some(p), None) | (None, Some(p)) => p,
-                (None, None) => header.path_bytes().into_owned(),
+                (None, None) => header.path(),
             };
             let mut kind = kind_of(type_flag);
-            if type_flag == 0 && path.last() == Some(&b'/') {
-                kind = Kind::Directory;
+            if type_flag == 0 {
+                let raw_slash = header.name().last() == Some(&b'/');
+                let final_slash = path.last() == Some(&b'/');
+                if raw_slash != final_slash {
+                    let message = GrammarRule::OldStyleSlash.message(format_args!(
+                        "old-style member whose name field {} in '/' but whose final name {}",
+                        if raw_slash { "ends" } else { "does not end" },
+                        if final_slash { "does" } else { "does not" },
+                    ));
+                    return Err(self.err_at(header_offset, message));
+                }
+                if final_slash {
+                    kind = Kind::Directory;
+                }
             }
             let link_target = if matches!(kind, Kind::Symlink | Kind::Hardlink) {
                 match (pax.linkpath, pending.long_link.take()) {
@@ -383,7 +423,7 @@ impl<R: Read> Parser<R> {
                         );
                     }
                     (Some(l), None) | (None, Some(l)) => Some(l),
-                    (None, None) => Some(header.link_name_bytes().map(|l| l.into_owned()).unwrap_or_default()),
+                    (None, None) => Some(header.link_name().to_vec()),
                 }
             } else {
                 None
@@ -398,9 +438,9 @@ impl<R: Read> Parser<R> {
                     ),
                 ));
             }
-            let mode = parse_unsigned(&block[100..108])
+            let mode = parse_unsigned(header.field(field::MODE))
                 .map_err(|e| self.err_at(header_offset, format!("bad mode field: {e}")))?;
-            let header_mtime = parse_signed(&block[136..148])
+            let header_mtime = parse_signed(header.field(field::MTIME))
                 .map_err(|e| self.err_at(header_offset, format!("bad mtime field: {e}")))?;
             let mtime = pax.mtime.unwrap_or(header_mtime);
             if path.len() > self.limits.max_path_bytes {
@@ -440,7 +480,17 @@ impl<R: Read> Parser<R> {
         })?;
         let mut payload = vec![0u8; len];
         self.read_exact(&mut payload, "extension header data")?;
-        self.skip(padding(size), "padding")?;
+        let mut pad = [0u8; BLOCK];
+        let pad = &mut pad[..padding(size) as usize];
+        self.read_exact(pad, "padding")?;
+        if let Some(pos) = pad.iter().position(|&b| b != 0) {
+            let message = GrammarRule::ExtensionPadding.message(format_args!(
+                "non-zero byte in the padding after the '{}' header's {size}-byte payload (payload byte {})",
+                type_flag as char,
+                size + pos as u64
+            ));
+            return Err(self.err_at(at, message));
+        }
         Ok(payload)
     }
 
@@ -588,10 +638,10 @@ fn kind_of(type_flag: u8) -> Kind {
 /// The stored checksum must equal the unsigned or the signed byte sum of the
 /// header with the checksum field read as spaces (both conventions exist).
 fn verify_checksum(block: &[u8; BLOCK]) -> Result<(), String> {
-    let stored = parse_unsigned(&block[148..156]).map_err(|e| format!("bad checksum field: {e}"))?;
+    let stored = parse_unsigned(&block[field::CHKSUM]).map_err(|e| format!("bad checksum field: {e}"))?;
     let (mut unsigned, mut signed) = (0u64, 0i64);
     for (i, &b) in block.iter().enumerate() {
-        let b = if (148..156).contains(&i) { b' ' } else { b };
+        let b = if field::CHKSUM.contains(&i) { b' ' } else { b };
         unsigned += u64::from(b);
         signed += i64::from(b as i8);
     }

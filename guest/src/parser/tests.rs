@@ -109,12 +109,118 @@ fn ustar_prefix_is_joined() {
     assert_eq!(e.path, b"some/long/prefix/file.txt");
 }
 
+fn rule_of(bytes: &[u8]) -> String {
+    let e = error(bytes);
+    let start = e.message.rfind("[rule ").unwrap_or_else(|| panic!("no rule named in {e}"));
+    e.message[start + 6..e.message.len() - 1].to_string()
+}
+
 #[test]
-fn gnu_header_ignores_prefix_area() {
-    let mut h = Header::new(b"file.txt", b'0', 0);
-    h.format(Format::Gnu).prefix(b"not-a-prefix");
+fn prefix_area_of_a_gnu_or_v7_header_is_refused() {
+    // GNU tar ignores these bytes, Python joins them as a prefix.
+    for format in [Format::Gnu, Format::V7] {
+        let mut h = Header::new(b"file.txt", b'0', 0);
+        h.format(format).prefix(b"not-a-prefix");
+        assert_eq!(rule_of(&Tar::new().entry(&h, b"").finish()), "prefix-outside-posix", "{format:?}");
+        // Any non-zero byte counts, not only a leading one (GNU keeps its
+        // change time and sparse map there).
+        let mut h = Header::new(b"file.txt", b'0', 0);
+        h.format(format).set(400, 3, b"123");
+        assert_eq!(rule_of(&Tar::new().entry(&h, b"").finish()), "prefix-outside-posix", "{format:?}");
+    }
+}
+
+#[test]
+fn ustar_magic_with_another_version_and_a_prefix_is_refused() {
+    // GNU tar and Python join the prefix, a reader that checks the version
+    // (the `tar` crate) does not: `foo-1.0/tests/build.rs` vs `build.rs`.
+    for version in [&b"\0\0"[..], b" \0", b"01"] {
+        let mut h = Header::new(b"build.rs", b'0', 0);
+        h.prefix(b"foo-1.0/tests").set(263, 2, version);
+        assert_eq!(rule_of(&Tar::new().entry(&h, b"").finish()), "prefix-outside-posix", "{version:?}");
+    }
+    // Without a prefix every reader reads the name alone.
+    let mut h = Header::new(b"build.rs", b'0', 0);
+    h.set(263, 2, b"\0\0");
+    assert_eq!(only_entry(&Tar::new().entry(&h, b"").finish()).0.path, b"build.rs");
+}
+
+#[test]
+fn gnu_and_v7_headers_without_a_prefix_are_read() {
+    for format in [Format::Gnu, Format::V7] {
+        let mut h = Header::new(b"dir/file.txt", b'0', 2);
+        h.format(format);
+        let (e, d) = only_entry(&Tar::new().entry(&h, b"hi").finish());
+        assert_eq!((e.path.as_slice(), d.as_slice()), (&b"dir/file.txt"[..], &b"hi"[..]));
+    }
+}
+
+#[test]
+fn non_zero_padding_after_extension_payloads_is_refused() {
+    let pad = |t: &mut Tar, flag: u8, payload: &[u8], junk: &[u8]| {
+        let mut h = Header::new(b"././@LongLink", flag, payload.len() as u64);
+        if matches!(flag, b'L' | b'K') {
+            h.format(Format::Gnu);
+        }
+        t.raw(&h.build()).raw(payload).raw(junk).pad();
+    };
+    for (flag, payload) in [
+        (b'L', &b"long/name.txt\0"[..]),
+        (b'L', b"long/name.txt"),
+        (b'K', b"target\0"),
+        (b'x', &sealtar_tests::pax_record("path", b"p.txt")[..]),
+        (b'g', &sealtar_tests::pax_record("comment", b"c")[..]),
+    ] {
+        let mut t = Tar::new();
+        pad(&mut t, flag, payload, b"more");
+        if flag == b'K' {
+            t.symlink("l", "t");
+        } else {
+            t.file("short", b"x");
+        }
+        assert_eq!(rule_of(&t.finish()), "extension-padding", "type {}", flag as char);
+        // The same with zero padding is read.
+        let mut t = Tar::new();
+        pad(&mut t, flag, payload, b"");
+        t.file("short", b"x");
+        if flag != b'K' {
+            assert!(entries(&t.finish()).is_ok(), "type {}", flag as char);
+        }
+    }
+}
+
+#[test]
+fn old_style_member_whose_names_disagree_about_a_slash_is_refused() {
+    let areg = |name: &[u8]| {
+        let mut h = Header::new(name, 0, 0);
+        h.format(Format::Gnu);
+        h
+    };
+    // Raw name a directory, final name a file, and the reverse; by PAX and by
+    // GNU long name.
+    let cases = [
+        Tar::new().pax(&[("path", b"thing")]).entry(&areg(b"thing/"), b"").finish(),
+        Tar::new().pax(&[("path", b"thing/")]).entry(&areg(b"thing"), b"").finish(),
+        Tar::new().gnu_long(b'L', b"thing").entry(&areg(b"thing/"), b"").finish(),
+        Tar::new().gnu_long(b'L', b"thing/").entry(&areg(b"thing"), b"").finish(),
+    ];
+    for (i, bytes) in cases.iter().enumerate() {
+        assert_eq!(rule_of(bytes), "old-style-slash", "case {i}");
+    }
+    // POSIX prefix with an empty name field: GNU tar reads `dir//`, a
+    // directory; Python a file.
+    let mut h = Header::new(b"", 0, 0);
+    h.prefix(b"dir/");
+    assert_eq!(rule_of(&Tar::new().entry(&h, b"").finish()), "old-style-slash");
+    // Agreement either way is read.
+    let both = Tar::new().pax(&[("path", b"long/thing/")]).entry(&areg(b"thing/"), b"").finish();
+    assert_eq!(only_entry(&both).0.kind, Kind::Directory);
+    let neither = Tar::new().pax(&[("path", b"long/thing")]).entry(&areg(b"thing"), b"").finish();
+    assert_eq!(only_entry(&neither).0.kind, Kind::File);
+    let mut h = Header::new(b"thing/", 0, 0);
+    h.prefix(b"p");
     let (e, _) = only_entry(&Tar::new().entry(&h, b"").finish());
-    assert_eq!(e.path, b"file.txt");
+    assert_eq!((e.path.as_slice(), e.kind), (&b"p/thing/"[..], Kind::Directory));
 }
 
 #[test]

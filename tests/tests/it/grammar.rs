@@ -15,7 +15,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use sealtar::{Extractor, Options};
 use sealtar_tests::oracle::{Observed, differences, gnu_extract, gnu_tar, observe};
-use sealtar_tests::{Header, Tar, gzip};
+use sealtar_tests::{Format, Header, Tar, gzip};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
@@ -236,6 +236,96 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
     let mut members = gzip(first);
     members.extend(gzip(second));
     add("multi-member gzip", members, Accept);
+
+    // The prefix field outside a POSIX header (issue 9 §1). GNU tar joins
+    // it under any `ustar\0` magic, Python under any magic, the POSIX rule
+    // (and the `tar` crate) only under `ustar\0` + `00`.
+    for (name, version) in
+        [("ustar magic, version NUL NUL, prefix", &b"\0\0"[..]), ("ustar magic, version 01, prefix", b"01")]
+    {
+        let mut h = header("build.rs", b'0', 1);
+        h.prefix(b"foo-1.0/tests/fixtures/foo-1.0").set(263, 2, version);
+        add(name, Tar::new().entry(&h, b"x").finish(), Refuse);
+    }
+    for (name, format) in [("GNU header with a prefix", Format::Gnu), ("v7 header with a prefix", Format::V7)] {
+        let mut h = header("build.rs", b'0', 1);
+        h.format(format).prefix(b"foo-1.0/tests");
+        add(name, Tar::new().entry(&h, b"x").finish(), Refuse);
+    }
+    let mut h = header("a.txt", b'0', 1);
+    h.format(Format::Gnu).octal(345, 12, 0o12574544345).octal(357, 12, 0o12574542274);
+    add("GNU incremental atime and ctime", Tar::new().entry(&h, b"x").finish(), Refuse);
+    let mut h = header("a.txt", b'0', 1);
+    h.format(Format::Gnu).set(450, 1, b"1");
+    add("GNU header, one byte late in the prefix area", Tar::new().entry(&h, b"x").finish(), Refuse);
+    let mut h = header("build.rs", b'0', 1);
+    h.set(263, 2, b"\0\0");
+    add("ustar magic, version NUL NUL, no prefix", Tar::new().entry(&h, b"x").finish(), Accept);
+    for format in [Format::Gnu, Format::V7] {
+        let mut h = header("plain.txt", b'0', 1);
+        h.format(format);
+        add(
+            if format == Format::Gnu { "GNU header" } else { "v7 header" },
+            Tar::new().entry(&h, b"x").finish(),
+            Accept,
+        );
+    }
+
+    // Non-zero padding after extension payloads: GNU tar and Python read L/K
+    // names up to the first NUL of the block and PAX records into it.
+    let padded = |flag: u8, payload: &[u8], junk: &[u8]| {
+        let mut h = header(
+            if matches!(flag, b'L' | b'K') { "././@LongLink" } else { "././@PaxHeader" },
+            flag,
+            payload.len() as u64,
+        );
+        if matches!(flag, b'L' | b'K') {
+            h.format(Format::Gnu);
+        }
+        let mut t = Tar::new();
+        t.raw(&h.build()).raw(payload).raw(junk).pad();
+        t
+    };
+    let t = padded(b'L', b"long/name.txt", b"more").file("short", b"x").finish();
+    add("GNU long name continued in the padding", t, Refuse);
+    let t = padded(b'L', b"long/name.txt\0", b"junk").file("short", b"x").finish();
+    add("GNU long name with junk in the padding", t, Refuse);
+    let t = padded(b'x', &sealtar_tests::pax_record("path", b"p.txt"), &sealtar_tests::pax_record("mtime", b"12345"))
+        .file("short", b"x")
+        .finish();
+    add("PAX record hidden in the padding", t, Refuse);
+    let t =
+        padded(b'g', &sealtar_tests::pax_record("comment", b"c"), &sealtar_tests::pax_record("path", b"hidden.txt"))
+            .file("short", b"x")
+            .finish();
+    add("PAX global record hidden in the padding", t, Refuse);
+    let t = padded(b'L', b"long/name.txt", b"").file("short", b"x").finish();
+    add("GNU long name without a NUL, zero padding", t, Accept);
+
+    // Old-style (NUL type flag) members whose raw name and final name
+    // disagree about a trailing slash: Python decides from the raw name,
+    // GNU tar from the final one.
+    let areg = |name: &str| {
+        let mut h = header(name, 0, 0);
+        h.format(Format::Gnu);
+        h
+    };
+    let t = Tar::new().pax(&[("path", b"thing")]).entry(&areg("thing/"), b"").finish();
+    add("old-style member: raw name a directory, PAX path a file", t, Refuse);
+    let t = Tar::new().pax(&[("path", b"thing/")]).entry(&areg("thing"), b"").finish();
+    add("old-style member: raw name a file, PAX path a directory", t, Refuse);
+    let t = Tar::new().gnu_long(b'L', b"thing").entry(&areg("thing/"), b"").finish();
+    add("old-style member: raw name a directory, GNU long name a file", t, Refuse);
+    let t = Tar::new().gnu_long(b'L', b"thing/").entry(&areg("thing"), b"").finish();
+    add("old-style member: raw name a file, GNU long name a directory", t, Refuse);
+    let mut h = header("", 0, 0);
+    h.prefix(b"dir/");
+    add("old-style member: empty name under a prefix", Tar::new().entry(&h, b"").finish(), Refuse);
+    let t = Tar::new().pax(&[("path", b"long/thing/")]).entry(&areg("thing/"), b"").finish();
+    add("old-style member: both names a directory", t, Accept);
+    let mut v7 = header("olddir/", 0, 0);
+    v7.format(Format::V7);
+    add("old-style directory", Tar::new().entry(&v7, b"").finish(), Accept);
 
     cases
 }
