@@ -8,6 +8,8 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod cargo;
+
 use anyhow::Context;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
@@ -70,7 +72,21 @@ enum Command {
     /// size rule (at most max(512 MiB, 20 x compressed size) unpacked).
     Check {
         /// The archive; `-` reads standard input (then --crate needs --prefix).
-        archive: PathBuf,
+        #[arg(required_unless_present = "batch")]
+        archive: Option<PathBuf>,
+        /// Check many archives: read their paths, one a line, from FILE (`-`
+        /// or nothing: standard input), check them in parallel with one
+        /// sandbox, and print one JSON line per archive as soon as it is done:
+        /// {"path", "acceptable", "entries", "violations": [...]} (violations
+        /// as in --json), or {"path", "acceptable": false, "violations": [],
+        /// "error"} when it cannot be read. A summary goes to standard error.
+        /// Exits 0 if every archive is acceptable, 1 if not.
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-",
+              conflicts_with_all = ["archive", "prefix", "json"])]
+        batch: Option<PathBuf>,
+        /// Worker threads for --batch (default: one per core).
+        #[arg(short, long, value_name = "N", requires = "batch")]
+        jobs: Option<usize>,
         /// One JSON document instead of text.
         #[arg(long)]
         json: bool,
@@ -81,6 +97,40 @@ enum Command {
         /// from the file name (implies --crate).
         #[arg(long, value_name = "NAME-VERSION")]
         prefix: Option<String>,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Find a poisoned Cargo cache: compare every crate Cargo unpacked
+    /// (CARGO_HOME/registry/src/<index>/<name>-<version>/) with its .crate
+    /// (registry/cache/<index>/). Never writes, never follows a symlink.
+    ///
+    /// Each .crate is read once, in the sandbox, never extracted; each crate
+    /// directory is read through a handle without following links. Findings,
+    /// one a line on standard output, name the crate (<name>-<version>), the
+    /// path inside it and what is wrong: content differs, a file, directory
+    /// or symlink that the .crate does not have, a missing file, a symlink
+    /// in place of a file or directory (or as the crate directory), exec
+    /// bits Cargo would not have set, a missing or foreign .cargo-ok, a
+    /// .crate the policy refuses. A crate directory without a .crate (cache
+    /// pruned) is noted as informational. Clean crates are not named;
+    /// progress and a summary go to standard error. Exits 0 if clean, 1 on
+    /// any finding, 2 if something could not be audited.
+    AuditCargo {
+        /// The Cargo home (default: $CARGO_HOME, else ~/.cargo).
+        cargo_home: Option<PathBuf>,
+        /// Audit a `cargo vendor` directory instead: each crate in DIR against
+        /// its .cargo-checksum.json (every file's SHA-256, and the package's
+        /// against the .crate when the Cargo home's cache has it), plus files,
+        /// directories and symlinks the checksum file does not list.
+        #[arg(long, value_name = "DIR")]
+        vendor: Option<PathBuf>,
+        /// One JSON object per finding ({"crate", "index", "path", "finding",
+        /// "informational", "message"}), then {"summary": {...}}.
+        #[arg(long)]
+        json: bool,
+        /// Worker threads (default: one per core).
+        #[arg(short, long, value_name = "N")]
+        jobs: Option<usize>,
         #[command(flatten)]
         limits: Limits,
     },
@@ -213,7 +263,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(if manifest.is_acceptable() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Command::Check { archive, json, krate, prefix, limits } => {
+        Command::AuditCargo { cargo_home, vendor, json, jobs, limits } => {
+            let extractor = Extractor::new(limits.options())?;
+            cargo::audit_cargo(&extractor, cargo_home, vendor, json, cargo::job_count(jobs))
+        }
+        Command::Check { batch: Some(list), krate, jobs, limits, .. } => {
+            let extractor = Extractor::new(limits.options())?;
+            cargo::check_batch(&extractor, &list, krate, cargo::job_count(jobs))
+        }
+        Command::Check { archive, json, krate, prefix, limits, .. } => {
+            let archive = archive.context("no archive given")?;
             let extractor = Extractor::new(limits.options())?;
             let size = std::fs::metadata(&archive).ok().filter(|m| m.is_file()).map(|m| m.len());
             let rules = match (prefix, krate) {
@@ -247,8 +306,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn print_check_json(out: &mut impl Write, report: &CheckReport) -> io::Result<()> {
-    let violations: Vec<_> = report
+/// The violations of a report as `check --json` prints them.
+fn violations_json(report: &CheckReport) -> Vec<serde_json::Value> {
+    report
         .violations
         .iter()
         .map(|v| {
@@ -259,11 +319,14 @@ fn print_check_json(out: &mut impl Write, report: &CheckReport) -> io::Result<()
                 "message": v.message,
             })
         })
-        .collect();
+        .collect()
+}
+
+fn print_check_json(out: &mut impl Write, report: &CheckReport) -> io::Result<()> {
     let doc = serde_json::json!({
         "acceptable": report.is_acceptable(),
         "entries": report.entries,
-        "violations": violations,
+        "violations": violations_json(report),
     });
     serde_json::to_writer(&mut *out, &doc)?;
     writeln!(out)

@@ -29,6 +29,7 @@
 //!
 //! The [`manual`] module describes the policy and the threat model.
 
+pub mod audit;
 mod cache;
 mod error;
 mod escape;
@@ -42,6 +43,7 @@ mod portable;
 mod registry;
 mod rule;
 mod sandbox;
+mod visit;
 
 use std::io::Read;
 
@@ -57,6 +59,7 @@ pub use options::{
     DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_TIMEOUT, Options,
 };
+pub use visit::{Entry, EntryVisitor};
 pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, Violation};
 pub use rule::Rule;
 
