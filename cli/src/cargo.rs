@@ -21,12 +21,7 @@ use sealtar::{CheckReport, CrateRules, Extractor, escape};
 
 /// Runs `work` on every item of `items` on `jobs` threads, handing each
 /// result to `done` (under a lock, in completion order).
-fn parallel<T: Sync, R: Send>(
-    items: &[T],
-    jobs: usize,
-    work: impl Fn(&T) -> R + Sync,
-    done: impl FnMut(&T, R) + Send,
-) {
+fn parallel<T: Sync, R: Send>(items: &[T], jobs: usize, work: impl Fn(&T) -> R + Sync, done: impl FnMut(&T, R) + Send) {
     let next = AtomicUsize::new(0);
     let done = Mutex::new(done);
     std::thread::scope(|s| {
@@ -432,11 +427,7 @@ pub fn check_batch(extractor: &Extractor, list: &Path, krate: bool, jobs: usize)
         paths.len(),
         if seconds > 0.0 { total / seconds } else { 0.0 }
     );
-    Ok(if refused > 0 || unreadable > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if refused > 0 || unreadable > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 #[cfg(unix)]

@@ -161,7 +161,7 @@ impl fmt::Display for Problem {
             Problem::SymlinkInPlace(kind) => write!(f, "symlink on disk where the .crate has a {}", word(*kind)),
             Problem::KindDiffers { expected, found } => {
                 write!(f, "{found} on disk where the .crate has a {}", word(*expected))
-            },
+            }
             Problem::CrateDirectoryIsSymlink => f.write_str("the crate directory is a symlink"),
             Problem::CrateNotDirectory(kind) => write!(f, "the crate directory is a {kind}"),
             Problem::ExecBit { archive_mode, disk_mode } => write!(
@@ -402,8 +402,7 @@ pub fn check_vendored(crate_dir: &Dir, crate_file: Option<&mut dyn Read>) -> Res
             Some(&found) => findings.push(Finding::new(dir, Problem::KindDiffers { expected: Kind::Directory, found })),
         }
     }
-    if let (Some(package), Some(crate_file)) = (parsed.get("package").and_then(serde_json::Value::as_str), crate_file)
-    {
+    if let (Some(package), Some(crate_file)) = (parsed.get("package").and_then(serde_json::Value::as_str), crate_file) {
         let actual = sha256_hex(crate_file).map_err(|e| Error::io("reading the .crate", e))?;
         if !actual.eq_ignore_ascii_case(package) {
             findings.push(Finding::new("", Problem::PackageChecksum));
@@ -484,7 +483,8 @@ impl Tree {
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else {
                     let shown = escape(name.as_encoded_bytes());
-                    let path = if dir_path.is_empty() { shown } else { format!("{}/{shown}", escape(dir_path.as_bytes())) };
+                    let path =
+                        if dir_path.is_empty() { shown } else { format!("{}/{shown}", escape(dir_path.as_bytes())) };
                     tree.not_utf8.push((path, kind));
                     continue;
                 };
@@ -623,7 +623,8 @@ impl EntryVisitor for Compare<'_> {
         let mut opener = Opener { root: self.root, parent_cache: self.parent_cache.take() };
         let file = opener.open_file(path);
         self.parent_cache = opener.parent_cache;
-        let file = file.map_err(|e| io::Error::new(e.kind(), format!("opening \"{}\": {e}", escape(path.as_bytes()))))?;
+        let file =
+            file.map_err(|e| io::Error::new(e.kind(), format!("opening \"{}\": {e}", escape(path.as_bytes()))))?;
         self.current = Some(Current { file, path: path.to_string(), archive_mode: entry.mode, differs: false });
         Ok(())
     }
@@ -634,7 +635,9 @@ impl EntryVisitor for Compare<'_> {
         match current.file.read_exact(&mut self.buffer) {
             Ok(()) => current.differs = self.buffer != chunk,
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => current.differs = true,
-            Err(e) => return Err(io::Error::new(e.kind(), format!("reading \"{}\": {e}", escape(current.path.as_bytes())))),
+            Err(e) => {
+                return Err(io::Error::new(e.kind(), format!("reading \"{}\": {e}", escape(current.path.as_bytes()))));
+            }
         }
         Ok(())
     }

@@ -59,9 +59,9 @@ pub use options::{
     DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_TIMEOUT, Options,
 };
-pub use visit::{Entry, EntryVisitor};
 pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, Violation};
 pub use rule::Rule;
+pub use visit::{Entry, EntryVisitor};
 
 use sandbox::Sandbox;
 

@@ -14,7 +14,7 @@ use crate::support::{Scene, cache_dir, exec, file, outside_expected, prepopulate
 
 /// The release binary next to this test executable: the test runs from
 /// `target/<profile>/deps/`, the binary is `target/<profile>/sealtar`.
-fn sealtar_bin() -> PathBuf {
+pub(crate) fn sealtar_bin() -> PathBuf {
     let me = std::env::current_exe().expect("the test executable's path");
     let profile = me.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
     let bin = profile.join(format!("sealtar{}", std::env::consts::EXE_SUFFIX));
