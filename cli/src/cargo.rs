@@ -142,7 +142,7 @@ impl Reporter {
                 }
             }
         }
-        if self.progress && (self.seen % 64 == 0 || self.seen == self.total) {
+        if self.progress && (self.seen.is_multiple_of(64) || self.seen == self.total) {
             eprint!("\rsealtar: audited {}/{} crates", self.seen, self.total);
             if self.seen == self.total {
                 eprintln!();

@@ -173,7 +173,7 @@ fn audit(home: &Path, extra: &[&str]) -> Output {
 
 /// The finding lines of an audit, as (crate, path, id) with the crate taken
 /// as the first whole word.
-fn findings(out: &Output) -> BTreeSet<(String, String, String)> {
+fn findings(out: &Output) -> BTreeSet<Key> {
     text(&out.stdout)
         .lines()
         .map(|line| {
@@ -185,7 +185,10 @@ fn findings(out: &Output) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
-fn one(krate: &str, path: &str, id: &str) -> (String, String, String) {
+/// A finding as (crate, path, id).
+type Key = (String, String, String);
+
+fn one(krate: &str, path: &str, id: &str) -> Key {
     (krate.to_string(), path.to_string(), id.to_string())
 }
 
@@ -207,7 +210,7 @@ fn audit_finds_every_poisoning_of_real_crates() {
 
     type Poison<'a> = Box<dyn Fn(&Path, &Path) + 'a>;
     let crate_dir = |home: &Path| home.join("registry/src").join(INDEX).join(&victim);
-    let cases: Vec<(&str, Poison<'_>, Vec<(String, String, String)>)> = vec![
+    let cases: Vec<(&str, Poison<'_>, Vec<Key>)> = vec![
         (
             "one changed byte",
             Box::new(|dir: &Path, _: &Path| {
@@ -441,7 +444,7 @@ fn vendor_audit_checks_every_file_against_the_checksum_file() {
     assert!(out.stdout.is_empty());
 
     type Poison<'a> = Box<dyn Fn(&Path) + 'a>;
-    let cases: Vec<(&str, Poison<'_>, Vec<(String, String, String)>)> = vec![
+    let cases: Vec<(&str, Poison<'_>, Vec<Key>)> = vec![
         (
             "a file that does not match its checksum",
             Box::new(|dir: &Path| {
