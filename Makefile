@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest check-windows test demo bench fmt lint ci samples fuzz
+.PHONY: help build guest check-guest check-windows test demo bench bench-cargo fmt lint ci samples fuzz
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -18,6 +18,7 @@ help:
 	@echo "make guest        rebuild the sandboxed parser into $(GUEST_ASSET)"
 	@echo "make check-guest  fail if $(GUEST_ASSET) differs from a fresh build"
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
+	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
 	@echo "make fmt | lint   rustfmt, clippy"
 	@echo "make fuzz         fuzz the guest parser (nightly + cargo-fuzz)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
@@ -60,6 +61,10 @@ demo: build
 bench: build
 	$(CARGO) build --release --locked -p sealtar-bench
 	@python3 bench/run.py $(BENCH_ARGS)
+
+# BENCH_CARGO_ARGS passes options to bench/cargo_tools.py, e.g. "--copies 4 --rounds 5".
+bench-cargo: build
+	@python3 bench/cargo_tools.py $(BENCH_CARGO_ARGS)
 
 fmt:
 	$(CARGO) fmt --all
