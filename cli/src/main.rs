@@ -232,7 +232,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (input, size) = open_input_sized(&archive)?;
             let (dest, created) = open_destination(&dir)?;
             let progress = progress_bar(size);
-            let result = extractor.extract(progress.wrap_read(input), &dest);
+            let result = extractor.extract_observed(input, &dest, &mut Bar(&progress));
             progress.finish_and_clear();
             if result.is_err() && created {
                 // It did not exist before: leave it not existing.
@@ -365,6 +365,15 @@ fn progress_bar(size: Option<u64>) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// Moves the progress bar as the library reads the archive.
+struct Bar<'a>(&'a ProgressBar);
+
+impl sealtar::Observer for Bar<'_> {
+    fn progress(&mut self, progress: &sealtar::Progress) {
+        self.0.set_position(progress.input_bytes);
+    }
 }
 
 /// The one place the CLI turns a path into a capability (ambient authority).

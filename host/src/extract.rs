@@ -23,28 +23,29 @@ use crate::escape;
 use crate::kind::Kind;
 use crate::options::Options;
 use crate::policy::{STAGING_PREFIX, Vetter};
+use crate::report::{Hasher, Observer, Progress, Report, Written};
 use crate::rule::Rule;
 use crate::sandbox::{RawEntry, RawEvent, Sandbox};
 
-/// What an extraction wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Report {
-    /// Regular files written.
-    pub files: u64,
-    /// Directories in the extracted tree (explicit entries and implied
-    /// parents), counting those merged into existing directories.
-    pub directories: u64,
-    /// Bytes of file data written.
-    pub bytes: u64,
-}
-
-/// Extracts `reader` into `dest`, all or nothing.
-pub fn extract<R: Read + Send>(sandbox: &Sandbox, options: &Options, reader: R, dest: &Dir) -> Result<Report, Error> {
+/// Extracts `reader` into `dest`, all or nothing, telling `observer` as it goes.
+pub fn extract<R: Read + Send, O: Observer + ?Sized>(
+    sandbox: &Sandbox,
+    options: &Options,
+    reader: R,
+    dest: &Dir,
+    observer: &mut O,
+) -> Result<Report, Error> {
     clean_stale_staging(dest);
     let staging = Staging::create(dest)?;
-    let mut writer =
-        Writer { tree: &staging.tree, vetter: Vetter::new(options, true), open: None, report: Report::default() };
+    let mut writer = Writer {
+        tree: &staging.tree,
+        vetter: Vetter::new(options, true),
+        options,
+        open: None,
+        report: Report::default(),
+        progress: Progress::default(),
+        observer,
+    };
     let result = sandbox
         .run(options, reader, true, |event, compressed| writer.handle(event, compressed))
         .and_then(|()| writer.finish())
@@ -57,34 +58,47 @@ pub fn extract<R: Read + Send>(sandbox: &Sandbox, options: &Options, reader: R, 
 
 struct OpenFile {
     file: std::fs::File,
-    path: String,
     mtime: i64,
+    hasher: Option<Hasher>,
+    written: Written,
 }
 
-struct Writer<'a> {
+struct Writer<'a, O: ?Sized> {
     tree: &'a Dir,
     vetter: Vetter<'a>,
+    options: &'a Options,
     open: Option<OpenFile>,
     report: Report,
+    progress: Progress,
+    observer: &'a mut O,
 }
 
-impl Writer<'_> {
+impl<O: Observer + ?Sized> Writer<'_, O> {
     fn handle(&mut self, event: RawEvent, compressed: u64) -> Result<(), Error> {
         match event {
-            RawEvent::Entry(raw) => self.entry(raw, compressed),
+            RawEvent::Entry(raw) => {
+                self.progress.entries += 1;
+                self.entry(raw, compressed)?;
+            }
             RawEvent::Data(data) => {
                 self.vetter.data(data.len())?;
                 let open = self.open.as_mut().ok_or_else(|| Error::protocol("data without an open file"))?;
                 open.file
                     .write_all(&data)
-                    .map_err(|e| Error::io(format!("writing \"{}\"", escape(open.path.as_bytes())), e))?;
+                    .map_err(|e| Error::io(format!("writing \"{}\"", escape(open.written.dest_path.as_bytes())), e))?;
+                if let Some(hasher) = open.hasher.as_mut() {
+                    hasher.update(&data);
+                }
                 self.report.bytes += data.len() as u64;
                 if !self.vetter.data_pending() {
                     self.close()?;
                 }
-                Ok(())
             }
         }
+        self.progress.input_bytes = compressed;
+        self.progress.bytes_written = self.report.bytes;
+        self.observer.progress(&self.progress);
+        Ok(())
     }
 
     fn entry(&mut self, raw: RawEntry, compressed: u64) -> Result<(), Error> {
@@ -93,24 +107,68 @@ impl Writer<'_> {
         for parent in &accepted.new_parents {
             self.mkdir(parent).map_err(|e| self.fs_error(e, parent, &refuse))?;
         }
+        let path = String::from_utf8(raw.path.clone()).map_err(|_| Error::protocol("an accepted path is not UTF-8"))?;
         match accepted.kind {
             Kind::Directory => {
-                if !accepted.path.is_empty() && !accepted.already_made {
+                if accepted.path.is_empty() {
+                    return Ok(());
+                }
+                if !accepted.already_made {
                     self.mkdir(&accepted.path).map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
                 }
+                let mode = self.dir_mode(&accepted.path)?;
+                let written = Written {
+                    index: raw.index,
+                    path,
+                    dest_path: accepted.path,
+                    kind: Kind::Directory,
+                    size: 0,
+                    mode,
+                    hash: None,
+                };
+                self.observer.entry(&written);
+                self.report.entries.push(written);
             }
             _ => {
                 let mode = if raw.mode & 0o100 != 0 { 0o755 } else { 0o644 };
                 let file =
                     self.create_file(&accepted.path, mode).map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
+                let mode = file_mode(&file, mode, &accepted.path)?;
                 self.report.files += 1;
-                self.open = Some(OpenFile { file, path: accepted.path, mtime: raw.mtime });
+                let written = Written {
+                    index: raw.index,
+                    path,
+                    dest_path: accepted.path,
+                    kind: Kind::File,
+                    size: raw.size,
+                    mode,
+                    hash: None,
+                };
+                let hasher = self.options.content_hash.map(Hasher::new);
+                self.open = Some(OpenFile { file, mtime: raw.mtime, hasher, written });
                 if !self.vetter.data_pending() {
                     self.close()?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The permission bits of a directory in the staging tree, as created.
+    fn dir_mode(&self, path: &str) -> Result<u32, Error> {
+        #[cfg(unix)]
+        {
+            use cap_std::fs::PermissionsExt;
+            let meta = self.tree.symlink_metadata(path).map_err(|e| {
+                Error::io(format!("inspecting \"{}\" in the staging directory", escape(path.as_bytes())), e)
+            })?;
+            Ok(meta.permissions().mode() & 0o7777)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            Ok(0o755)
+        }
     }
 
     fn fs_error(&self, e: io::Error, path: &str, refuse: &dyn Fn(Rule) -> Error) -> Error {
@@ -138,21 +196,44 @@ impl Writer<'_> {
         Ok(self.tree.open_with(path, &options)?.into_std())
     }
 
-    /// Finishes the open file: sets its modification time through the handle.
+    /// Finishes the open file: sets its modification time through the
+    /// handle, records it and tells the observer.
     fn close(&mut self) -> Result<(), Error> {
-        if let Some(open) = self.open.take()
-            && let Some(time) = system_time(open.mtime)
-        {
-            open.file
-                .set_modified(time)
-                .map_err(|e| Error::io(format!("setting the time of \"{}\"", escape(open.path.as_bytes())), e))?;
+        let Some(open) = self.open.take() else { return Ok(()) };
+        let OpenFile { file, mtime, hasher, mut written } = open;
+        if let Some(time) = system_time(mtime) {
+            file.set_modified(time).map_err(|e| {
+                Error::io(format!("setting the time of \"{}\"", escape(written.dest_path.as_bytes())), e)
+            })?;
         }
+        written.hash = hasher.map(Hasher::finish);
+        self.observer.entry(&written);
+        self.report.entries.push(written);
         Ok(())
     }
 
     fn finish(&mut self) -> Result<(), Error> {
         self.vetter.finish()?;
         self.close()
+    }
+}
+
+/// The permission bits of a file just created with `requested`: read back
+/// through the handle on Unix (the umask applies), `requested` elsewhere.
+fn file_mode(file: &std::fs::File, requested: u32, path: &str) -> Result<u32, Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = requested;
+        let meta = file.metadata().map_err(|e| {
+            Error::io(format!("inspecting \"{}\" in the staging directory", escape(path.as_bytes())), e)
+        })?;
+        Ok(meta.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        Ok(requested)
     }
 }
 

@@ -41,18 +41,19 @@ mod options;
 mod policy;
 mod portable;
 mod registry;
+mod report;
 mod rule;
 mod sandbox;
 mod visit;
 
 use std::io::Read;
+use std::path::Path;
 
 use cap_std::fs::Dir;
 
 pub use cache::default_cache_dir;
 pub use error::{Error, Layer, SandboxFault};
 pub use escape::escape;
-pub use extract::Report;
 pub use kind::Kind;
 pub use manifest::{Manifest, ManifestEntry};
 pub use options::{
@@ -60,6 +61,7 @@ pub use options::{
     DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_TIMEOUT, Options,
 };
 pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, Violation};
+pub use report::{Digest, HashAlgorithm, Observer, Progress, Report, Written};
 pub use rule::Rule;
 pub use visit::{Entry, EntryVisitor};
 
@@ -128,7 +130,68 @@ impl Extractor {
     /// was (a staging directory is created inside it while extracting and
     /// removed afterwards).
     pub fn extract<R: Read + Send>(&self, reader: R, dest: &Dir) -> Result<Report, Error> {
-        extract::extract(self.sandbox, &self.options, reader, dest)
+        extract::extract(self.sandbox, &self.options, reader, dest, &mut ())
+    }
+
+    /// [`extract`](Self::extract), telling `observer` about progress and
+    /// each entry as it is written (to drive a progress bar or a log). The
+    /// [`Observer`] documentation has an example.
+    ///
+    /// # Security
+    ///
+    /// As for [`extract`](Self::extract). The observer sees entries as they
+    /// are staged; none of them reaches `dest` unless the call returns `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`extract`](Self::extract).
+    pub fn extract_observed<R: Read + Send, O: Observer + ?Sized>(
+        &self,
+        reader: R,
+        dest: &Dir,
+        observer: &mut O,
+    ) -> Result<Report, Error> {
+        extract::extract(self.sandbox, &self.options, reader, dest, observer)
+    }
+
+    /// [`extract`](Self::extract) into the directory at `dest`, which is
+    /// created (as one directory, not its parents) if it does not exist, and
+    /// removed again if it was created here and the archive is refused.
+    ///
+    /// ```no_run
+    /// use sealtar::{Extractor, Options};
+    ///
+    /// let report = Extractor::new(Options::new())?.extract_to_path(std::fs::File::open("x.tar")?, "out")?;
+    /// println!("{} entries written", report.entries.len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Security
+    ///
+    /// As for [`extract`](Self::extract). `dest` is resolved once, with the
+    /// process's ambient authority (the one place this library turns a path
+    /// into a capability); every write then goes through that handle, so a
+    /// `dest` replaced by a link while the extraction runs is not followed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`extract`](Self::extract), and [`Error::Io`] if `dest` cannot
+    /// be created or opened.
+    pub fn extract_to_path<R: Read + Send>(&self, reader: R, dest: impl AsRef<Path>) -> Result<Report, Error> {
+        let path = dest.as_ref();
+        let shown = || escape(path.as_os_str().as_encoded_bytes());
+        let created = match std::fs::create_dir(path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(Error::io(format!("creating \"{}\"", shown()), e)),
+        };
+        let result = Dir::open_ambient_dir(path, cap_std::ambient_authority())
+            .map_err(|e| Error::io(format!("opening \"{}\"", shown()), e))
+            .and_then(|dir| self.extract(reader, &dir));
+        if result.is_err() && created {
+            let _ = std::fs::remove_dir(path);
+        }
+        result
     }
 
     /// Reads the archive and returns its vetted manifest: every entry with

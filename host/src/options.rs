@@ -10,6 +10,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::report::HashAlgorithm;
+
 /// Unpacked size allowed whatever the compression ratio: 1 GiB. Larger
 /// archives are fine as long as they stay under [`DEFAULT_RATIO`] times the
 /// compressed bytes read so far.
@@ -85,6 +87,10 @@ pub struct Options {
     /// nothing. Opt in with [`Options::cache_dir`] or
     /// [`Options::with_default_cache`]; the `sealtar` command does.
     pub cache_dir: Option<PathBuf>,
+    /// Hash every file's content as it is written and record the digest in
+    /// [`Written::hash`](crate::Written::hash). `None` (the default) hashes
+    /// nothing.
+    pub content_hash: Option<HashAlgorithm>,
 }
 
 impl Default for Options {
@@ -100,6 +106,7 @@ impl Default for Options {
             timeout: DEFAULT_TIMEOUT,
             portable: cfg!(any(windows, target_os = "macos")),
             cache_dir: None,
+            content_hash: None,
         }
     }
 }
@@ -242,6 +249,22 @@ impl Options {
     pub fn without_cache(mut self) -> Self {
         self.cache_dir = None;
         self
+    }
+}
+
+/// What the [`Report`](crate::Report) records.
+///
+/// ```
+/// use sealtar::{HashAlgorithm, Options};
+///
+/// let options = Options::new().content_hash(Some(HashAlgorithm::Blake3));
+/// assert_eq!(options.content_hash, Some(HashAlgorithm::Blake3));
+/// ```
+impl Options {
+    setters! {
+        /// Hashes every file written with this algorithm (`None`: no hash,
+        /// the default); see [`Written::hash`](crate::Written::hash).
+        content_hash: Option<HashAlgorithm>;
     }
 }
 
