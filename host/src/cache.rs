@@ -250,7 +250,7 @@ mod os {
     use std::path::{Component, Path, PathBuf};
 
     use cap_std::fs::Dir;
-    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+    use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
     use rustix::io::Errno;
 
     /// Symbolic links followed while walking a path, as the kernel allows.
@@ -268,7 +268,8 @@ mod os {
         let Ok(st) = rustix::fs::fstat(fd) else {
             return Some(format!("cannot inspect {}", super::shown(shown)));
         };
-        let (uid, mode) = (st.st_uid, st.st_mode as u32);
+        let uid = st.st_uid;
+        let mode = Mode::from_raw_mode(st.st_mode);
         let what = if last { "it".to_string() } else { format!("its ancestor {}", super::shown(shown)) };
         if last && uid != me() {
             return Some(format!("{what} belongs to user {uid}, not to this user"));
@@ -276,8 +277,8 @@ mod os {
         if uid != me() && uid != 0 {
             return Some(format!("{what} belongs to user {uid}, neither this user nor root"));
         }
-        let sticky = mode & 0o1000 != 0;
-        if mode & 0o022 != 0 && (last || !sticky) {
+        let sticky = mode.contains(Mode::SVTX);
+        if mode.intersects(Mode::WGRP | Mode::WOTH) && (last || !sticky) {
             let how = if last { "" } else { " without the sticky bit" };
             return Some(format!("{what} is writable by group or others{how}"));
         }
@@ -335,7 +336,7 @@ mod os {
                 }
                 Err(Errno::LOOP | Errno::NOTDIR) => {
                     let is_link = rustix::fs::statat(&fd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
-                        .is_ok_and(|st| st.st_mode as u32 & 0o170000 == 0o120000);
+                        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink);
                     if !is_link {
                         return Err(format!("{} is not a directory", super::shown(&here)));
                     }
@@ -873,11 +874,11 @@ mod tests {
         let cache_dir = top.join("mid").join("cache");
         std::fs::create_dir_all(&cache_dir).unwrap();
         let nobody = Some(rustix::process::Uid::from_raw(65534));
-        rustix::fs::chown(&top.join("mid"), nobody, None).unwrap();
+        rustix::fs::chown(top.join("mid"), nobody, None).unwrap();
         let why = CacheDir::open(&cache_dir).err().expect("an ancestor owned by someone else refuses the cache");
         assert!(why.ends_with("/mid\" belongs to user 65534, neither this user nor root"), "{why}");
         rustix::fs::chown(&cache_dir, nobody, None).unwrap();
-        rustix::fs::chown(&top.join("mid"), Some(rustix::process::Uid::ROOT), None).unwrap();
+        rustix::fs::chown(top.join("mid"), Some(rustix::process::Uid::ROOT), None).unwrap();
         let why = CacheDir::open(&cache_dir).err().expect("a cache directory owned by someone else is refused");
         assert_eq!(why, "it belongs to user 65534, not to this user");
         remove(&top);

@@ -21,6 +21,7 @@ use cap_std::fs::{Dir, DirBuilder, OpenOptions};
 use crate::error::Error;
 use crate::escape;
 use crate::kind::Kind;
+use crate::noreplace::rename_no_replace;
 use crate::options::Options;
 use crate::policy::{STAGING_PREFIX, Vetter};
 use crate::report::{Hasher, Observer, Progress, Report, Written};
@@ -368,30 +369,6 @@ fn move_entry(from: &Dir, to: &Dir, path: &str) -> io::Result<()> {
         None => to.try_clone()?,
     };
     rename_no_replace(&from_parent, name, &to_parent, name)
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn rename_no_replace(from: &Dir, name: &str, to: &Dir, new_name: &str) -> io::Result<()> {
-    use rustix::fs::{RenameFlags, renameat_with};
-    match renameat_with(from, name, to, new_name, RenameFlags::NOREPLACE) {
-        Ok(()) => Ok(()),
-        // File systems without RENAME_NOREPLACE: check, then rename.
-        Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOSYS) => checked_rename(from, name, to, new_name),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn rename_no_replace(from: &Dir, name: &str, to: &Dir, new_name: &str) -> io::Result<()> {
-    checked_rename(from, name, to, new_name)
-}
-
-fn checked_rename(from: &Dir, name: &str, to: &Dir, new_name: &str) -> io::Result<()> {
-    match to.symlink_metadata(new_name) {
-        Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => from.rename(name, to, new_name),
-        Err(e) => Err(e),
-    }
 }
 
 /// Removes staging directories that no live run holds locked. Best effort.

@@ -37,6 +37,7 @@ mod extract;
 mod kind;
 mod manifest;
 pub mod manual;
+mod noreplace;
 mod options;
 mod policy;
 mod portable;
