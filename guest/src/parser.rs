@@ -669,6 +669,10 @@ fn verdict(kind: Kind, path: &[u8]) -> Option<String> {
     if path.split(|&b| b == b'/').any(|c| c == b"..") {
         return Some("path has a '..' component".into());
     }
+    if path.split(|&b| b == b'/').skip(1).any(|c| c == b".") {
+        // `dir/.` as a file: GNU tar refuses it, a normalizing reader writes `dir`.
+        return Some("path has a '.' component after its start".into());
+    }
     if path.split(|&b| b == b'/').all(|c| c.is_empty() || c == b".") && kind == Kind::File {
         return Some("empty file name".into());
     }

@@ -5,8 +5,18 @@
 //! key may appear only once. Python's tarfile silently stops at the first
 //! malformed record while GNU tar reports it, so anything short of a
 //! well-formed payload is refused rather than interpreted.
+//!
+//! The numeric records GNU tar decodes (`size`, `uid`, `gid`, `mtime`,
+//! `atime`, `ctime`) must be plain numbers in GNU's range: GNU tar stops on a
+//! malformed one, Python silently reads it as 0 ([`GrammarRule::PaxNumber`]).
+//! A fractional `mtime` is kept to whole seconds, rounded toward negative
+//! infinity as GNU tar's `st_mtime` is; one whose whole second Python's
+//! binary float would put elsewhere is refused
+//! ([`GrammarRule::PaxTimeRounding`]).
 
 use std::collections::BTreeSet;
+
+use crate::rules::GrammarRule;
 
 /// The records of one extended header that change how a member is read.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -75,16 +85,34 @@ pub fn parse(payload: &[u8]) -> Result<PaxRecords, String> {
 }
 
 fn apply(records: &mut PaxRecords, key: &[u8], key_text: &str, value: &[u8]) -> Result<(), String> {
-    let used = matches!(key, b"path" | b"linkpath" | b"size" | b"mtime");
-    if used && value.is_empty() {
+    if matches!(key, b"path" | b"linkpath") && value.is_empty() {
         // POSIX reads an empty value as "unset", Python as an empty string.
         return Err(format!("PAX key {key_text:?} has an empty value"));
     }
     match key {
         b"path" => records.path = Some(value.to_vec()),
         b"linkpath" => records.linkpath = Some(value.to_vec()),
-        b"size" => records.size = Some(parse_decimal(value).ok_or_else(|| bad(key_text, value))?),
-        b"mtime" => records.mtime = Some(parse_time(value).ok_or_else(|| bad(key_text, value))?),
+        // GNU tar's ranges: off_t for sizes, uid_t/gid_t for ids.
+        b"size" => {
+            let size = parse_decimal(value).filter(|&s| i64::try_from(s).is_ok());
+            records.size = Some(size.ok_or_else(|| bad(key_text, value))?);
+        }
+        b"uid" | b"gid" => {
+            parse_decimal(value).filter(|&id| u32::try_from(id).is_ok()).ok_or_else(|| bad(key_text, value))?;
+        }
+        b"mtime" => {
+            let time = parse_time(value).ok_or_else(|| bad(key_text, value))?;
+            if python_seconds(value) != Some(time) {
+                return Err(GrammarRule::PaxTimeRounding.message(format_args!(
+                    "PAX mtime {:?} is second {time} exactly but not as a binary float",
+                    String::from_utf8_lossy(value)
+                )));
+            }
+            records.mtime = Some(time);
+        }
+        b"atime" | b"ctime" => {
+            parse_time(value).ok_or_else(|| bad(key_text, value))?;
+        }
         _ if key.starts_with(b"GNU.sparse.") => records.sparse = true,
         _ => {}
     }
@@ -92,7 +120,10 @@ fn apply(records: &mut PaxRecords, key: &[u8], key_text: &str, value: &[u8]) -> 
 }
 
 fn bad(key: &str, value: &[u8]) -> String {
-    format!("PAX key {key:?} has a malformed value {:?}", String::from_utf8_lossy(value))
+    GrammarRule::PaxNumber.message(format_args!(
+        "PAX key {key:?} has a malformed or out-of-range value {:?}",
+        String::from_utf8_lossy(value)
+    ))
 }
 
 /// Plain unsigned decimal: digits only, no sign, no spaces.
@@ -103,8 +134,9 @@ fn parse_decimal(value: &[u8]) -> Option<u64> {
     std::str::from_utf8(value).ok()?.parse().ok()
 }
 
-/// `[-]seconds[.fraction]`, kept to whole seconds (rounded toward negative
-/// infinity, as GNU tar and Python do).
+/// `[-]seconds[.fraction]`, kept to whole seconds rounded toward negative
+/// infinity: the `tv_sec` GNU tar gives the file (it keeps nanoseconds,
+/// flooring any further digits), so `-1.5` is second -2.
 fn parse_time(value: &[u8]) -> Option<i64> {
     let (negative, body) = match value.split_first() {
         Some((b'-', rest)) => (true, rest),
@@ -124,6 +156,25 @@ fn parse_time(value: &[u8]) -> Option<i64> {
         (true, false) => -seconds,
         (true, true) => (-seconds).checked_sub(1)?,
     })
+}
+
+/// The whole second Python's tarfile gives a file for this PAX time: it
+/// reads the value as a binary float, and `os.utime` splits that into
+/// seconds and nanoseconds rounding toward negative infinity (CPython's
+/// `_PyTime_DoubleToDenominator` with `ROUND_FLOOR`). The steps and their
+/// IEEE double arithmetic are the same here. `None` where Python fails
+/// (out of `time_t` range).
+fn python_seconds(value: &[u8]) -> Option<i64> {
+    let f: f64 = std::str::from_utf8(value).ok()?.parse().ok()?;
+    let mut whole = f.trunc();
+    let nanos = ((f - whole) * 1e9).floor();
+    if nanos >= 1e9 {
+        whole += 1.0;
+    } else if nanos < 0.0 {
+        whole -= 1.0;
+    }
+    // i64::MIN and 2^63 are exact doubles; whole is an integer.
+    (whole >= -9_223_372_036_854_775_808.0 && whole < 9_223_372_036_854_775_808.0).then_some(whole as i64)
 }
 
 #[cfg(test)]
@@ -160,10 +211,72 @@ mod tests {
 
     #[test]
     fn negative_fractional_time_floors() {
-        let r = parse(&rec("mtime", "-1.5")).unwrap();
-        assert_eq!(r.mtime, Some(-2));
-        let r = parse(&rec("mtime", "-3")).unwrap();
-        assert_eq!(r.mtime, Some(-3));
+        // GNU tar 1.34 gives `mtime=-1.5` the time -1.5 s (tv_sec -2,
+        // tv_nsec 500000000), and so does Python: whole second -2.
+        for (value, second) in [
+            ("-1.5", -2),
+            ("-0.5", -1),
+            ("-3", -3),
+            ("-0", 0),
+            ("-1.000", -1),
+            ("-1.0000000001", -2),
+            ("1.9999999999", 1),
+        ] {
+            assert_eq!(parse(&rec("mtime", value)).unwrap().mtime, Some(second), "{value}");
+        }
+    }
+
+    fn rule(payload: &[u8]) -> String {
+        let e = parse(payload).unwrap_err();
+        let start = e.rfind("[rule ").unwrap_or_else(|| panic!("no rule in {e}"));
+        e[start + 6..e.len() - 1].to_string()
+    }
+
+    #[test]
+    fn times_python_rounds_to_another_second_are_refused() {
+        // 1700000000.999999999 is the double 1700000001.0; GNU tar keeps
+        // the nanoseconds (second 1700000000).
+        assert_eq!(rule(&rec("mtime", "1700000000.999999999")), "pax-time-rounding");
+        // -1.000...0001 is the double -1.0 (second -1); exactly, second -2.
+        assert_eq!(rule(&rec("mtime", "-1.00000000000000000000000000001")), "pax-time-rounding");
+        // Just below 2^63: a double rounds it up out of time_t's range.
+        assert_eq!(rule(&rec("mtime", "9223372036854775807")), "pax-time-rounding");
+        // What GNU tar and Python write is read.
+        for value in ["1700000000.123456789", "1700000000.5", "1700000000", "-86400.25", "0.000000001"] {
+            assert!(parse(&rec("mtime", value)).is_ok(), "{value}");
+        }
+    }
+
+    #[test]
+    fn malformed_numeric_records_are_refused() {
+        for (key, value) in [
+            ("uid", "x"),
+            ("uid", "-1"),
+            ("uid", "+1"),
+            ("uid", "4294967296"),
+            ("uid", ""),
+            ("gid", "1.5"),
+            ("gid", ""),
+            ("size", "1.0"),
+            ("size", "9223372036854775808"),
+            ("size", ""),
+            ("mtime", ".5"),
+            ("mtime", "+5"),
+            ("mtime", "1e3"),
+            ("mtime", " 5"),
+            ("mtime", "-1."),
+            ("mtime", "1.5.5"),
+            ("mtime", ""),
+            ("mtime", "99999999999999999999"),
+            ("atime", "garbage"),
+            ("atime", ""),
+            ("ctime", "1.5.5"),
+        ] {
+            assert_eq!(rule(&rec(key, value)), "pax-number", "{key}={value}");
+        }
+        for (key, value) in [("uid", "4294967295"), ("gid", "007"), ("atime", "-1.5"), ("ctime", "1700000000.5")] {
+            assert!(parse(&rec(key, value)).is_ok(), "{key}={value}");
+        }
     }
 
     #[test]
@@ -174,8 +287,8 @@ mod tests {
         assert!(parse(b"12 pathabc\n\n").is_err(), "no equals sign");
         assert!(parse(b"012 path=ab\n").is_err(), "leading zero");
         assert!(parse(b"+12 path=ab\n").is_err(), "signed length");
-        assert!(parse(&rec("size", "-1")).is_err(), "signed size");
-        assert!(parse(&rec("size", " 1")).is_err(), "space in size");
+        assert_eq!(rule(&rec("size", "-1")), "pax-number", "signed size");
+        assert_eq!(rule(&rec("size", " 1")), "pax-number", "space in size");
         assert!(parse(&rec("path", "")).is_err(), "empty path");
         let mut twice = rec("path", "a");
         twice.extend(rec("path", "b"));

@@ -186,7 +186,9 @@ impl<'o> Vetter<'o> {
 }
 
 /// Splits a raw path into safe components, or names the rule it breaks.
-/// A leading `./`, repeated `/` and `.` components are dropped.
+/// A leading `./` and repeated `/` are dropped; a `.` component anywhere
+/// else is refused ([`Rule::DotComponent`]). The host applies this to the
+/// final path on its own: it trusts no guest record.
 pub fn normalize<'p>(raw: &'p [u8], kind: Kind, options: &Options) -> Result<Vec<&'p str>, Rule> {
     if raw.contains(&0) {
         return Err(Rule::NulByte);
@@ -201,6 +203,9 @@ pub fn normalize<'p>(raw: &'p [u8], kind: Kind, options: &Options) -> Result<Vec
     let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
     if components.contains(&"..") {
         return Err(Rule::ParentComponent);
+    }
+    if path.split('/').skip(1).any(|c| c == ".") {
+        return Err(Rule::DotComponent);
     }
     if let Some(long) = components.iter().find(|c| c.len() > options.max_component_bytes) {
         return Err(Rule::ComponentTooLong { len: long.len(), max: options.max_component_bytes });
@@ -287,9 +292,30 @@ mod tests {
     #[test]
     fn dot_and_slash_forms_normalize() {
         let o = Options::default();
-        assert_eq!(normalize(b"./a//b/./c", Kind::File, &o).unwrap(), ["a", "b", "c"]);
+        assert_eq!(normalize(b"./a//b/c", Kind::File, &o).unwrap(), ["a", "b", "c"]);
+        assert_eq!(normalize(b".//a", Kind::File, &o).unwrap(), ["a"]);
         assert!(normalize(b"./", Kind::Directory, &o).unwrap().is_empty());
+        assert!(normalize(b".", Kind::Directory, &o).unwrap().is_empty());
         assert_eq!(normalize(b"...", Kind::File, &o).unwrap(), ["..."]);
+        assert_eq!(normalize(b"a/.b/c.", Kind::Directory, &o).unwrap(), ["a", ".b", "c."]);
+    }
+
+    #[test]
+    fn dot_components_after_the_start_are_refused() {
+        // `dir/.` as a file is written as `dir` by a normalizing reader;
+        // GNU tar refuses it.
+        for (path, kind) in [
+            ("dir/.", Kind::File),
+            ("a/./b", Kind::File),
+            ("./a/./b", Kind::File),
+            ("././a", Kind::File),
+            ("a/.", Kind::Directory),
+            ("a/./", Kind::Directory),
+            ("./.", Kind::Directory),
+        ] {
+            assert_eq!(rule_of(path.as_bytes(), kind), Some(Rule::DotComponent), "{path}");
+        }
+        assert_eq!(rule_of(b"a/./../b", Kind::File), Some(Rule::ParentComponent));
     }
 
     #[test]

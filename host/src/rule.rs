@@ -24,6 +24,11 @@ pub enum Rule {
     /// A regular file's name ends in `/` (GNU tar makes a directory of it,
     /// Python a file).
     TrailingSlash,
+    /// A `.` component anywhere but at the start (`a/./b`, `dir/.`). Readers
+    /// disagree on such names: GNU tar refuses a file named `dir/.`, a
+    /// normalizing reader writes it as `dir`. A leading `./` and an entry
+    /// named exactly `.` or `./` are fine.
+    DotComponent,
     /// The path is unsafe on this operating system (on Windows: `\\` and `:`,
     /// which the system treats as separators or stream markers, and
     /// components ending in `.` or space, which it silently trims).
@@ -126,6 +131,7 @@ impl Rule {
             Rule::NulByte => "nul-byte",
             Rule::NotUtf8 => "not-utf8",
             Rule::TrailingSlash => "trailing-slash",
+            Rule::DotComponent => "dot-component",
             Rule::PlatformUnsafe(_) => "platform-unsafe",
             Rule::PathTooLong { .. } => "path-too-long",
             Rule::ComponentTooLong { .. } => "component-too-long",
@@ -168,6 +174,9 @@ impl fmt::Display for Rule {
             Rule::NulByte => f.write_str("path contains a NUL byte"),
             Rule::NotUtf8 => f.write_str("path is not valid UTF-8"),
             Rule::TrailingSlash => f.write_str("regular file whose name ends in '/' (readers disagree on its kind)"),
+            Rule::DotComponent => {
+                f.write_str("path has a '.' component after its start (readers disagree on what `dir/.` names)")
+            }
             Rule::PlatformUnsafe(why) => write!(f, "path is unsafe on this platform: {why}"),
             Rule::PathTooLong { len, max } => write!(f, "path of {len} bytes exceeds the {max}-byte limit"),
             Rule::ComponentTooLong { len, max } => {

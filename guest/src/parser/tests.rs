@@ -576,3 +576,20 @@ fn entries_before_an_error_are_delivered_first() {
 fn empty_input_is_an_empty_archive() {
     assert_eq!(entries(b"").unwrap().len(), 0);
 }
+
+#[test]
+fn dot_components_after_the_start_get_a_guest_refusal() {
+    for name in ["dir/.", "a/./b", "././a", "a/./"] {
+        let kind_flag = if name.ends_with('/') { b'5' } else { b'0' };
+        let (e, _) = only_entry(&Tar::new().entry(&Header::new(name.as_bytes(), kind_flag, 0), b"").finish());
+        assert!(e.refusal.as_deref().is_some_and(|r| r.contains("'.'")), "{name}: {:?}", e.refusal);
+    }
+    for name in ["./a", ".//a", "a/.b", "a/b."] {
+        let (e, _) = only_entry(&Tar::new().file(name, b"").finish());
+        assert_eq!(e.refusal, None, "{name}");
+    }
+    for name in [".", "./"] {
+        let (e, _) = only_entry(&Tar::new().dir(name).finish());
+        assert_eq!(e.refusal, None, "{name}");
+    }
+}

@@ -327,7 +327,102 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
     v7.format(Format::V7);
     add("old-style directory", Tar::new().entry(&v7, b"").finish(), Accept);
 
+    // `.` components after the start: GNU tar refuses a file named `dir/.`,
+    // a normalizing reader wrote it as `dir`.
+    for (name, bytes, _) in dot_and_number_classes() {
+        add(name, bytes, Refuse);
+    }
+    let t = Tar::new().dir("./").file("./a.txt", b"a").dir(".").finish();
+    add("leading ./ and an entry named . or ./", t, Accept);
+
+    // PAX numbers that parse the same everywhere.
+    let t = Tar::new()
+        .pax(&[("mtime", b"1700000000.123456789"), ("atime", b"1700000000.5"), ("uid", b"1000"), ("gid", b"0")])
+        .file("frac.txt", b"x")
+        .finish();
+    add("PAX fractional mtime and plain ids", t, Accept);
+    let t = Tar::new().pax(&[("mtime", b"-1.5")]).file("old.txt", b"x").finish();
+    add("PAX negative fractional mtime", t, Accept);
+
     cases
+}
+
+/// The issue 9 §1 classes the host or the grammar refuses by a named rule:
+/// (case, archive, rule id).
+fn dot_and_number_classes() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let mut v = Vec::new();
+    v.push(("file named dir/.", Tar::new().file("dir/.", b"x").finish(), "dot-component"));
+    v.push(("file named a/./b", Tar::new().file("a/./b", b"x").finish(), "dot-component"));
+    v.push(("directory named a/.", Tar::new().dir("a/.").file("a/b", b"x").finish(), "dot-component"));
+    v.push(("PAX path dir/.", Tar::new().pax(&[("path", b"dir/.")]).file("x", b"x").finish(), "dot-component"));
+    for (name, key, value) in [
+        ("PAX uid that is not a number", "uid", &b"x"[..]),
+        ("PAX uid out of range", "uid", b"4294967296"),
+        ("PAX gid with a fraction", "gid", b"1.5"),
+        ("PAX gid empty", "gid", b""),
+        ("PAX size with a fraction", "size", b"1.0"),
+        ("PAX size out of range", "size", b"9223372036854775808"),
+        ("PAX mtime in exponent form", "mtime", b"1e3"),
+        ("PAX mtime with a plus sign", "mtime", b"+5"),
+        ("PAX atime that is not a number", "atime", b"garbage"),
+        ("PAX ctime with two dots", "ctime", b"1.5.5"),
+    ] {
+        v.push((name, Tar::new().pax(&[(key, value)]).file("f.txt", b"x").finish(), "pax-number"));
+    }
+    for (name, value) in [
+        ("PAX mtime a float rounds to the next second", &b"1700000000.999999999"[..]),
+        ("PAX negative mtime a float rounds to the next second", b"-1.00000000000000000000000000001"),
+    ] {
+        v.push((name, Tar::new().pax(&[("mtime", value)]).file("f.txt", b"x").finish(), "pax-time-rounding"));
+    }
+    v
+}
+
+/// Every issue 9 §1 class, refused with its rule named: a policy rule id
+/// from the host, or a grammar rule id in the parser's message.
+#[test]
+fn each_differential_class_is_refused_by_its_named_rule() {
+    let mut classes = dot_and_number_classes();
+    let mut v7 = header("build.rs", b'0', 1);
+    v7.format(Format::V7).prefix(b"foo-1.0/tests");
+    classes.push(("v7 header with a prefix", Tar::new().entry(&v7, b"x").finish(), "prefix-outside-posix"));
+    let mut ustar = header("build.rs", b'0', 1);
+    ustar.prefix(b"foo-1.0/tests").set(263, 2, b"\0\0");
+    classes.push(("ustar version NUL NUL, prefix", Tar::new().entry(&ustar, b"x").finish(), "prefix-outside-posix"));
+    let mut gnu = header("a.txt", b'0', 1);
+    gnu.format(Format::Gnu).octal(357, 12, 0o12574542274);
+    classes.push(("GNU ctime", Tar::new().entry(&gnu, b"x").finish(), "prefix-outside-posix"));
+    let mut long = header("././@LongLink", b'L', 4);
+    long.format(Format::Gnu);
+    let mut t = Tar::new();
+    t.raw(&long.build()).raw(b"name").raw(b"more").pad().file("short", b"x");
+    classes.push(("GNU long name continued in the padding", t.finish(), "extension-padding"));
+    let mut areg = header("thing/", 0, 0);
+    areg.format(Format::Gnu);
+    let t = Tar::new().pax(&[("path", b"thing")]).entry(&areg, b"").finish();
+    classes.push(("old-style member, names disagree about the slash", t, "old-style-slash"));
+
+    let extractor = extractor();
+    let mut failures = Vec::new();
+    for (name, bytes, rule) in &classes {
+        let work = tempfile::tempdir().unwrap();
+        let dest = Dir::open_ambient_dir(work.path(), ambient_authority()).unwrap();
+        match extractor.extract(&bytes[..], &dest) {
+            Ok(_) => failures.push(format!("{name}: accepted")),
+            Err(e) if !e.is_refusal() => failures.push(format!("{name}: not a refusal: {e}")),
+            Err(e) => {
+                let named =
+                    e.rule().map(|r| r.id()) == Some(*rule) || e.to_string().contains(&format!("[rule {rule}]"));
+                if !named {
+                    failures.push(format!("{name}: refused, but not by rule {rule}: {e}"));
+                }
+                if std::fs::read_dir(work.path()).unwrap().next().is_some() {
+                    failures.push(format!("{name}: refused but wrote something"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
