@@ -174,7 +174,7 @@ fn python_seconds(value: &[u8]) -> Option<i64> {
         whole -= 1.0;
     }
     // i64::MIN and 2^63 are exact doubles; whole is an integer.
-    (whole >= -9_223_372_036_854_775_808.0 && whole < 9_223_372_036_854_775_808.0).then_some(whole as i64)
+    (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&whole).then_some(whole as i64)
 }
 
 #[cfg(test)]

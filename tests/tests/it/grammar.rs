@@ -350,11 +350,12 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
 /// The issue 9 §1 classes the host or the grammar refuses by a named rule:
 /// (case, archive, rule id).
 fn dot_and_number_classes() -> Vec<(&'static str, Vec<u8>, &'static str)> {
-    let mut v = Vec::new();
-    v.push(("file named dir/.", Tar::new().file("dir/.", b"x").finish(), "dot-component"));
-    v.push(("file named a/./b", Tar::new().file("a/./b", b"x").finish(), "dot-component"));
-    v.push(("directory named a/.", Tar::new().dir("a/.").file("a/b", b"x").finish(), "dot-component"));
-    v.push(("PAX path dir/.", Tar::new().pax(&[("path", b"dir/.")]).file("x", b"x").finish(), "dot-component"));
+    let mut v = vec![
+        ("file named dir/.", Tar::new().file("dir/.", b"x").finish(), "dot-component"),
+        ("file named a/./b", Tar::new().file("a/./b", b"x").finish(), "dot-component"),
+        ("directory named a/.", Tar::new().dir("a/.").file("a/b", b"x").finish(), "dot-component"),
+        ("PAX path dir/.", Tar::new().pax(&[("path", b"dir/.")]).file("x", b"x").finish(), "dot-component"),
+    ];
     for (name, key, value) in [
         ("PAX uid that is not a number", "uid", &b"x"[..]),
         ("PAX uid out of range", "uid", b"4294967296"),
