@@ -109,16 +109,17 @@ def run_baseline(items, jobs):
     return time.perf_counter() - start, proc.returncode
 
 
-def bench_audit(label, home, rounds, jobs):
+def bench_audit(label, home, rounds, jobs, sequential=True, warmup=True):
     items = pairs(home)
     env = dict(os.environ, SEALTAR_CACHE_DIR=str(WORK / "sealtar-cache"))
-    tools = {
-        "sealtar audit-cargo": lambda: timed([str(SEALTAR), "audit-cargo", str(home)], env=env)[:2],
-        "tar+diff": lambda: run_baseline(items, 1),
-        f"tar+diff/P{jobs}": lambda: run_baseline(items, jobs),
-    }
+    tools = {"sealtar audit-cargo": lambda: timed([str(SEALTAR), "audit-cargo", str(home)], env=env)[:2]}
+    if sequential:
+        tools["tar+diff"] = lambda: run_baseline(items, 1)
+    tools[f"tar+diff/P{jobs}"] = lambda: run_baseline(items, jobs)
     times = {name: [] for name in tools}
     for name, tool in tools.items():  # warm-up, and a correctness check
+        if not warmup and name != "sealtar audit-cargo":
+            continue
         _, status = tool()
         if status != 0:
             print(f"  warning: {name} exited {status} on the {label} home", file=sys.stderr)
@@ -163,6 +164,12 @@ def main():
     parser.add_argument("--copies", type=int, default=4, help="copies of the local registry in the large home")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--skip", action="append", default=[], choices=["local", "large", "batch"])
+    parser.add_argument(
+        "--quick-large",
+        action="store_true",
+        help="large home: no sequential tar+diff and no baseline warm-up (its files are the local home's, already cached)",
+    )
     args = parser.parse_args()
     home = cargo_home()
     if not SEALTAR.exists():
@@ -171,10 +178,14 @@ def main():
         sys.exit(f"no unpacked crates with their .crate under {home}/registry")
     WORK.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
-    bench_audit("local", home, args.rounds, args.jobs)
-    large = build_large(home, args.copies)
-    bench_audit(f"large (x{args.copies})", large, args.rounds, args.jobs)
-    bench_batch(home, args.rounds, args.jobs)
+    if "local" not in args.skip:
+        bench_audit("local", home, args.rounds, args.jobs)
+    if "large" not in args.skip:
+        large = build_large(home, args.copies)
+        quick = args.quick_large
+        bench_audit(f"large (x{args.copies})", large, args.rounds, args.jobs, sequential=not quick, warmup=not quick)
+    if "batch" not in args.skip:
+        bench_batch(home, args.rounds, args.jobs)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -100,10 +100,11 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
-    /// Find a poisoned Cargo cache: compare every crate Cargo unpacked
-    /// (CARGO_HOME/registry/src/<index>/<name>-<version>/) with its .crate
-    /// (registry/cache/<index>/). Never writes, never follows a symlink.
+    /// Find a poisoned Cargo cache: compare each crate Cargo unpacked with
+    /// its .crate. Writes nothing, follows no symlink.
     ///
+    /// Every crate directory CARGO_HOME/registry/src/<index>/<name>-<version>/
+    /// is compared with its registry/cache/<index>/<name>-<version>.crate.
     /// Each .crate is read once, in the sandbox, never extracted; each crate
     /// directory is read through a handle without following links. Findings,
     /// one a line on standard output, name the crate (<name>-<version>), the
