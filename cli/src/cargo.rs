@@ -259,6 +259,8 @@ pub fn audit_cargo(
         let vendor_dir = open_ambient(&vendor)?.with_context(|| format!("{} does not exist", shown(&vendor)))?;
         let crates: Vec<String> = names(&vendor_dir, "the vendor directory", &mut errors)?
             .into_iter()
+            // Cargo's directory source skips dot entries too (they hold VCS
+            // data, not crates), so nothing in them is ever built.
             .filter(|(name, _)| !name.starts_with('.'))
             .map(|(name, _)| name)
             .collect();
