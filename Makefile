@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest check-windows test demo bench bench-cargo fmt lint ci samples fuzz
+.PHONY: help build guest check-guest check-windows test demo bench bench-cargo fmt lint ci samples fuzz fetch-realworld test-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -19,6 +19,7 @@ help:
 	@echo "make check-guest  fail if $(GUEST_ASSET) differs from a fresh build"
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
 	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
+	@echo "make test-realworld  sealtar vs GNU tar on real upstream archives (make fetch-realworld downloads them)"
 	@echo "make fmt | lint   rustfmt, clippy"
 	@echo "make fuzz         fuzz the guest parser (nightly + cargo-fuzz)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
@@ -50,6 +51,15 @@ check-guest:
 # the test says so when they are missing, and fails under SEALTAR_REQUIRE_SAMPLES=1).
 samples:
 	@sh tests/fetch-samples.sh target/samples
+
+# Real upstream archives in all four compressions (tests/realworld/MANIFEST.tsv,
+# pinned by sha256), downloaded once into target/realworld/.
+fetch-realworld:
+	python3 tests/realworld/realworld.py fetch
+
+# sealtar against GNU tar on each of them, once per option set the binary has.
+test-realworld: build fetch-realworld
+	python3 tests/realworld/realworld.py test
 
 test: build samples
 	$(CARGO) test --release --locked --workspace

@@ -5,11 +5,14 @@ Three tools extract the same archives, each run as its own process:
 
   sealtar   target/release/sealtar extract ARCHIVE -C DIR   (sandboxed)
   native    target/release/native-extract ARCHIVE DIR      (flate2 + tar-rs, as Cargo does)
-  GNU tar   tar -xzf ARCHIVE -C DIR
+  GNU tar   tar -xzf ARCHIVE -C DIR   (-xJf for xz, --zstd -xf for zstd)
 
-on three inputs, built once under a tmpfs and cached there between runs:
+on these inputs, built once under a tmpfs and cached there between runs:
 
   big      a ~150 MB / ~14k-file .tar.gz of crate sources from $CARGO_HOME/registry/src
+  big-xz, big-zstd
+           the same tar compressed with xz -6 and zstd -3 (sealtar and GNU tar
+           only: the native extractor reads gzip); needs xz and zstd on PATH
   crates   200 .crate files from $CARGO_HOME/registry/cache, one process per archive
   bomb     a gzip bomb: one member of 6 GiB of zeros (sealtar only: it must refuse it)
 
@@ -65,6 +68,7 @@ BIG_VS_GNU = 0.70
 CRATES_VS_NATIVE = 1.5
 PEAK_RSS_MIB = 64
 BOMB_SECONDS = 5.0
+OTHER_COMPRESSIONS_VS_GNU = 1.5  # big-xz and big-zstd: sealtar / GNU tar
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -175,6 +179,29 @@ def build_big(inputs):
     return info
 
 
+def build_recompressed(inputs, big):
+    """big's tar stream recompressed: {"big-xz": path, "big-zstd": path}."""
+    made = {}
+    for scenario, suffix, tool in (("big-xz", "xz", ["xz", "-6", "-T0"]), ("big-zstd", "zst", ["zstd", "-q", "-3", "-T0"])):
+        archive = inputs / f"big.tar.{suffix}"
+        if not archive.exists():
+            if not shutil.which(tool[0]):
+                sys.exit(f"bench: {tool[0]} is not on PATH (apt-get install {'xz-utils' if suffix == 'xz' else 'zstd'})")
+            log(f"building {archive.name} ({' '.join(tool)}) ...")
+
+            def write(tmp, tool=tool):
+                with open(tmp, "wb") as out:
+                    gunzip = subprocess.Popen(["gzip", "-dc", str(big)], stdout=subprocess.PIPE)
+                    subprocess.run(tool + ["-c"], stdin=gunzip.stdout, stdout=out, check=True)
+                    gunzip.stdout.close()
+                    if gunzip.wait() != 0:
+                        sys.exit("bench: gzip -dc failed on big.tar.gz")
+
+            write_atomically(archive, write)
+        made[scenario] = archive
+    return made
+
+
 def build_crates(inputs):
     """The first CRATE_COUNT .crate files, sorted, copied onto the tmpfs."""
     found = sorted((cargo_home() / "registry" / "cache").glob("*/*.crate"))
@@ -277,7 +304,12 @@ class Runner:
             return [str(self.sealtar), "extract", str(archive), "-C", str(dest)]
         if tool == "native":
             return [str(self.native), str(archive), str(dest)]
-        return [self.gnu_tar, "-xzf", str(archive), "-C", str(dest)]
+        name = str(archive)
+        if name.endswith(".xz"):
+            return [self.gnu_tar, "-xJf", name, "-C", str(dest)]
+        if name.endswith(".zst"):
+            return [self.gnu_tar, "--zstd", "-xf", name, "-C", str(dest)]
+        return [self.gnu_tar, "-xzf", name, "-C", str(dest)]
 
     def fresh(self, name="dest"):
         dest = self.runs / name
@@ -432,17 +464,24 @@ def warm_cache(runner, cache):
 
 def progress(r, rounds, scenario, tool, run, outcome):
     rss = run["maxrss_kib"] / 1024
-    log(f"round {r}/{rounds}  {scenario:<7} {tool:<8} {run['wall']:7.3f} s  {rss:6.1f} MiB  {outcome}")
+    log(f"round {r}/{rounds}  {scenario:<8} {tool:<8} {run['wall']:7.3f} s  {rss:6.1f} MiB  {outcome}")
 
 
-def measure(runner, rounds, big, crates, bomb):
+def measure(runner, rounds, big, crates, bomb, recompressed):
     """Interleaved rounds; returns {scenario: {tool: [per-round record]}}."""
-    results = {"big": {t: [] for t in TOOLS}, "crates": {t: [] for t in TOOLS}, "bomb": {"sealtar": []}}
+    results = {"big": {t: [] for t in TOOLS}}
+    results.update({s: {t: [] for t in ("sealtar", "GNU tar")} for s in recompressed})
+    results.update({"crates": {t: [] for t in TOOLS}, "bomb": {"sealtar": []}})
     for r in range(1, rounds + 1):
         for tool in TOOLS:
             run = runner.extract(tool, big)
             results["big"][tool].append(run)
             progress(r, rounds, "big", tool, run, f"exit {run['status']}")
+        for scenario, archive in recompressed.items():
+            for tool in ("sealtar", "GNU tar"):
+                run = runner.extract(tool, archive)
+                results[scenario][tool].append(run)
+                progress(r, rounds, scenario, tool, run, f"exit {run['status']}")
         for tool in TOOLS:
             runs = [runner.extract(tool, crate) for crate in crates]
             total = {
@@ -490,6 +529,8 @@ def report(results, inputs, checks, rounds):
         f"- crates: {crates['count']} .crate files, {crates['compressed'] / 1e6:.1f} MB, "
         "one process per archive (time = total for all)"
     )
+    for scenario, size in inputs["recompressed"].items():
+        print(f"- {scenario}: the same tar, {size / 1e6:.1f} MB compressed (sealtar and GNU tar)")
     compressed = bomb["compressed"] / 1e6
     print(f"- bomb: one member of {BOMB_BYTES >> 30} GiB of zeros, {compressed:.1f} MB gzipped (sealtar only)")
     print(f"- sealtar on the bomb said: {results['bomb']['sealtar'][0]['stderr'] or '(nothing)'}")
@@ -516,6 +557,11 @@ def report(results, inputs, checks, rounds):
         ("crates: sealtar / native (total)", f"{crates_native:.2f}", f"≤ {CRATES_VS_NATIVE}",
          crates_native <= CRATES_VS_NATIVE),
     ]
+    for scenario in ("big-xz", "big-zstd"):
+        if scenario in stats:
+            other = ratio(scenario, "GNU tar")
+            limit = OTHER_COMPRESSIONS_VS_GNU
+            targets.append((f"{scenario}: sealtar / GNU tar", f"{other:.2f}", f"≤ {limit}", other <= limit))
     for scenario in stats:
         peak = stats[scenario]["sealtar"]["peak_mib"]
         limit = f"≤ {PEAK_RSS_MIB} MiB"
@@ -525,13 +571,18 @@ def report(results, inputs, checks, rounds):
     unchanged = sum(1 for x in bomb_runs if x["dest_empty"])
     slowest = max(x["wall"] for x in bomb_runs)
     big_ok = sum(1 for t in TOOLS for x in results["big"][t] if x["status"] == 0)
+    big_runs = len(TOOLS) * rounds
+    for scenario in ("big-xz", "big-zstd"):
+        if scenario in results:
+            big_ok += sum(1 for x in results[scenario].values() for y in x if y["status"] == 0)
+            big_runs += 2 * rounds
     crates_check = checks["crates"]
     targets += [
         ("bomb: refused (exit 1)", f"{refused}/{rounds} runs", "every run", refused == rounds),
         ("bomb: time to refuse (slowest run)", f"{slowest:.3f} s", f"≤ {BOMB_SECONDS} s", slowest <= BOMB_SECONDS),
         ("bomb: destination left empty", f"{unchanged}/{rounds} runs", "every run", unchanged == rounds),
-        ("check: big extracted by every tool, every run", f"{big_ok}/{len(TOOLS) * rounds}", "all",
-         big_ok == len(TOOLS) * rounds),
+        ("check: big (all compressions) extracted by every tool, every run", f"{big_ok}/{big_runs}", "all",
+         big_ok == big_runs),
         ("check: big, sealtar tree == native tree", "equal" if checks["big"]["sealtar_equal"] else "different",
          "equal", checks["big"]["sealtar_equal"]),
         ("check: crates, sealtar refused / differs from native",
@@ -579,12 +630,14 @@ def main():
 
     big_info = build_big(inputs_dir)
     big = inputs_dir / "big.tar.gz"
+    recompressed = build_recompressed(inputs_dir, big)
     crates = build_crates(inputs_dir)
     bomb = build_bomb(inputs_dir)
     inputs = {
         "big": big_info,
         "crates": {"count": len(crates), "compressed": sum(c.stat().st_size for c in crates)},
         "bomb": {"declared": BOMB_BYTES, "compressed": bomb.stat().st_size},
+        "recompressed": {s: a.stat().st_size for s, a in recompressed.items()},
     }
     log(
         f"big: {big_info['crates']} crates, {big_info['files']:,} files, {big_info['bytes'] / 1e6:.1f} MB; "
@@ -600,7 +653,7 @@ def main():
 
     inputs["load_before"] = os.getloadavg()
     log(f"measuring {args.rounds} interleaved rounds (load average {inputs['load_before'][0]:.2f}) ...")
-    results = measure(runner, args.rounds, big, crates, bomb)
+    results = measure(runner, args.rounds, big, crates, bomb, recompressed)
     runner.close()
     shutil.rmtree(runner.runs, ignore_errors=True)
 

@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sealtar::{CheckReport, CrateRules, Error, Extractor, Manifest, Options, Rule, escape};
 
-/// Extract untrusted tar and tar.gz archives: parsed inside a WebAssembly
+/// Extract untrusted tar archives (optionally gzip, xz, bzip2 or zstd): parsed inside a WebAssembly
 /// sandbox, re-checked on the host, written only as regular files and
 /// directories inside the destination, all or nothing.
 #[derive(Parser)]
@@ -39,7 +39,7 @@ enum Command {
     /// the entry and the rule. A progress bar is shown on standard error for
     /// large archives when it is a terminal.
     Extract {
-        /// The archive (tar or tar.gz, detected from its contents); `-` reads standard input.
+        /// The archive (tar, or tar compressed with gzip, xz, bzip2 or zstd, detected from its contents); `-` reads standard input.
         archive: PathBuf,
         /// Destination directory; created if missing.
         #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".")]

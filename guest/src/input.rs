@@ -1,14 +1,89 @@
-//! The byte source: detects gzip by its magic bytes and decompresses it, all
-//! members of a multi-member stream as gzip(1) does, or passes plain tar
-//! through. Keeps count of how far into the input it has read so that errors
-//! can name a byte offset.
+//! The byte source: recognises the input by its first bytes (never by a file
+//! name), decompresses gzip, xz, bzip2 and zstd, and refuses up front, naming
+//! it, anything else that is not a tar archive.
+//!
+//! What each decoder accepts follows the command-line tool GNU tar runs for
+//! it, except where that tool only warns:
+//! - gzip: every member of a multi-member stream, then optionally zero bytes
+//!   up to the end of the input (gzip(1) ignores those silently, so GNU tar
+//!   extracts such an archive; some npm tarballs have them). Anything else
+//!   after the last member is refused (gzip warns "trailing garbage ignored"
+//!   and GNU tar fails).
+//! - xz: every stream of a multi-stream file, with stream padding (zero bytes
+//!   in multiples of four) between and after them, as xz(1) does.
+//! - bzip2: every stream of a concatenation. Trailing bytes that are not
+//!   another stream are refused (bzip2(1) warns and ignores them).
+//! - zstd: every frame of a multi-frame file; skippable frames are skipped,
+//!   and each frame's content checksum, when present, is verified.
+//!
+//! A dictionary (xz) or window (zstd) larger than [`MAX_WINDOW`] is refused
+//! with a message before anything is allocated for it, so the sandbox's
+//! memory cap is never what stops a legitimate-looking archive.
+//!
+//! The source keeps count of how far into the input it has read so that
+//! errors can name a byte offset of the input.
 
-use std::io::{self, BufReader, Chain, Cursor, Read};
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 
-use flate2::bufread::MultiGzDecoder;
+use crate::numeric::parse_unsigned;
 
 /// How much compressed input is buffered ahead of the decoder.
 const INPUT_BUFFER: usize = 256 * 1024;
+
+/// Size of a tar block (the first one is looked at to tell tar from text).
+const BLOCK: usize = 512;
+
+/// The largest xz dictionary or zstd window a decoder may allocate: 128 MiB.
+/// `xz -9` uses 64 MiB and `zstd --ultra -22` 128 MiB (the most zstd(1)
+/// itself decodes without `--memory`); the sandbox has 256 MiB in all.
+pub const MAX_WINDOW: u64 = 128 << 20;
+
+/// What follows every "this is …" refusal.
+const WHAT_WE_READ: &str = "sealtar reads tar, optionally compressed with gzip, xz, bzip2 or zstd";
+
+/// The formats sealtar reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Uncompressed tar.
+    Tar,
+    /// gzip (RFC 1952), one or more members.
+    Gzip,
+    /// xz, one or more streams.
+    Xz,
+    /// bzip2, one or more streams.
+    Bzip2,
+    /// Zstandard, one or more frames.
+    Zstd,
+}
+
+impl Format {
+    /// The name used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tar => "tar",
+            Format::Gzip => "gzip",
+            Format::Xz => "xz",
+            Format::Bzip2 => "bzip2",
+            Format::Zstd => "zstd",
+        }
+    }
+}
+
+/// Input that is refused before or while it is decompressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// Byte offset in the input (the compressed bytes).
+    pub offset: u64,
+    /// Description.
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at byte {} of the input)", self.message, self.offset)
+    }
+}
 
 /// A reader that counts the bytes it hands out.
 pub struct Counted<R> {
@@ -25,126 +100,400 @@ impl<R: Read> Read for Counted<R> {
 }
 
 type Rewound<R> = Chain<Cursor<Vec<u8>>, R>;
+type Buffered<R> = BufReader<Counted<Rewound<R>>>;
 
-/// The decompressed tar stream.
-pub enum Source<R: Read> {
-    /// Uncompressed tar.
+enum Decoder<R: Read> {
     Plain(Counted<Rewound<R>>),
-    /// gzip-compressed tar.
-    Gzip(Box<MultiGzDecoder<BufReader<Counted<Rewound<R>>>>>),
+    Gzip(GzipMembers<Buffered<R>>),
+    Xz(Box<lzma_rust2::XzReader<Buffered<R>>>),
+    Bzip2(Box<bzip2::bufread::MultiBzDecoder<Buffered<R>>>),
+    Zstd(Box<ZstdFrames<Buffered<R>>>),
 }
 
-/// A compression format sealtar recognises but does not decode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported(pub &'static str);
+/// The decompressed tar stream.
+pub struct Source<R: Read> {
+    format: Format,
+    /// The first block of the tar stream, read to check it, served first.
+    head: Cursor<Vec<u8>>,
+    decoder: Decoder<R>,
+}
 
 impl<R: Read> Source<R> {
-    /// Looks at the first bytes of `reader` to choose the decoder.
-    pub fn detect(mut reader: R) -> io::Result<Result<Self, Unsupported>> {
-        let mut magic = Vec::with_capacity(6);
-        (&mut reader).take(6).read_to_end(&mut magic)?;
+    /// Looks at the first bytes of `reader` to choose the decoder, then at the
+    /// first block of the tar stream to refuse what is not a tar archive.
+    ///
+    /// # Errors
+    /// A format sealtar does not read (named), an empty input, input whose
+    /// first block is not a tar header, or corrupt compressed data at the start.
+    pub fn detect(mut reader: R) -> Result<Self, InputError> {
+        let mut magic = Vec::with_capacity(BLOCK);
+        let at_start = |e: io::Error| InputError { offset: 0, message: format!("read error: {e}") };
+        (&mut reader).take(BLOCK as u64).read_to_end(&mut magic).map_err(at_start)?;
         let format = match magic.as_slice() {
-            [0x1f, 0x8b, ..] => None,
-            [b'B', b'Z', b'h', ..] => Some("bzip2"),
-            [0xfd, b'7', b'z', b'X', b'Z', 0x00] => Some("xz"),
-            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some("zstd"),
-            [0x1f, 0x9d, ..] => Some("compress (.Z)"),
-            _ => {
-                let counted = Counted { inner: Cursor::new(magic).chain(reader), count: 0 };
-                return Ok(Ok(Source::Plain(counted)));
-            }
+            [0x1f, 0x8b, ..] => Format::Gzip,
+            [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Format::Xz,
+            [b'B', b'Z', b'h', b'1'..=b'9', ..] => Format::Bzip2,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Format::Zstd,
+            [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => Format::Zstd, // a skippable frame first
+            _ => Format::Tar,
         };
-        if let Some(name) = format {
-            return Ok(Err(Unsupported(name)));
-        }
         let counted = Counted { inner: Cursor::new(magic).chain(reader), count: 0 };
-        let buffered = BufReader::with_capacity(INPUT_BUFFER, counted);
-        Ok(Ok(Source::Gzip(Box::new(MultiGzDecoder::new(buffered)))))
-    }
-
-    /// Whether the input is gzip-compressed.
-    pub fn is_gzip(&self) -> bool {
-        matches!(self, Source::Gzip(_))
-    }
-
-    /// Bytes of the input consumed so far (for gzip, up to the decoder's
-    /// position, not counting what is buffered ahead of it).
-    pub fn input_offset(&self) -> u64 {
-        match self {
-            Source::Plain(c) => c.count,
-            Source::Gzip(d) => {
-                let buffered = d.get_ref();
-                buffered.get_ref().count - buffered.buffer().len() as u64
+        let buffered = |counted| BufReader::with_capacity(INPUT_BUFFER, counted);
+        let decoder = match format {
+            Format::Tar => Decoder::Plain(counted),
+            Format::Gzip => Decoder::Gzip(GzipMembers::new(buffered(counted))),
+            Format::Xz => {
+                // The decoder's own estimate adds about 100 KiB of state to
+                // the dictionary; allow for it so a MAX_WINDOW dictionary fits.
+                let limit_kib = u32::try_from((MAX_WINDOW >> 10) + 1024).expect("the limit fits");
+                Decoder::Xz(Box::new(lzma_rust2::XzReader::new_mem_limit(buffered(counted), true, limit_kib)))
             }
+            Format::Bzip2 => Decoder::Bzip2(Box::new(bzip2::bufread::MultiBzDecoder::new(buffered(counted)))),
+            Format::Zstd => Decoder::Zstd(Box::new(ZstdFrames::new(buffered(counted)))),
+        };
+        let mut source = Source { format, head: Cursor::new(Vec::new()), decoder };
+        let mut head = vec![0u8; BLOCK];
+        let mut filled = 0;
+        while filled < BLOCK {
+            match source.decoder_read(&mut head[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(source.error(&e)),
+            }
+        }
+        head.truncate(filled);
+        if let Some(what) = not_tar(format, &head) {
+            return Err(InputError { offset: 0, message: format!("this is {what}; {WHAT_WE_READ}") });
+        }
+        source.head = Cursor::new(head);
+        Ok(source)
+    }
+
+    /// The input's format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Bytes of the input consumed so far (for compressed input, up to the
+    /// decoder's position, not counting what is buffered ahead of it).
+    pub fn input_offset(&self) -> u64 {
+        let buffered = match &self.decoder {
+            Decoder::Plain(c) => return c.count,
+            Decoder::Gzip(d) => d.get_ref(),
+            Decoder::Xz(d) => d.inner(),
+            Decoder::Bzip2(d) => d.get_ref(),
+            Decoder::Zstd(d) => &d.source,
+        };
+        buffered.get_ref().count - buffered.buffer().len() as u64
+    }
+
+    /// Describes a read error of this source as a refusal of the input.
+    pub fn error(&self, e: &io::Error) -> InputError {
+        let name = self.format.name();
+        let message = match (self.format, e.kind()) {
+            (Format::Tar, _) => format!("read error: {e}"),
+            (_, io::ErrorKind::UnexpectedEof) => format!("truncated {name} data: {e}"),
+            (Format::Xz, io::ErrorKind::OutOfMemory) => format!(
+                "the xz data needs a dictionary larger than sealtar's limit of {} MiB",
+                MAX_WINDOW >> 20
+            ),
+            _ => format!("corrupt {name} data: {e}"),
+        };
+        InputError { offset: self.input_offset(), message }
+    }
+
+    fn decoder_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.decoder {
+            Decoder::Plain(r) => r.read(buf),
+            Decoder::Gzip(r) => r.read(buf),
+            Decoder::Xz(r) => r.read(buf),
+            Decoder::Bzip2(r) => r.read(buf),
+            Decoder::Zstd(r) => r.read(buf),
         }
     }
 }
 
 impl<R: Read> Read for Source<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Source::Plain(r) => r.read(buf),
-            Source::Gzip(r) => r.read(buf),
+        if (self.head.position() as usize) < self.head.get_ref().len() {
+            return self.head.read(buf);
+        }
+        self.decoder_read(buf)
+    }
+}
+
+/// Why the first block of the (decompressed) stream is not a tar archive, or
+/// `None` when it is, or may be, one. Only what the tar parser would refuse
+/// anyway is named here: a block of zeros (an empty archive), a short
+/// zero-filled start, a header whose checksum holds and a cut-off header
+/// with the ustar magic all go on to the parser. The named formats are
+/// checked only once the block is known not to be a tar header, so a tar
+/// whose first name happens to begin with one of their magic numbers stays a
+/// tar.
+fn not_tar(format: Format, head: &[u8]) -> Option<String> {
+    if head.is_empty() {
+        return Some(match format {
+            Format::Tar => "an empty file".into(),
+            f => format!("{} data that decompresses to nothing, not a tar archive", f.name()),
+        });
+    }
+    let ustar = head.get(257..262) == Some(b"ustar");
+    if head.iter().all(|&b| b == 0) || (head.len() == BLOCK && checksum_holds(head)) || (head.len() < BLOCK && ustar) {
+        return None;
+    }
+    if format != Format::Tar {
+        return Some(format!("{}-compressed data, but not a tar archive", format.name()));
+    }
+    let named = match head {
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] | [b'P', b'K', 7, 8, ..] => "a zip archive",
+        [b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, ..] => "a 7z archive",
+        [b'R', b'a', b'r', b'!', 0x1a, 0x07, ..] => "a rar archive",
+        [0x04, 0x22, 0x4d, 0x18, ..] | [0x02, 0x21, 0x4c, 0x18, ..] => "lz4-compressed data",
+        [b'L', b'Z', b'I', b'P', ..] => "lzip-compressed data",
+        [0x1f, 0x9d, ..] => "compress (.Z) data",
+        [0x1f, 0xa0, ..] => "SCO compress (LZH) data",
+        [0x1f, 0x1e, ..] => "pack (.z) data",
+        [b'B', b'Z', b'0', ..] => "bzip (version 1) data",
+        [0x89, b'L', b'Z', b'O', ..] => "lzop-compressed data",
+        [b'!', b'<', b'a', b'r', b'c', b'h', b'>', b'\n', ..] => "an ar archive (a .deb package?)",
+        [0xed, 0xab, 0xee, 0xdb, ..] => "an RPM package",
+        [b'0', b'7', b'0', b'7', b'0', b'1' | b'2' | b'7', ..] | [0xc7, 0x71, ..] | [0x71, 0xc7, ..] => {
+            "a cpio archive"
+        }
+        _ if looks_like_lzma_alone(head) => "lzma-compressed data (the legacy .lzma format)",
+        _ if looks_like_text(head) => "a text file, not a tar archive",
+        _ => "not a tar archive (its first block is not a tar header)",
+    };
+    Some(named.into())
+}
+
+/// Whether a header's stored checksum equals its unsigned or signed byte sum
+/// (the checksum field counted as spaces), as the tar parser accepts.
+fn checksum_holds(block: &[u8]) -> bool {
+    let Ok(stored) = parse_unsigned(&block[148..156]) else { return false };
+    let (mut unsigned, mut signed) = (0u64, 0i64);
+    for (i, &b) in block.iter().enumerate() {
+        let b = if (148..156).contains(&i) { b' ' } else { b };
+        unsigned += u64::from(b);
+        signed += i64::from(b as i8);
+    }
+    stored == unsigned || i64::try_from(stored) == Ok(signed)
+}
+
+/// The legacy LZMA header: a properties byte below 225, a dictionary size,
+/// and an uncompressed size that is unknown (all ones) or plausible.
+fn looks_like_lzma_alone(head: &[u8]) -> bool {
+    if head.len() < 13 || head[0] >= 225 {
+        return false;
+    }
+    let dict = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
+    let size = u64::from_le_bytes(head[5..13].try_into().expect("8 bytes"));
+    let dict_is_round = dict.is_power_of_two() || (dict % 3 == 0 && (dict / 3).is_power_of_two());
+    dict_is_round && dict >= 1 << 12 && (size == u64::MAX || size < 1 << 48)
+}
+
+/// UTF-8 without control characters other than tab, newline, CR and FF.
+fn looks_like_text(head: &[u8]) -> bool {
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        // A block may end inside a character.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
+        Err(_) => return false,
+    };
+    !text.is_empty() && text.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r' | '\x0c'))
+}
+
+/// The members of a gzip file, then optional zero padding to the end.
+struct GzipMembers<R: BufRead> {
+    state: GzipState<R>,
+}
+
+enum GzipState<R: BufRead> {
+    /// Inside a member.
+    Member(flate2::bufread::GzDecoder<R>),
+    /// After a member's trailer (or at the end).
+    Between(R),
+    /// Only while switching states.
+    Moving,
+}
+
+impl<R: BufRead> GzipMembers<R> {
+    fn new(source: R) -> Self {
+        GzipMembers { state: GzipState::Member(flate2::bufread::GzDecoder::new(source)) }
+    }
+
+    fn get_ref(&self) -> &R {
+        match &self.state {
+            GzipState::Member(d) => d.get_ref(),
+            GzipState::Between(r) => r,
+            GzipState::Moving => unreachable!("never observed while moving"),
+        }
+    }
+}
+
+impl<R: BufRead> Read for GzipMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match &mut self.state {
+                GzipState::Member(d) => {
+                    let n = d.read(buf)?;
+                    if n > 0 {
+                        return Ok(n);
+                    }
+                    let GzipState::Member(d) = std::mem::replace(&mut self.state, GzipState::Moving) else {
+                        unreachable!("matched above")
+                    };
+                    self.state = GzipState::Between(d.into_inner());
+                }
+                GzipState::Between(source) => {
+                    let next = source.fill_buf()?;
+                    match next.first() {
+                        None => return Ok(0),
+                        Some(0) => return skip_zero_padding(source),
+                        Some(_) => {
+                            let GzipState::Between(source) = std::mem::replace(&mut self.state, GzipState::Moving)
+                            else {
+                                unreachable!("matched above")
+                            };
+                            self.state = GzipState::Member(flate2::bufread::GzDecoder::new(source));
+                        }
+                    }
+                }
+                GzipState::Moving => unreachable!("never observed while moving"),
+            }
+        }
+    }
+}
+
+/// Consumes zero bytes to the end of `source`; any other byte is an error
+/// (and stays unconsumed, so the error's offset points at it).
+fn skip_zero_padding(source: &mut impl BufRead) -> io::Result<usize> {
+    loop {
+        let bytes = source.fill_buf()?;
+        if bytes.is_empty() {
+            return Ok(0);
+        }
+        if let Some(pos) = bytes.iter().position(|&b| b != 0) {
+            source.consume(pos);
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "data after the zero padding that follows the last member (gzip(1) calls it trailing garbage)",
+            ));
+        }
+        let n = bytes.len();
+        source.consume(n);
+    }
+}
+
+/// Magic number of a zstd frame.
+const ZSTD_MAGIC: u32 = 0xfd2f_b528;
+
+/// The frames of a zstd file, skippable frames skipped.
+struct ZstdFrames<R: BufRead> {
+    source: R,
+    decoder: ruzstd::decoding::FrameDecoder,
+    in_frame: bool,
+}
+
+impl<R: BufRead> ZstdFrames<R> {
+    fn new(source: R) -> Self {
+        let mut decoder = ruzstd::decoding::FrameDecoder::new();
+        decoder.set_max_window_size(MAX_WINDOW);
+        ZstdFrames { source, decoder, in_frame: false }
+    }
+
+    /// At a frame boundary: starts the next real frame (skipping skippable
+    /// ones). Returns false at the end of the input.
+    fn next_frame(&mut self) -> io::Result<bool> {
+        loop {
+            if self.source.fill_buf()?.is_empty() {
+                return Ok(false);
+            }
+            let mut magic = [0u8; 4];
+            self.source.read_exact(&mut magic)?;
+            match u32::from_le_bytes(magic) {
+                ZSTD_MAGIC => {
+                    let header = Cursor::new(magic).chain(&mut self.source);
+                    self.decoder.reset(header).map_err(|e| match e {
+                        ruzstd::decoding::errors::FrameDecoderError::WindowSizeTooBig { requested, .. } => {
+                            io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!(
+                                    "a frame asks for a {} MiB window; sealtar's limit is {} MiB",
+                                    requested >> 20,
+                                    MAX_WINDOW >> 20
+                                ),
+                            )
+                        }
+                        e => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+                    })?;
+                    self.in_frame = true;
+                    return Ok(true);
+                }
+                0x184d_2a50..=0x184d_2a5f => {
+                    let mut len = [0u8; 4];
+                    self.source.read_exact(&mut len)?;
+                    let len = u64::from(u32::from_le_bytes(len));
+                    let skipped = io::copy(&mut (&mut self.source).take(len), &mut io::sink())?;
+                    if skipped < len {
+                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "skippable frame cut short"));
+                    }
+                }
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "data after the last frame that is not another frame",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if !self.in_frame {
+                if !self.next_frame()? {
+                    return Ok(0);
+                }
+                continue;
+            }
+            let d = &mut self.decoder;
+            let n = d.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            if d.is_finished() {
+                if let Some(stored) = d.get_checksum_from_data()
+                    && d.get_calculated_checksum() != Some(stored)
+                {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "frame checksum mismatch"));
+                }
+                self.in_frame = false;
+                continue;
+            }
+            d.decode_blocks(&mut self.source, ruzstd::decoding::BlockDecodingStrategy::UptoBlocks(1)).map_err(
+                |e| match e {
+                    ruzstd::decoding::errors::FrameDecoderError::FailedToReadBlockHeader(_)
+                    | ruzstd::decoding::errors::FrameDecoderError::FailedToReadBlockBody(_)
+                        if self.source.fill_buf().is_ok_and(|b| b.is_empty()) =>
+                    {
+                        io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string())
+                    }
+                    e => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+                },
+            )?;
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn gz(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
-
-    #[test]
-    fn plain_passes_through() {
-        let mut s = Source::detect(&b"hello world"[..]).unwrap().unwrap();
-        assert!(!s.is_gzip());
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).unwrap();
-        assert_eq!(out, b"hello world");
-        assert_eq!(s.input_offset(), 11);
-    }
-
-    #[test]
-    fn short_input_is_plain() {
-        let mut s = Source::detect(&b"ab"[..]).unwrap().unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).unwrap();
-        assert_eq!(out, b"ab");
-    }
-
-    #[test]
-    fn multi_member_gzip_is_read_whole() {
-        let mut data = gz(b"first ");
-        data.extend(gz(b"second"));
-        let mut s = Source::detect(&data[..]).unwrap().unwrap();
-        assert!(s.is_gzip());
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).unwrap();
-        assert_eq!(out, b"first second");
-        assert_eq!(s.input_offset(), data.len() as u64);
-    }
-
-    #[test]
-    fn other_compressions_are_named() {
-        assert_eq!(Source::detect(&b"BZh91AY"[..]).unwrap().err(), Some(Unsupported("bzip2")));
-        let xz = [0xfd, b'7', b'z', b'X', b'Z', 0, 1, 2];
-        assert_eq!(Source::detect(&xz[..]).unwrap().err(), Some(Unsupported("xz")));
-    }
-
-    #[test]
-    fn corrupt_gzip_is_an_error() {
-        let mut data = gz(b"some data to compress, some data to compress");
-        let mid = data.len() / 2;
-        data[mid] ^= 0xff;
-        data[mid + 1] ^= 0xff;
-        let mut s = Source::detect(&data[..]).unwrap().unwrap();
-        let mut out = Vec::new();
-        assert!(s.read_to_end(&mut out).is_err());
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! sealtar-guest: the sandboxed half of sealtar.
 //!
-//! A streaming parser for tar and gzip-compressed tar, compiled to a
+//! A streaming parser for tar, optionally compressed with gzip, xz, bzip2 or
+//! zstd ([`input`] recognises and decodes them), compiled to a
 //! `wasm32-wasip2` component. It reads the archive from standard input (fed by
 //! the host in bounded chunks) and returns members and their data as events
 //! the host pulls over the WIT interface in `wit/world.wit`. It has no files,

@@ -38,7 +38,7 @@ use std::io::Read;
 
 pub use crate::header::BLOCK;
 use crate::header::{Format, RawHeader, field};
-use crate::input::{Source, Unsupported};
+use crate::input::Source;
 use crate::numeric::{parse_signed, parse_unsigned};
 use crate::pax::{self, PaxRecords};
 use crate::rules::GrammarRule;
@@ -256,17 +256,8 @@ impl<R: Read> Parser<R> {
     fn start(&mut self) -> Result<(), ParseError> {
         let reader = self.reader.take().expect("start runs once");
         match Source::detect(reader) {
-            Ok(Ok(source)) => self.source = Some(source),
-            Ok(Err(Unsupported(name))) => {
-                return Err(ParseError {
-                    offset: 0,
-                    layer: Layer::Input,
-                    message: format!("{name}-compressed input is not supported; decompress it first"),
-                });
-            }
-            Err(e) => {
-                return Err(ParseError { offset: 0, layer: Layer::Input, message: format!("read error: {e}") });
-            }
+            Ok(source) => self.source = Some(source),
+            Err(e) => return Err(ParseError { offset: e.offset, layer: Layer::Input, message: e.message }),
         }
         self.state = State::Reading;
         Ok(())
@@ -568,13 +559,8 @@ impl<R: Read> Parser<R> {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let source = self.source.as_ref().expect("started");
-                    let (what, layer, offset) = if source.is_gzip() {
-                        ("corrupt gzip data", Layer::Input, source.input_offset())
-                    } else {
-                        ("read error", Layer::Input, source.input_offset())
-                    };
-                    return Err(ParseError { offset, layer, message: format!("{what}: {e}") });
+                    let e = self.source.as_ref().expect("started").error(&e);
+                    return Err(ParseError { offset: e.offset, layer: Layer::Input, message: e.message });
                 }
             }
         }

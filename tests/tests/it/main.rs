@@ -4,6 +4,7 @@
 
 mod cargo_tools;
 mod cli;
+mod compress;
 mod corpus;
 mod differential;
 mod grammar;

@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""The real-world differential: sealtar against GNU tar on real upstream archives.
+
+  realworld.py fetch   download every archive of MANIFEST.tsv into the cache,
+                       checking each against its pinned sha256
+  realworld.py test    extract each with GNU tar and with sealtar (once per
+                       option set the sealtar binary supports) and compare
+
+MANIFEST.tsv pins each archive: where it comes from (debian-source: a Debian
+source package's upstream or debian tarball; debian-deb / ubuntu-deb: the
+data member of a binary package, taken out of the .deb with an ar reader;
+pypi: an sdist; npm: a package tarball), its name and version, the file, the
+file's sha256 and its URL. The cache is target/realworld/ (REALWORLD_CACHE
+overrides it); it is filled once and reused.
+
+What is compared, for every path below the destination: the kind (file,
+directory, symlink), a file's bytes, the mode, and the mtime of files and
+directories. The allowed differences are the documented ones, and only
+those:
+- modes: sealtar narrows them (file (mode & 0755) | 0600, directory
+  (mode & 0755) | 0700, then the umask); GNU tar running as root keeps them.
+  Builds without narrowing write 0644/0755 files and 0755 directories: that
+  rule is accepted too, and said so in the summary.
+- directory mtimes are compared only when the binary restores them (probed
+  on a tiny archive); the summary says which.
+- links and special files: refused by default (the archive must then be
+  refused as a whole); under --links skip they are absent; under --links copy
+  a link is a copy of what it points to; under --special skip, fifos and
+  devices are absent. Each option set runs only if the binary has the flags.
+
+Standard library only. Exit status 1 if any archive differs in any other
+way, or is refused for anything but links or special files under default
+options, or if a pinned hash does not match.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+MANIFEST = HERE / "MANIFEST.tsv"
+COLUMNS = ["source", "name", "version", "file", "sha256", "url"]
+UMASK = 0o022
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def cache_dir():
+    return Path(os.environ.get("REALWORLD_CACHE") or ROOT / "target" / "realworld")
+
+
+def read_manifest():
+    rows = []
+    with open(MANIFEST, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        if header != COLUMNS:
+            sys.exit(f"{MANIFEST}: expected the columns {COLUMNS}, found {header}")
+        for n, line in enumerate(f, start=2):
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != len(COLUMNS):
+                sys.exit(f"{MANIFEST}:{n}: {len(fields)} fields, expected {len(COLUMNS)}")
+            rows.append(dict(zip(COLUMNS, fields)))
+    return rows
+
+
+def sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# fetch
+
+
+def download(url, dest, attempts=4):
+    tmp = dest.with_name(dest.name + ".partial")
+    for attempt in range(1, attempts + 1):
+        try:
+            request = urllib.request.Request(url, headers={"User-Agent": "sealtar-realworld/1"})
+            with urllib.request.urlopen(request, timeout=60) as response, open(tmp, "wb") as out:
+                shutil.copyfileobj(response, out)
+            os.replace(tmp, dest)
+            return
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            if attempt == attempts:
+                raise SystemExit(f"fetch-realworld: {url}: {e} (after {attempts} attempts)") from e
+            log(f"fetch-realworld: {url}: {e}; retrying")
+            time.sleep(2 * attempt)
+
+
+def ar_members(path):
+    """(name, bytes) of each member of an ar archive (a .deb)."""
+    with open(path, "rb") as f:
+        if f.read(8) != b"!<arch>\n":
+            raise SystemExit(f"fetch-realworld: {path} is not an ar archive")
+        while True:
+            header = f.read(60)
+            if len(header) < 60:
+                return
+            name = header[:16].decode("ascii").strip().rstrip("/")
+            size = int(header[48:58].decode("ascii").strip())
+            data = f.read(size)
+            if size % 2:
+                f.read(1)
+            yield name, data
+
+
+def archive_path(row):
+    """The file the test extracts: the download itself, or a .deb's data member."""
+    base = cache_dir() / row["file"]
+    if row["source"].endswith("-deb"):
+        return base.with_name(base.name + ".data")
+    return base
+
+
+def fetch(_args):
+    rows = read_manifest()
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for row in rows:
+        dest = cache / row["file"]
+        if not dest.exists() or sha256_of(dest) != row["sha256"]:
+            log(f"fetch-realworld: {row['url']}")
+            download(row["url"], dest)
+        got = sha256_of(dest)
+        if got != row["sha256"]:
+            dest.rename(dest.with_name(dest.name + ".bad"))
+            sys.exit(
+                f"fetch-realworld: {row['file']}: sha256 {got} differs from the pinned {row['sha256']} "
+                f"(kept as {dest.name}.bad); the upstream file changed"
+            )
+        total += dest.stat().st_size
+        if row["source"].endswith("-deb"):
+            data = [d for name, d in ar_members(dest) if name.startswith("data.tar")]
+            if len(data) != 1:
+                sys.exit(f"fetch-realworld: {row['file']}: expected one data.tar.* member")
+            out = archive_path(row)
+            if not out.exists() or out.read_bytes() != data[0]:
+                out.write_bytes(data[0])
+    log(f"fetch-realworld: {len(rows)} archives, {total / 1e6:.1f} MB, all match their pinned sha256")
+
+
+# --------------------------------------------------------------------------
+# test
+
+
+def snapshot(root):
+    """path -> (kind, bytes digest or link target, mode, mtime) below root."""
+    tree = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                tree[rel] = ("symlink", os.readlink(full), None, None)
+            elif stat.S_ISDIR(st.st_mode):
+                tree[rel] = ("dir", None, stat.S_IMODE(st.st_mode), int(st.st_mtime))
+            elif stat.S_ISREG(st.st_mode):
+                tree[rel] = ("file", sha256_of(full), stat.S_IMODE(st.st_mode), int(st.st_mtime))
+            else:
+                tree[rel] = ("special", None, stat.S_IMODE(st.st_mode), None)
+    return tree
+
+
+def narrowed(kind, mode):
+    base = 0o600 if kind == "file" else 0o700
+    return ((mode & 0o755) | base) & ~UMASK
+
+
+def legacy(kind, mode):
+    if kind == "file":
+        return (0o755 if mode & 0o100 else 0o644) & ~UMASK
+    return 0o755 & ~UMASK
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, errors="replace", **kw)
+
+
+class Sealtar:
+    def __init__(self, binary, cache):
+        self.binary = str(binary)
+        self.env = dict(os.environ, SEALTAR_CACHE_DIR=str(cache))
+        help_text = run([self.binary, "extract", "--help"], env=self.env).stdout
+        self.has_links = "--links" in help_text
+        self.has_special = "--special" in help_text
+        self.dir_mtimes = self.probe_dir_mtimes()
+
+    def extract(self, archive, dest, options):
+        return run([self.binary, "extract", str(archive), "-C", str(dest), *options], env=self.env)
+
+    def entries(self, archive):
+        out = run([self.binary, "list", "--json", str(archive)], env=self.env)
+        try:
+            return json.loads(out.stdout).get("entries", [])
+        except json.JSONDecodeError:
+            return []
+
+    def probe_dir_mtimes(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = Path(tmp) / "probe.tar"
+            with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
+                info = tarfile.TarInfo("d")
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_000_000_000
+                tar.addfile(info)
+                info = tarfile.TarInfo("d/f")
+                info.size, info.mtime = 0, 1_000_000_000
+                tar.addfile(info)
+            dest = Path(tmp) / "out"
+            self.extract(archive, dest, [])
+            try:
+                return int(os.stat(dest / "d").st_mtime) == 1_000_000_000
+            except OSError:
+                return False
+
+
+def option_sets(sealtar):
+    sets = [("default", [])]
+    if sealtar.has_links and sealtar.has_special:
+        sets.append(("--links skip --special skip", ["--links", "skip", "--special", "skip"]))
+        sets.append(("--links copy --special skip", ["--links", "copy", "--special", "skip"]))
+    elif sealtar.has_links:
+        sets.append(("--links skip", ["--links", "skip"]))
+        sets.append(("--links copy", ["--links", "copy"]))
+    return sets
+
+
+def expected_tree(gnu, kinds, options, gnu_root):
+    """What sealtar should write under `options`, from GNU tar's tree, or
+    None when sealtar should refuse the archive."""
+    links = {p for p, k in kinds.items() if k in ("symlink", "hardlink")}
+    special = {p for p, k in kinds.items() if k in ("chardev", "blockdev", "fifo", "other")}
+    mode = options[options.index("--links") + 1] if "--links" in options else "refuse"
+    special_mode = options[options.index("--special") + 1] if "--special" in options else "refuse"
+    if (links and mode == "refuse") or (special and special_mode == "refuse"):
+        return None
+    tree = dict(gnu)
+    for p in special:
+        tree.pop(p, None)
+    if mode == "skip":
+        for p in links:
+            tree.pop(p, None)
+    elif mode == "copy":
+        for p in links:
+            if kinds[p] == "symlink":
+                target = os.path.realpath(os.path.join(gnu_root, p))
+                if os.path.commonpath([target, os.path.realpath(gnu_root)]) != os.path.realpath(gnu_root):
+                    return "refuse-or-skip"
+                rel = os.path.relpath(target, os.path.realpath(gnu_root))
+                if rel not in gnu:
+                    return "refuse-or-skip"
+                tree[p] = ("copy-of", rel)
+                if gnu[rel][0] == "dir":
+                    for q, v in gnu.items():
+                        if q.startswith(rel + "/"):
+                            tree[p + q[len(rel) :]] = ("copy-of", q)
+    return tree
+
+
+def compare(expected, got, gnu, sealtar, notes):
+    """Differences between the tree sealtar should have written and the one it
+    wrote, as a list of strings."""
+    diffs = []
+    for path in sorted(set(expected) | set(got)):
+        if path not in got:
+            diffs.append(f"missing {path}")
+            continue
+        if path not in expected:
+            diffs.append(f"extra {path}")
+            continue
+        want, have = expected[path], got[path]
+        if want[0] == "copy-of":
+            source = gnu[want[1]]
+            if have[0] != source[0] or have[1] != source[1]:
+                diffs.append(f"{path}: not a copy of {want[1]}")
+            continue
+        if want[0] != have[0]:
+            diffs.append(f"{path}: kind {have[0]}, GNU tar {want[0]}")
+            continue
+        if want[1] != have[1]:
+            diffs.append(f"{path}: contents differ")
+        if want[2] is not None and have[2] != want[2] & ~UMASK:
+            if have[2] == narrowed(want[0], want[2]):
+                pass
+            elif have[2] == legacy(want[0], want[2]):
+                notes.add("modes follow the 0644/0755 rule (no narrowed archive modes in this build)")
+            else:
+                diffs.append(f"{path}: mode {have[2]:o}, GNU tar {want[2]:o}")
+        if want[0] == "file" or (want[0] == "dir" and sealtar.dir_mtimes):
+            if want[3] != have[3]:
+                diffs.append(f"{path}: mtime {have[3]}, GNU tar {want[3]}")
+    return diffs
+
+
+def test(args):
+    rows = read_manifest()
+    missing = [r["file"] for r in rows if not archive_path(r).exists()]
+    if missing:
+        sys.exit(f"test-realworld: {len(missing)} archives are not in {cache_dir()}: run `make fetch-realworld`")
+    os.umask(UMASK)
+    work = Path(tempfile.mkdtemp(prefix="sealtar-realworld-"))
+    sealtar = Sealtar(args.sealtar, work / "cache")
+    sets = option_sets(sealtar)
+    notes = set()
+    if not sealtar.dir_mtimes:
+        notes.add("directory mtimes not compared: this sealtar does not restore them")
+    if len(sets) == 1:
+        notes.add("only default options compared: this sealtar has no --links/--special")
+    failures = []
+    reach = {name: 0 for name, _ in sets}
+    by_format = {}
+    no_links = 0
+    start = time.monotonic()
+    try:
+        for row in rows:
+            archive = archive_path(row)
+            label = f"{row['source']} {row['file']}"
+            gnu_dir = work / "gnu"
+            gnu_dir.mkdir()
+            out = run(["tar", "-xf", str(archive), "-C", str(gnu_dir)])
+            if out.returncode != 0:
+                failures.append(f"{label}: GNU tar failed: {out.stderr.strip()}")
+                shutil.rmtree(gnu_dir)
+                continue
+            gnu = snapshot(gnu_dir)
+            kinds = {e["path"].rstrip("/").removeprefix("./"): e["kind"] for e in sealtar.entries(archive)}
+            kinds = {p: k for p, k in kinds.items() if p not in ("", ".")}
+            fmt = compression_of(archive)
+            by_format[fmt] = by_format.get(fmt, 0) + 1
+            if not any(k not in ("file", "dir") for k in kinds.values()):
+                no_links += 1
+            for name, options in sets:
+                expected = expected_tree(gnu, kinds, options, gnu_dir)
+                dest = work / "sealtar"
+                out = sealtar.extract(archive, dest, options)
+                if expected is None or expected == "refuse-or-skip":
+                    if out.returncode == 0 and expected is None:
+                        failures.append(f"{label} [{name}]: extracted, but it has links or special files")
+                    elif out.returncode not in (0, 1):
+                        failures.append(f"{label} [{name}]: exit {out.returncode}: {out.stderr.strip()}")
+                elif out.returncode != 0:
+                    failures.append(f"{label} [{name}]: refused: {out.stderr.strip()}")
+                else:
+                    diffs = compare(expected, snapshot(dest), gnu, sealtar, notes)
+                    if diffs:
+                        shown = "; ".join(diffs[:5]) + (f"; … {len(diffs) - 5} more" if len(diffs) > 5 else "")
+                        failures.append(f"{label} [{name}]: {shown}")
+                    else:
+                        reach[name] += 1
+                shutil.rmtree(dest, ignore_errors=True)
+            shutil.rmtree(gnu_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    total = len(rows)
+    print(f"real-world differential: {total} archives ({', '.join(f'{n} {f}' for f, n in sorted(by_format.items()))}), "
+          f"{no_links} without links or special files, {time.monotonic() - start:.0f} s")
+    print()
+    print("| options | extracted identical to GNU tar | of all |")
+    print("|---|---|---|")
+    for name, _ in sets:
+        print(f"| `{name}` | {reach[name]} | {100 * reach[name] / total:.0f}% |")
+    print()
+    for note in sorted(notes):
+        print(f"note: {note}")
+    for failure in failures:
+        print(f"FAIL {failure}")
+    if failures:
+        sys.exit(1)
+
+
+def compression_of(path):
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if magic.startswith(b"\xfd7zXZ"):
+        return "xz"
+    if magic.startswith(b"BZh"):
+        return "bzip2"
+    if magic.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"
+    return "tar"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("fetch", help="download the archives into the cache")
+    t = sub.add_parser("test", help="compare sealtar with GNU tar on every archive")
+    t.add_argument("--sealtar", default=ROOT / "target" / "release" / "sealtar")
+    args = parser.parse_args()
+    {"fetch": fetch, "test": test}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
