@@ -194,10 +194,9 @@ impl<R: Read> Source<R> {
         let message = match (self.format, e.kind()) {
             (Format::Tar, _) => format!("read error: {e}"),
             (_, io::ErrorKind::UnexpectedEof) => format!("truncated {name} data: {e}"),
-            (Format::Xz, io::ErrorKind::OutOfMemory) => format!(
-                "the xz data needs a dictionary larger than sealtar's limit of {} MiB",
-                MAX_WINDOW >> 20
-            ),
+            (Format::Xz, io::ErrorKind::OutOfMemory) => {
+                format!("the xz data needs a dictionary larger than sealtar's limit of {} MiB", MAX_WINDOW >> 20)
+            }
             _ => format!("corrupt {name} data: {e}"),
         };
         InputError { offset: self.input_offset(), message }
@@ -480,8 +479,8 @@ impl<R: BufRead> Read for ZstdFrames<R> {
                 self.in_frame = false;
                 continue;
             }
-            d.decode_blocks(&mut self.source, ruzstd::decoding::BlockDecodingStrategy::UptoBlocks(1)).map_err(
-                |e| match e {
+            d.decode_blocks(&mut self.source, ruzstd::decoding::BlockDecodingStrategy::UptoBlocks(1)).map_err(|e| {
+                match e {
                     ruzstd::decoding::errors::FrameDecoderError::FailedToReadBlockHeader(_)
                     | ruzstd::decoding::errors::FrameDecoderError::FailedToReadBlockBody(_)
                         if self.source.fill_buf().is_ok_and(|b| b.is_empty()) =>
@@ -489,8 +488,8 @@ impl<R: BufRead> Read for ZstdFrames<R> {
                         io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string())
                     }
                     e => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
-                },
-            )?;
+                }
+            })?;
         }
     }
 }

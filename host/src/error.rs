@@ -9,7 +9,7 @@ use crate::rule::Rule;
 /// Which byte stream an offset in [`Error::Malformed`] counts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layer {
-    /// The archive as given (compressed bytes, for gzip).
+    /// The archive as given (the compressed bytes, for a compressed archive).
     Input,
     /// The decompressed tar stream.
     Tar,
@@ -56,7 +56,8 @@ pub enum Error {
         rule: Rule,
     },
     /// The archive is malformed or ambiguous (bad checksum, truncation, bad
-    /// numbers, corrupt gzip, headers that readers interpret differently).
+    /// numbers, corrupt or truncated compressed data, a format sealtar does not
+    /// read, headers that readers interpret differently).
     Malformed {
         /// Byte offset of the problem.
         offset: u64,

@@ -1,4 +1,5 @@
-//! sealtar: extract untrusted tar and tar.gz archives safely.
+//! sealtar: extract untrusted tar archives (plain, or compressed with gzip, xz,
+//! bzip2 or zstd) safely.
 //!
 //! Extraction is a file-system write path driven by hostile bytes. sealtar
 //! splits it in three layers:
@@ -102,8 +103,8 @@ impl Extractor {
         &self.options
     }
 
-    /// Extracts the archive read from `reader` (tar, or gzip-compressed tar;
-    /// detected from its first bytes) into `dest`.
+    /// Extracts the archive read from `reader` (tar, plain or compressed with
+    /// gzip, xz, bzip2 or zstd, detected from its first bytes) into `dest`.
     ///
     /// # Security
     ///

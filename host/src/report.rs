@@ -162,7 +162,8 @@ impl Hasher {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Progress {
-    /// Bytes of the archive read so far, as given (compressed, for gzip).
+    /// Bytes of the archive read so far, as given (compressed, for a compressed
+    /// archive).
     pub input_bytes: u64,
     /// Entries read so far.
     pub entries: u64,

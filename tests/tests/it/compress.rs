@@ -306,7 +306,9 @@ fn the_cli_names_an_unsupported_format_and_exits_1() {
     let scene = Scene::new();
     for (what, bytes) in unsupported() {
         let path = archive_file(&scene, "input.bin", &bytes);
-        for args in [vec!["extract", path.as_str(), "-C", "dest"], vec!["list", path.as_str()], vec!["check", path.as_str()]] {
+        for args in
+            [vec!["extract", path.as_str(), "-C", "dest"], vec!["list", path.as_str()], vec!["check", path.as_str()]]
+        {
             let out = run_in(&scene.root, &args, b"");
             assert_eq!(code(&out), 1, "{what} {args:?}: {}", text(&out.stderr));
             let err = text(&out.stderr) + &text(&out.stdout);
