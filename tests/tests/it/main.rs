@@ -4,7 +4,6 @@
 
 mod cargo_tools;
 mod cli;
-mod compress;
 mod corpus;
 mod differential;
 mod grammar;
