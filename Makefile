@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest check-windows test demo bench bench-cargo fmt lint ci samples fuzz fetch-realworld test-realworld
+.PHONY: help build guest check-guest check-windows check-package test demo bench bench-cargo fmt lint ci samples fuzz fetch-realworld test-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -20,7 +20,8 @@ help:
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
 	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
 	@echo "make test-realworld  sealtar vs GNU tar on real upstream archives (make fetch-realworld downloads them)"
-	@echo "make fmt | lint   rustfmt, clippy"
+	@echo "make fmt | lint   rustfmt, clippy, the library's docs (warnings are errors)"
+	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
 	@echo "make fuzz         fuzz the guest parser (nightly + cargo-fuzz)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
 
@@ -82,6 +83,28 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p sealtar --all-features
+
+# The library as a registry would get it: no CLI crates among its
+# dependencies (anyhow and serde_json do appear below wasmtime, which uses
+# them itself; clap and indicatif must not appear at all), license texts
+# equal to the repository's, and `cargo publish --dry-run`, which packages
+# and builds the package from its own files (it covers `cargo package`).
+check-package:
+	@for f in LICENSE-MIT LICENSE-APACHE; do \
+		cmp -s $$f host/$$f || { echo "check-package: host/$$f differs from $$f; copy it" >&2; exit 1; }; \
+	done
+	@direct=$$($(CARGO) tree --locked -p sealtar -e normal --depth 1 --prefix none --format '{p}' | awk 'NR > 1 { print $$1 }'); \
+	all=$$($(CARGO) tree --locked -p sealtar -e normal --prefix none --format '{p}' | awk '{ print $$1 }'); \
+	[ -n "$$direct" ] || { echo "check-package: cargo tree listed nothing" >&2; exit 1; }; \
+	for c in clap indicatif anyhow serde_json; do \
+		if echo "$$direct" | grep -qx "$$c"; then echo "check-package: sealtar depends on $$c directly" >&2; exit 1; fi; \
+	done; \
+	for c in clap indicatif; do \
+		if echo "$$all" | grep -qx "$$c"; then echo "check-package: $$c is in sealtar's dependency tree" >&2; exit 1; fi; \
+	done; \
+	echo "check-package: sealtar's direct dependencies: $$(echo $$direct)"
+	$(CARGO) publish --dry-run --locked -p sealtar
 
 ci: check-guest test demo
 

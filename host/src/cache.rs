@@ -46,7 +46,7 @@ use wasmtime::component::Component;
 /// Where the CLI caches compiled guest code: `$SEALTAR_CACHE_DIR` if set,
 /// else `sealtar` under the platform cache directory (`$XDG_CACHE_HOME` or
 /// `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on
-/// Windows).
+/// Windows). Example: [`Options::with_default_cache`](crate::Options::with_default_cache).
 pub fn default_cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("SEALTAR_CACHE_DIR") {
         return (!dir.is_empty()).then(|| PathBuf::from(dir));

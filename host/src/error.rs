@@ -6,7 +6,8 @@ use std::io;
 
 use crate::rule::Rule;
 
-/// Which byte stream an offset in [`Error::Malformed`] counts in.
+/// Which byte stream an offset in [`Error::Malformed`] counts in. Example:
+/// [`Error`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layer {
     /// The archive as given (the compressed bytes, for a compressed archive).
@@ -15,7 +16,7 @@ pub enum Layer {
     Tar,
 }
 
-/// Why the sandbox stopped the parser.
+/// Why the sandbox stopped the parser. Example: [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SandboxFault {
@@ -43,6 +44,19 @@ impl fmt::Display for SandboxFault {
 
 /// Everything that can go wrong. Every variant but [`Error::Io`] and
 /// [`Error::Setup`] is a refusal of the archive ([`Error::is_refusal`]).
+///
+/// ```no_run
+/// use sealtar::{Error, Extractor, Options};
+///
+/// let extractor = Extractor::new(Options::new())?;
+/// match extractor.extract_to_path(std::fs::File::open("upload.tar")?, "out") {
+///     Ok(report) => println!("{} files", report.files),
+///     Err(Error::Refused { index, path, rule }) => println!("entry {index} {path}: {} ({rule})", rule.id()),
+///     Err(e) if e.is_refusal() => println!("refused: {e}"),
+///     Err(e) => return Err(e.into()),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {

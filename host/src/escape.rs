@@ -10,6 +10,13 @@ use std::fmt::Write;
 /// `\\`, control and invisible formatting characters become `\u{..}` (or `\n`,
 /// `\t`, `\r`), and bytes that are not UTF-8 become `\xNN`. The result is
 /// unambiguous: different inputs give different outputs.
+///
+/// ```
+/// assert_eq!(sealtar::escape(b"plain/name.txt"), "plain/name.txt");
+/// assert_eq!(sealtar::escape(b"a\x1b[2Jb"), "a\\u{1b}[2Jb");
+/// assert_eq!(sealtar::escape(b"back\\slash"), "back\\\\slash");
+/// assert_eq!(sealtar::escape(b"bad\xff"), "bad\\xff");
+/// ```
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-/// What a member is.
+/// What a member is. Examples: [`Extractor::list`](crate::Extractor::list)
+/// and [`Report`](crate::Report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Kind {

@@ -28,8 +28,56 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Example
+//!
+//! Limits through the builder, a content hash for every file, and the
+//! [`Report`] of what was written (see [`Options`] for every setter,
+//! [`Observer`] for progress callbacks, [`Extractor::list`] and
+//! [`Extractor::check`] for vetting without writing):
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use sealtar::{Extractor, HashAlgorithm, Options};
+//!
+//! let options = Options::new()
+//!     .max_size(256 << 20)
+//!     .max_entries(50_000)
+//!     .portable(true)
+//!     .timeout(Duration::from_secs(60))
+//!     .content_hash(Some(HashAlgorithm::Sha256));
+//! let extractor = Extractor::new(options)?;
+//! let report = extractor.extract_to_path(std::fs::File::open("upload.tar.gz")?, "unpacked")?;
+//! for entry in &report.entries {
+//!     if let Some(hash) = entry.hash {
+//!         println!("{hash}  {}", entry.dest_path);
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # No side effects it was not asked for
+//!
+//! [`Options::default`] reads no environment variable and the extractor
+//! writes nothing outside the destination it is handed: no cache, no
+//! temporary files elsewhere, no global state beyond the compiled guest
+//! kept in memory for the process. Caching compiled guest code between
+//! processes is opt-in ([`Options::cache_dir`], [`Options::with_default_cache`]).
+//!
+//! # Dependencies and features
+//!
+//! The crate depends on what extraction needs (wasmtime, wasmtime-wasi,
+//! cap-std, and small hashing and Unicode crates), nothing for argument
+//! parsing, terminals or JSON. `cargo tree -e normal` still shows `anyhow`
+//! and `serde_json`, below wasmtime: its bindings generator and
+//! `wasmtime-environ` use them. The optional `audit` feature adds the
+//! `sealtar::audit` module (checking what Cargo unpacked or
+//! vendored), which reads `.cargo-checksum.json` with `serde_json`.
+//!
 //! The [`manual`] module describes the policy and the threat model.
 
+#![deny(missing_docs)]
+
+#[cfg(feature = "audit")]
 pub mod audit;
 mod cache;
 mod error;
@@ -71,7 +119,9 @@ use sandbox::Sandbox;
 
 /// Extracts and lists archives. Build one and reuse it: it is `Send + Sync`,
 /// and every call gets its own sandbox instance, so calls on several threads
-/// run side by side.
+/// run side by side. Examples: the [crate documentation](crate#example),
+/// [`extract_to_path`](Extractor::extract_to_path), [`list`](Extractor::list),
+/// [`check`](Extractor::check), and [`Observer`].
 pub struct Extractor {
     options: Options,
     sandbox: &'static Sandbox,
@@ -99,6 +149,12 @@ impl Extractor {
     }
 
     /// The options in force.
+    ///
+    /// ```no_run
+    /// let extractor = sealtar::Extractor::new(sealtar::Options::new().max_entries(10))?;
+    /// assert_eq!(extractor.options().max_entries, 10);
+    /// # Ok::<(), sealtar::Error>(())
+    /// ```
     pub fn options(&self) -> &Options {
         &self.options
     }
@@ -199,6 +255,23 @@ impl Extractor {
     /// Reads the archive and returns its vetted manifest: every entry with
     /// the policy's verdict. Writes nothing.
     ///
+    /// ```no_run
+    /// use sealtar::{Extractor, Options};
+    ///
+    /// let manifest = Extractor::new(Options::new())?.list(std::fs::File::open("pkg.tar.gz")?)?;
+    /// for entry in &manifest.entries {
+    ///     match &entry.refusal {
+    ///         None => println!("{} {}", entry.kind, entry.path),
+    ///         Some(rule) => println!("{} {}: refused ({}): {rule}", entry.kind, entry.path, rule.id()),
+    ///     }
+    /// }
+    /// if let Some(error) = &manifest.error {
+    ///     println!("stopped: {error}");
+    /// }
+    /// println!("acceptable: {}", manifest.is_acceptable());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Security
     ///
     /// Parses in the same sandbox and applies the same rules as
@@ -221,6 +294,20 @@ impl Extractor {
     /// Cargo registry needs when `crate_rules` is given (every entry under
     /// `<name>-<version>/`, exactly one `Cargo.toml` at its root in any letter
     /// case, no `.cargo-ok`, Cargo's unpacked-size limit). Writes nothing.
+    ///
+    /// ```no_run
+    /// use sealtar::{CrateRules, Extractor, Options};
+    ///
+    /// let path = "serde-1.0.200.crate";
+    /// let size = std::fs::metadata(path)?.len();
+    /// let rules = CrateRules::from_file_name(path, Some(size)).expect("a <name>-<version>.crate file name");
+    /// let report = Extractor::new(Options::new())?.check(std::fs::File::open(path)?, Some(&rules))?;
+    /// for violation in &report.violations {
+    ///     println!("{}: {}", violation.id(), violation.message);
+    /// }
+    /// assert_eq!(report.is_acceptable(), report.violations.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Security
     ///

@@ -11,7 +11,7 @@ use crate::policy::Vetter;
 use crate::rule::Rule;
 use crate::sandbox::{RawEvent, Sandbox};
 
-/// The vetted contents of an archive.
+/// The vetted contents of an archive. Example: [`Extractor::list`](crate::Extractor::list).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Manifest {
@@ -23,14 +23,14 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Whether [`Extractor::extract`] would accept the archive (into an empty
+    /// Whether [`Extractor::extract`](crate::Extractor::extract) would accept the archive (into an empty
     /// destination).
     pub fn is_acceptable(&self) -> bool {
         self.error.is_none() && self.entries.iter().all(|e| e.refusal.is_none())
     }
 }
 
-/// One entry of a [`Manifest`].
+/// One entry of a [`Manifest`]. Example: [`Extractor::list`](crate::Extractor::list).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ManifestEntry {

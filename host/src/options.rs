@@ -15,45 +15,64 @@ use crate::report::HashAlgorithm;
 /// Unpacked size allowed whatever the compression ratio: 1 GiB. Larger
 /// archives are fine as long as they stay under [`DEFAULT_RATIO`] times the
 /// compressed bytes read so far.
+///
+/// Changed with [`Options::max_size`] (examples on [`Options`]).
 pub const DEFAULT_SIZE_FLOOR: u64 = 1 << 30;
 
 /// How far the unpacked size may outgrow the compressed input (100×). Source
 /// tarballs compress 3–10×; a gzip bomb of zeros reaches about 1000×.
+///
+/// Changed with [`Options::max_size`] (examples on [`Options`]).
 pub const DEFAULT_RATIO: u64 = 100;
 
 /// Members per archive: 1,000,000. Each costs a header, a policy check and an
 /// inode; Linux source trees hold under 100,000.
+///
+/// Changed with [`Options::max_entries`] (examples on [`Options`]).
 pub const DEFAULT_MAX_ENTRIES: u64 = 1_000_000;
 
 /// Bytes in a path: 4096, Linux's `PATH_MAX`. Longer paths cannot be opened
 /// by most tools even when they can be created.
+///
+/// Changed with [`Options::max_path_bytes`] (examples on [`Options`]).
 pub const DEFAULT_MAX_PATH_BYTES: usize = 4096;
 
 /// Bytes in one path component: 255, the `NAME_MAX` of every common file system.
+///
+/// Changed with [`Options::max_component_bytes`] (examples on [`Options`]).
 pub const DEFAULT_MAX_COMPONENT_BYTES: usize = 255;
 
 /// Components in a path: 1024. Deep nesting costs a directory per level and
 /// breaks recursive tools long before 1024.
+///
+/// Changed with [`Options::max_depth`] (examples on [`Options`]).
 pub const DEFAULT_MAX_DEPTH: usize = 1024;
 
 /// Bytes in one PAX extended header or GNU long-name payload: 1 MiB. Real
 /// archives use a few hundred bytes; the cap stops a header from asking the
 /// parser to buffer gigabytes.
+///
+/// Changed with [`Options::max_extension_bytes`] (examples on [`Options`]).
 pub const DEFAULT_MAX_EXTENSION_BYTES: u32 = 1 << 20;
 
 /// Linear memory the sandboxed parser may use: 256 MiB. It needs about 2 MiB
 /// (decompression window, buffers, one PAX header).
+///
+/// Changed with [`Options::guest_memory`] (examples on [`Options`]).
 pub const DEFAULT_GUEST_MEMORY: usize = 256 << 20;
 
 /// Wall-clock time one archive may keep the sandboxed parser busy: 10
 /// minutes, far beyond what any archive under the size limits needs, so that
 /// only a runaway parser hits it.
+///
+/// Changed with [`Options::timeout`] (examples on [`Options`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How an [`Extractor`](crate::Extractor) treats archives.
 ///
 /// The defaults are the strict policy; every field only loosens or tightens a
-/// limit, never turns a rule off.
+/// limit, never turns a rule off. Build it with [`Options::new`] and the
+/// chained setters; each group of setters below has an example.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {

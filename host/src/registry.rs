@@ -10,11 +10,14 @@ use crate::policy::normalize;
 use crate::rule::Rule;
 
 /// Cargo unpacks at most this much of a crate whatever its compression ratio.
+/// Applied by [`CrateRules`] (example there).
 pub const CARGO_MAX_UNPACK_SIZE: u64 = 512 << 20;
 /// Cargo's limit on the unpacked-to-compressed ratio above that floor.
+/// Applied by [`CrateRules`] (example there).
 pub const CARGO_MAX_RATIO: u64 = 20;
 
-/// What a Cargo registry requires of a `.crate` file.
+/// What a Cargo registry requires of a `.crate` file. Examples: the
+/// setters below and [`Extractor::check`](crate::Extractor::check).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CrateRules {
@@ -69,7 +72,8 @@ impl CrateRules {
     }
 }
 
-/// One problem found by [`Extractor::check`](crate::Extractor::check).
+/// One problem found by [`Extractor::check`](crate::Extractor::check) (which
+/// has an example).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Violation {
@@ -97,7 +101,8 @@ impl Violation {
     }
 }
 
-/// Everything [`Extractor::check`](crate::Extractor::check) found.
+/// Everything [`Extractor::check`](crate::Extractor::check) found (which
+/// has an example).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CheckReport {

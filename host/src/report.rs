@@ -34,7 +34,7 @@ pub struct Report {
     pub entries: Vec<Written>,
 }
 
-/// One entry written by an extraction (see [`Report`]).
+/// One entry written by an extraction (see [`Report`], which has an example).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Written {
@@ -158,7 +158,8 @@ impl Hasher {
     }
 }
 
-/// How far an extraction has come (see [`Observer::progress`]).
+/// How far an extraction has come (see [`Observer::progress`]; example on
+/// [`Observer`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Progress {

@@ -5,7 +5,8 @@ use std::fmt;
 
 use crate::kind::Kind;
 
-/// The policy rule an entry breaks.
+/// The policy rule an entry breaks. Examples: [`Error`](crate::Error) and
+/// [`Extractor::list`](crate::Extractor::list).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Rule {

@@ -12,7 +12,8 @@ use crate::policy::Vetter;
 use crate::sandbox::RawEvent;
 use crate::{Error, Extractor, Kind, escape};
 
-/// One entry that the policy accepts, as handed to an [`EntryVisitor`].
+/// One entry that the policy accepts, as handed to an [`EntryVisitor`]
+/// (example there).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Entry {
@@ -40,6 +41,32 @@ pub struct Entry {
 ///
 /// An error returned by any method stops the reading; it comes back from
 /// `read_entries` as [`Error::Io`].
+///
+/// ```no_run
+/// use std::io;
+/// use sealtar::{Entry, EntryVisitor, Extractor, Options};
+///
+/// /// Counts the bytes of every accepted file.
+/// #[derive(Default)]
+/// struct Sizes(Vec<(String, u64)>);
+///
+/// impl EntryVisitor for Sizes {
+///     fn entry(&mut self, entry: &Entry) -> io::Result<()> {
+///         self.0.push((entry.path.clone(), 0));
+///         Ok(())
+///     }
+///     fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
+///         if let Some(last) = self.0.last_mut() {
+///             last.1 += chunk.len() as u64;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut sizes = Sizes::default();
+/// Extractor::new(Options::new())?.read_entries(std::fs::File::open("pkg.tar.gz")?, &mut sizes)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait EntryVisitor {
     /// An accepted entry begins.
     ///
