@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest check-windows check-package test demo bench bench-cargo fmt lint ci samples fuzz fetch-realworld test-realworld
+.PHONY: help build guest check-guest check-windows check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fetch-realworld test-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -64,6 +64,12 @@ test-realworld: build fetch-realworld
 
 test: build samples
 	$(CARGO) test --release --locked --workspace
+	$(MAKE) test-downstream
+
+# The library used from outside the workspace, as a dependent crate uses it;
+# the shared target directory means wasmtime is not built again.
+test-downstream:
+	CARGO_TARGET_DIR=$(CURDIR)/target $(CARGO) test --release --locked --manifest-path tests/downstream/Cargo.toml
 
 demo: build
 	@sh examples/demo.sh $(SEALTAR)

@@ -52,6 +52,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SEALTAR = ROOT / "target" / "release" / "sealtar"
 NATIVE = ROOT / "target" / "release" / "native-extract"
+IN_PROCESS = ROOT / "target" / "release" / "in-process"
+IN_PROCESS_GOAL = 0.8  # sealtar as a library / tar-rs unpack, same process
 WARMUP_ARCHIVE = ROOT / "examples" / "hello.tar.gz"
 
 BIG_BYTES = 150_000_000  # uncompressed file data in "big", about
@@ -447,6 +449,32 @@ def snapshot_binaries(work):
     return copies, digest
 
 
+def in_process(work, crates, rounds):
+    """The library case: target/release/in-process extracts every crate in one
+    process with one Extractor, against tar-rs's Archive::unpack. Returns its
+    JSON summary, or None if it could not run."""
+    if not IN_PROCESS.exists():
+        log(f"note: {IN_PROCESS} is missing; skipping the in-process comparison")
+        return None
+    dest = work / "in-process"
+    shutil.rmtree(dest, ignore_errors=True)
+    log(f"in-process: {len(crates)} crates, {rounds} interleaved rounds ...")
+    argv = [str(IN_PROCESS), "--rounds", str(rounds), str(dest)] + [str(c) for c in crates]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT * 2)
+    shutil.rmtree(dest, ignore_errors=True)
+    sys.stderr.write(done.stderr)
+    summary = None
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            summary = json.loads(line)["in_process"]
+        else:
+            log(line)
+    if done.returncode != 0 or summary is None:
+        log(f"in-process: failed (exit {done.returncode})")
+        return None
+    return summary
+
+
 def warm_cache(runner, cache):
     """One sealtar run so the compiled guest is in SEALTAR_CACHE_DIR before timing."""
     run = runner.extract("sealtar", WARMUP_ARCHIVE)
@@ -657,7 +685,17 @@ def main():
     runner.close()
     shutil.rmtree(runner.runs, ignore_errors=True)
 
+    in_process_result = in_process(work, crates, args.rounds)
+
     stats, targets = report(results, inputs, checks, args.rounds)
+    if in_process_result is not None:
+        ratio = in_process_result["ratio"]
+        print(
+            f"in-process, {in_process_result['crates']} crates one after another with one Extractor: "
+            f"sealtar {in_process_result['sealtar_ms']:.1f} ms, tar-rs {in_process_result['tar_rs_ms']:.1f} ms, "
+            f"ratio {ratio:.2f} (goal ≤ {IN_PROCESS_GOAL}: {'met' if ratio <= IN_PROCESS_GOAL else 'NOT met'})"
+        )
+        stats["in_process"] = in_process_result
     failed = [name for name, _, _, ok in targets if not ok]
     print()
     if failed:

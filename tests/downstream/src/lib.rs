@@ -1,0 +1,1 @@
+//! Nothing but the tests: see `tests/downstream.rs`.
