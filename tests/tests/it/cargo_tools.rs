@@ -5,16 +5,16 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use sealtar::{Entry, EntryVisitor, Error, Kind, Rule};
 use sealtar_tests::{Tar, gzip};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::cli::{code, sealtar_bin, text};
+use crate::cli::{code, run_in, text};
 use crate::differential::crates_in_cache;
-use crate::support::{cache_dir, extractor};
+use crate::support::extractor;
 
 /// The index directory name used in the temporary Cargo homes.
 const INDEX: &str = "index.test-0000000000000000";
@@ -150,19 +150,7 @@ fn cargo_home(crates: &[PathBuf]) -> tempfile::TempDir {
 }
 
 fn run(args: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(sealtar_bin())
-        .args(args)
-        .env("SEALTAR_CACHE_DIR", cache_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sealtar starts");
-    let mut input = child.stdin.take().unwrap();
-    let _ = input.write_all(stdin);
-    drop(input);
-    child.wait_with_output().unwrap()
+    run_in(Path::new("."), args, stdin)
 }
 
 fn audit(home: &Path, extra: &[&str]) -> Output {
