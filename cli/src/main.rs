@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 mod cargo;
 
@@ -15,7 +16,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sealtar::{CheckReport, CrateRules, Error, Extractor, Manifest, Options, Rule, escape};
+use sealtar::{CheckReport, CrateRules, Error, Extractor, Options, Rule, escape};
 
 /// Extract untrusted tar archives (optionally gzip, xz, bzip2 or zstd): parsed inside a WebAssembly
 /// sandbox, re-checked on the host, written only as regular files and
@@ -146,6 +147,21 @@ struct Limits {
     /// Most entries in the archive.
     #[arg(long, value_name = "N", default_value_t = sealtar::DEFAULT_MAX_ENTRIES)]
     max_entries: u64,
+    /// Most directories, counting the parents that paths imply as well as
+    /// directory entries. Real archives have a few thousand (the Linux
+    /// kernel's source about 5,000); without a cap, a few kilobytes of
+    /// deep paths imply a million directories, minutes of work to create and
+    /// remove.
+    #[arg(long, value_name = "N", default_value_t = sealtar::DEFAULT_MAX_DIRS)]
+    max_dirs: u64,
+    /// Give up after this many seconds in all (reading the input included).
+    #[arg(long, value_name = "SECONDS", default_value_t = sealtar::DEFAULT_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Give up when the input delivers nothing for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = sealtar::DEFAULT_STALL_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    stall_timeout: u64,
     /// Also refuse names that are unsafe or ambiguous on Linux, macOS or
     /// Windows: reserved device names (CON, aux.txt, COM1...), < > : " \ | ? *,
     /// control characters, trailing dots or spaces, and names that are equal
@@ -162,6 +178,9 @@ impl Limits {
         let mut options = Options::default().with_default_cache();
         options.max_size = self.max_size;
         options.max_entries = self.max_entries;
+        options.max_dirs = self.max_dirs;
+        options.timeout = Duration::from_secs(self.timeout);
+        options.stall_timeout = Duration::from_secs(self.stall_timeout);
         options.portable |= self.portable;
         options
     }
@@ -184,10 +203,14 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
+    default_sigpipe();
     tune_malloc();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // Standard output went away (a closed pipe where SIGPIPE is
+        // ignored): nothing more to say, and nobody to say it to.
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(2),
         Err(e) => {
             let refused = e.downcast_ref::<Error>().is_some_and(Error::is_refusal);
             let label = if refused { "refused" } else { "error" };
@@ -196,6 +219,35 @@ fn main() -> ExitCode {
         }
     }
 }
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+}
+
+/// Rust ignores SIGPIPE, so writing into a closed pipe is an error on every
+/// write. A command-line filter should rather end quietly the way `cat` and
+/// `tar` do: restore the default action. (Closed standard descriptors are
+/// reopened on `/dev/null` by the Rust runtime before `main`.) Every message
+/// is written with `writeln!` and its result ignored, never with
+/// `eprintln!`, which panics when standard error fails.
+#[cfg(unix)]
+fn default_sigpipe() {
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    #[allow(unsafe_code)]
+    unsafe extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    // SAFETY: restores the default disposition of one signal before any
+    // other thread exists; no handler code is installed.
+    #[allow(unsafe_code)]
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}
 
 /// glibc's malloc trims the per-thread arenas of the parser and input threads
 /// after nearly every large free and grows them again on the next allocation:
@@ -229,8 +281,9 @@ fn tune_malloc() {}
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Extract { archive, dir, limits, verbose } => {
-            let extractor = Extractor::new(limits.options())?;
-            let (input, size) = open_input_sized(&archive)?;
+            let options = limits.options();
+            let extractor = Extractor::new(options.clone())?;
+            let (input, size) = open_input_sized(&archive, &options)?;
             let (dest, created) = open_destination(&dir)?;
             let progress = progress_bar(size);
             let result = extractor.extract_observed(input, &dest, &mut Bar(&progress));
@@ -242,7 +295,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let report = result?;
             if verbose {
-                eprintln!(
+                let _ = writeln!(
+                    io::stderr(),
                     "sealtar: extracted {} bytes in {} file(s) and {} directory(ies) into {}",
                     report.bytes,
                     report.files,
@@ -253,16 +307,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::List { archive, json, limits } => {
-            let extractor = Extractor::new(limits.options())?;
-            let manifest = extractor.list(open_input(&archive)?)?;
-            let mut out = io::stdout().lock();
-            if json {
-                print_json(&mut out, &manifest)?;
-            } else {
-                print_text(&mut out, &manifest)?;
-            }
+            let options = limits.options();
+            let extractor = Extractor::new(options.clone())?;
+            let input = open_input(&archive, &options)?;
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            let acceptable =
+                if json { list_json(&extractor, input, &mut out)? } else { list_text(&extractor, input, &mut out)? };
             out.flush()?;
-            Ok(if manifest.is_acceptable() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if acceptable { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::AuditCargo { cargo_home, vendor, json, jobs, limits } => {
             let extractor = Extractor::new(limits.options())?;
@@ -274,7 +326,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check { archive, json, krate, prefix, limits, .. } => {
             let archive = archive.context("no archive given")?;
-            let extractor = Extractor::new(limits.options())?;
+            let options = limits.options();
+            let extractor = Extractor::new(options.clone())?;
             let size = std::fs::metadata(&archive).ok().filter(|m| m.is_file()).map(|m| m.len());
             let rules = match (prefix, krate) {
                 (Some(prefix), _) => Some(CrateRules::new(prefix, size)),
@@ -290,7 +343,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 (None, false) => None,
             };
-            let report = extractor.check(open_input(&archive)?, rules.as_ref())?;
+            let report = extractor.check(open_input(&archive, &options)?, rules.as_ref())?;
             let mut out = io::stdout().lock();
             if json {
                 print_check_json(&mut out, &report)?;
@@ -298,8 +351,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for v in &report.violations {
                     writeln!(out, "{}", v.message)?;
                 }
+                if report.omitted > 0 {
+                    writeln!(
+                        out,
+                        "… and {} more violations (only the first {} are kept)",
+                        report.omitted,
+                        sealtar::MAX_VIOLATIONS
+                    )?;
+                }
                 let verdict = if report.is_acceptable() { "acceptable" } else { "NOT acceptable" };
-                writeln!(out, "{} entries, {} violations: {verdict}", report.entries, report.violations.len())?;
+                let count = report.violations.len() as u64 + report.omitted;
+                writeln!(out, "{} entries, {count} violations: {verdict}", report.entries)?;
             }
             out.flush()?;
             Ok(if report.is_acceptable() { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -328,23 +390,118 @@ fn print_check_json(out: &mut impl Write, report: &CheckReport) -> io::Result<()
         "acceptable": report.is_acceptable(),
         "entries": report.entries,
         "violations": violations_json(report),
+        "omitted_violations": report.omitted,
     });
-    serde_json::to_writer(&mut *out, &doc)?;
+    write_json(out, &doc)?;
     writeln!(out)
 }
 
-fn open_input(path: &Path) -> anyhow::Result<Box<dyn Read + Send>> {
-    Ok(open_input_sized(path)?.0)
+/// Writes `value` as JSON with every character outside ASCII's printable
+/// range that a terminal could act on escaped: serde_json escapes only
+/// U+0000..U+001F, but the C1 controls U+0080..U+009F (CSI among them) and
+/// the line and paragraph separators U+2028 and U+2029 are as unsafe on a
+/// terminal and in JavaScript. Outside strings JSON is plain ASCII, so
+/// replacing them anywhere in the text is exact.
+fn write_json(out: &mut impl Write, value: &serde_json::Value) -> io::Result<()> {
+    let text = serde_json::to_string(value)?;
+    out.write_all(escape_json_text(&text).as_bytes())
 }
 
-/// The archive, and its size when it is a regular file.
-fn open_input_sized(path: &Path) -> anyhow::Result<(Box<dyn Read + Send>, Option<u64>)> {
-    if path.as_os_str() == "-" {
-        return Ok((Box::new(io::stdin()), None));
+fn escape_json_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}');
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
     }
-    let file = File::open(path).with_context(|| format!("opening {}", escape(path.as_os_str().as_encoded_bytes())))?;
+    let mut escaped = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            escaped.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
+}
+
+fn open_input(path: &Path, options: &Options) -> anyhow::Result<Box<dyn Read + Send>> {
+    Ok(open_input_sized(path, options)?.0)
+}
+
+/// The archive, and its size when it is a regular file. Reads from a pipe,
+/// a FIFO or a terminal wait at most until the deadline and the stall
+/// timeout, so that an input nobody writes to ends the run.
+fn open_input_sized(path: &Path, options: &Options) -> anyhow::Result<(Box<dyn Read + Send>, Option<u64>)> {
+    let file = if path.as_os_str() == "-" {
+        stdin_file().context("reading standard input")?
+    } else {
+        File::open(path).with_context(|| format!("opening {}", escape(path.as_os_str().as_encoded_bytes())))?
+    };
     let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-    Ok((Box::new(file), size))
+    let deadline = Instant::now().checked_add(options.timeout);
+    Ok((Box::new(TimedReader { file, deadline, stall: options.stall_timeout }), size))
+}
+
+/// Standard input as a file of its own, read without std's buffer (so that
+/// polling its descriptor tells the truth).
+#[cfg(unix)]
+fn stdin_file() -> io::Result<File> {
+    use std::os::fd::AsFd;
+    Ok(File::from(io::stdin().as_fd().try_clone_to_owned()?))
+}
+
+#[cfg(windows)]
+fn stdin_file() -> io::Result<File> {
+    use std::os::windows::io::AsHandle;
+    Ok(File::from(io::stdin().as_handle().try_clone_to_owned()?))
+}
+
+/// A reader that waits for data at most until a deadline, and at most
+/// `stall` at a time.
+struct TimedReader {
+    file: File,
+    deadline: Option<Instant>,
+    stall: Duration,
+}
+
+impl Read for TimedReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.wait()?;
+        self.file.read(buf)
+    }
+}
+
+impl TimedReader {
+    #[cfg(unix)]
+    fn wait(&self) -> io::Result<()> {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let started = Instant::now();
+        loop {
+            let now = Instant::now();
+            let stall_left = self.stall.saturating_sub(now - started);
+            let left = self.deadline.map_or(stall_left, |d| d.saturating_duration_since(now).min(stall_left));
+            if left.is_zero() {
+                let what = if self.deadline.is_some_and(|d| now >= d) {
+                    "the input was not read before the deadline (--timeout)"
+                } else {
+                    "the input stalled: no bytes arrived in time (--stall-timeout)"
+                };
+                return Err(io::Error::new(io::ErrorKind::TimedOut, what));
+            }
+            let mut fds = [PollFd::new(&self.file, PollFlags::IN)];
+            let timeout = Timespec::try_from(left.min(Duration::from_secs(1))).ok();
+            match poll(&mut fds, timeout.as_ref()) {
+                Ok(0) => continue,
+                Ok(_) => return Ok(()),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn wait(&self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Archives smaller than this finish before a progress bar would be read.
@@ -389,47 +546,79 @@ fn open_destination(dir: &Path) -> anyhow::Result<(Dir, bool)> {
     Ok((dest, created))
 }
 
-fn print_text(out: &mut impl Write, manifest: &Manifest) -> io::Result<()> {
-    for e in &manifest.entries {
+/// Prints each entry as it is vetted; whether the archive is acceptable.
+fn list_text(extractor: &Extractor, input: impl Read + Send, out: &mut impl Write) -> anyhow::Result<bool> {
+    let mut acceptable = true;
+    let mut written = Ok(());
+    let error = extractor.list_each(input, |e| {
+        acceptable &= e.refusal.is_none();
+        if written.is_err() {
+            return;
+        }
         let verdict = match &e.refusal {
             None => "ok".to_string(),
             Some(rule) => format!("REFUSED: {rule}"),
         };
         let link = e.link_target.as_ref().map(|t| format!(" -> {t}")).unwrap_or_default();
-        writeln!(out, "{:<8} {:04o} {:>12}  {}{link}  [{verdict}]", e.kind, e.mode & 0o7777, e.size, e.path)?;
-    }
-    if let Some(error) = &manifest.error {
+        written = writeln!(out, "{:<8} {:04o} {:>12}  {}{link}  [{verdict}]", e.kind, e.mode & 0o7777, e.size, e.path);
+    })?;
+    written?;
+    if let Some(error) = &error {
         writeln!(out, "REFUSED: {error}")?;
     }
-    Ok(())
+    Ok(acceptable && error.is_none())
 }
 
-fn print_json(out: &mut impl Write, manifest: &Manifest) -> io::Result<()> {
-    let entries: Vec<_> = manifest
-        .entries
-        .iter()
-        .map(|e| {
-            serde_json::json!({
-                "index": e.index,
-                "path": e.path,
-                "kind": e.kind.as_str(),
-                "type_flag": (e.type_flag as char).to_string(),
-                "header_offset": e.header_offset,
-                "size": e.size,
-                "mode": e.mode,
-                "mtime": e.mtime,
-                "link_target": e.link_target,
-                "verdict": if e.refusal.is_some() { "refused" } else { "ok" },
-                "rule": e.refusal.as_ref().map(Rule::id),
-                "reason": e.refusal.as_ref().map(ToString::to_string),
-            })
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "acceptable": manifest.is_acceptable(),
-        "entries": entries,
-        "error": manifest.error.as_ref().map(ToString::to_string),
-    });
-    serde_json::to_writer(&mut *out, &doc)?;
-    writeln!(out)
+/// Prints one JSON document, written entry by entry as they are vetted;
+/// whether the archive is acceptable.
+fn list_json(extractor: &Extractor, input: impl Read + Send, out: &mut impl Write) -> anyhow::Result<bool> {
+    let mut acceptable = true;
+    let mut written = out.write_all(b"{\"entries\":[");
+    let mut first = true;
+    let error = extractor.list_each(input, |e| {
+        acceptable &= e.refusal.is_none();
+        if written.is_err() {
+            return;
+        }
+        let entry = serde_json::json!({
+            "index": e.index,
+            "path": e.path,
+            "kind": e.kind.as_str(),
+            "type_flag": char::from(e.type_flag).to_string(),
+            "header_offset": e.header_offset,
+            "size": e.size,
+            "mode": e.mode,
+            "mtime": e.mtime,
+            "link_target": e.link_target,
+            "verdict": if e.refusal.is_some() { "refused" } else { "ok" },
+            "rule": e.refusal.as_ref().map(Rule::id),
+            "reason": e.refusal.as_ref().map(ToString::to_string),
+        });
+        written = (if first { Ok(()) } else { out.write_all(b",") }).and_then(|()| write_json(out, &entry));
+        first = false;
+    })?;
+    written?;
+    let acceptable = acceptable && error.is_none();
+    out.write_all(b"],\"error\":")?;
+    write_json(out, &serde_json::json!(error.as_ref().map(ToString::to_string)))?;
+    write!(out, ",\"acceptable\":{acceptable}}}")?;
+    writeln!(out)?;
+    Ok(acceptable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c1_controls_and_separators_are_escaped_in_json() {
+        let doc = serde_json::json!({ "k\u{85}": "a\u{9b}b\u{2028}c\u{80}\u{9f}\u{a0}é" });
+        let mut out = Vec::new();
+        write_json(&mut out, &doc).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "{\"k\\u0085\":\"a\\u009bb\\u2028c\\u0080\\u009f\u{a0}é\"}");
+        assert!(!text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)));
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, doc);
+    }
 }

@@ -20,8 +20,12 @@ pub enum Layer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SandboxFault {
-    /// It ran past [`Options::timeout`](crate::Options::timeout).
+    /// The run went past [`Options::timeout`](crate::Options::timeout)
+    /// (reading, parsing and writing count).
     Timeout,
+    /// The input delivered nothing for
+    /// [`Options::stall_timeout`](crate::Options::stall_timeout).
+    InputStalled,
     /// It asked for more than [`Options::guest_memory`](crate::Options::guest_memory).
     MemoryLimit,
     /// It trapped (a parser bug, or input crafted to hit one).
@@ -34,7 +38,8 @@ pub enum SandboxFault {
 impl fmt::Display for SandboxFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SandboxFault::Timeout => f.write_str("the parser ran out of time"),
+            SandboxFault::Timeout => f.write_str("the run went past its deadline (--timeout)"),
+            SandboxFault::InputStalled => f.write_str("the input stalled: no bytes arrived in time (--stall-timeout)"),
             SandboxFault::MemoryLimit => f.write_str("the parser ran out of its memory allowance"),
             SandboxFault::Trap(t) => write!(f, "the parser trapped: {t}"),
             SandboxFault::Protocol(p) => write!(f, "the parser broke the protocol: {p}"),

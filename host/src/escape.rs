@@ -39,6 +39,28 @@ pub fn escape(bytes: &[u8]) -> String {
     out
 }
 
+/// How much of a name errors and violations quote: 1024 bytes. A name can
+/// be a megabyte long; quoting it whole in every message of a report would
+/// let one archive fill memory with copies of it.
+pub const SHOWN_NAME_BYTES: usize = 1024;
+
+/// [`escape`]s at most the first `max` bytes of `bytes` and marks a cut
+/// with `…`. A multi-byte character split by the cut is left out whole.
+pub fn escape_truncated(bytes: &[u8], max: usize) -> String {
+    if bytes.len() <= max {
+        return escape(bytes);
+    }
+    let mut head = &bytes[..max];
+    if let Err(e) = std::str::from_utf8(head)
+        && e.error_len().is_none()
+    {
+        head = &head[..e.valid_up_to()];
+    }
+    let mut out = escape(head);
+    out.push('…');
+    out
+}
+
 /// Control characters, and the invisible ones that reorder or hide text.
 fn needs_escape(c: char) -> bool {
     c.is_control()
@@ -56,7 +78,7 @@ fn needs_escape(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::*;
 
     #[test]
     fn plain_names_are_unchanged() {
@@ -76,6 +98,17 @@ mod tests {
     fn bidi_overrides_are_escaped() {
         assert_eq!(escape("a\u{202e}txt.exe".as_bytes()), "a\\u{202e}txt.exe");
         assert_eq!(escape("x\u{2066}y".as_bytes()), "x\\u{2066}y");
+    }
+
+    #[test]
+    fn long_names_are_cut_and_marked() {
+        assert_eq!(escape_truncated(b"abcdef", 6), "abcdef");
+        assert_eq!(escape_truncated(b"abcdef", 3), "abc…");
+        // The cut falls inside "é" (two bytes): the whole character goes.
+        assert_eq!(escape_truncated("abé".as_bytes(), 3), "ab…");
+        assert_eq!(escape_truncated(b"a\xff\x1bzz", 3), "a\\xff\\u{1b}…");
+        let huge = vec![b'n'; 1 << 20];
+        assert_eq!(escape_truncated(&huge, SHOWN_NAME_BYTES).len(), SHOWN_NAME_BYTES + '…'.len_utf8());
     }
 
     #[test]

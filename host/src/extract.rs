@@ -8,10 +8,19 @@
 //! has no counterpart in the destination is renamed in (never replacing
 //! anything), and existing directories are entered. Before the first rename,
 //! the whole move is planned and any clash with existing content refuses the
-//! archive; so on any refusal or error the destination is left as it was.
+//! archive; so on any refusal or error the destination is left as it was,
+//! down to its own modification time.
 //!
-//! Staging directories are locked while in use. One left behind by a killed
-//! run is unlocked, so the next run in that destination removes it.
+//! The staging directory is removed through the handle this run opened when
+//! it created it, after checking the lock file (created inside it, locked for
+//! the whole run) is still the one this run made: a directory of that name
+//! that another process made, or a symbolic link, is never touched. Removal
+//! walks the tree holding two file descriptors at most, whatever its depth,
+//! and never follows a symbolic link. A staging directory left by a run that
+//! was killed stays, for its owner to remove.
+//!
+//! Modes never widen: a file gets `(mode & 0o755) | 0o600`, a directory
+//! `(mode & 0o755) | 0o700`, then the umask; set at creation.
 
 use std::io::{self, Read, Write};
 use std::time::{Duration, SystemTime};
@@ -23,10 +32,28 @@ use crate::escape;
 use crate::kind::Kind;
 use crate::noreplace::rename_no_replace;
 use crate::options::Options;
-use crate::policy::{STAGING_PREFIX, Vetter};
+use crate::policy::{Accepted, STAGING_PREFIX, Vetter};
 use crate::report::{Hasher, Observer, Progress, Report, Written};
 use crate::rule::Rule;
 use crate::sandbox::{RawEntry, RawEvent, Sandbox};
+
+/// The mode a file is created with (before the umask): the archive's
+/// permission bits narrowed, never widened; the owner can always read and
+/// write it.
+pub fn narrowed_file_mode(archived: u32) -> u32 {
+    (archived & 0o755) | 0o600
+}
+
+/// The mode a directory is created with (before the umask): the archive's
+/// permission bits narrowed, never widened; the owner can always enter,
+/// list and write it.
+pub fn narrowed_dir_mode(archived: u32) -> u32 {
+    (archived & 0o755) | 0o700
+}
+
+/// The mode of a directory that a path implies before (or without) its own
+/// entry.
+const IMPLIED_DIR_MODE: u32 = 0o755;
 
 /// Extracts `reader` into `dest`, all or nothing, telling `observer` as it goes.
 pub fn extract<R: Read + Send, O: Observer + ?Sized>(
@@ -36,7 +63,7 @@ pub fn extract<R: Read + Send, O: Observer + ?Sized>(
     dest: &Dir,
     observer: &mut O,
 ) -> Result<Report, Error> {
-    clean_stale_staging(dest);
+    let before = DestTime::read(dest);
     let staging = Staging::create(dest)?;
     let mut writer = Writer {
         tree: &staging.tree,
@@ -54,7 +81,12 @@ pub fn extract<R: Read + Send, O: Observer + ?Sized>(
     let report = std::mem::take(&mut writer.report);
     drop(writer);
     staging.remove(dest);
-    result.map(|()| report)
+    // Creating and removing the staging directory touched the destination's
+    // modification time; put it back unless entries were moved into it.
+    if !matches!(result, Ok(true)) {
+        before.restore(dest);
+    }
+    result.map(|_| report)
 }
 
 struct OpenFile {
@@ -103,19 +135,27 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
     }
 
     fn entry(&mut self, raw: RawEntry, compressed: u64) -> Result<(), Error> {
-        let refuse = |rule| Error::Refused { index: raw.index, path: escape(&raw.path), rule };
+        let refuse = |rule| Error::Refused {
+            index: raw.index,
+            path: crate::escape::escape_truncated(&raw.path, crate::escape::SHOWN_NAME_BYTES),
+            rule,
+        };
         let accepted = self.vetter.entry(&raw, compressed)?.map_err(refuse)?;
-        for parent in &accepted.new_parents {
-            self.mkdir(parent).map_err(|e| self.fs_error(e, parent, &refuse))?;
-        }
+        self.make_parents(&accepted, &refuse)?;
         let path = String::from_utf8(raw.path.clone()).map_err(|_| Error::protocol("an accepted path is not UTF-8"))?;
         match accepted.kind {
             Kind::Directory => {
                 if accepted.path.is_empty() {
                     return Ok(());
                 }
-                if !accepted.already_made {
-                    self.mkdir(&accepted.path).map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
+                if accepted.already_made {
+                    self.narrow_dir(&accepted.path, narrowed_dir_mode(raw.mode))
+                        .map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
+                } else {
+                    self.tree
+                        .create_dir_with(&accepted.path, &dir_builder(narrowed_dir_mode(raw.mode)))
+                        .map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
+                    self.report.directories += 1;
                 }
                 let mode = self.dir_mode(&accepted.path)?;
                 let written = Written {
@@ -131,7 +171,7 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
                 self.report.entries.push(written);
             }
             _ => {
-                let mode = if raw.mode & 0o100 != 0 { 0o755 } else { 0o644 };
+                let mode = narrowed_file_mode(raw.mode);
                 let file =
                     self.create_file(&accepted.path, mode).map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
                 let mode = file_mode(&file, mode, &accepted.path)?;
@@ -181,11 +221,53 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
         Error::io(format!("creating \"{}\" in the staging directory", escape(path.as_bytes())), e)
     }
 
-    fn mkdir(&mut self, path: &str) -> io::Result<()> {
-        self.tree.create_dir_with(path, &dir_builder(0o755))?;
-        self.report.directories += 1;
+    /// Creates the parents no earlier entry created, each inside a handle to
+    /// the one before: the cost is one step per new directory, not one path
+    /// walk per new directory.
+    fn make_parents(&mut self, accepted: &Accepted, refuse: &dyn Fn(Rule) -> Error) -> Result<(), Error> {
+        if accepted.new_parents == 0 {
+            return Ok(());
+        }
+        let base = accepted.existing_parent();
+        let mut at = if base.is_empty() { self.tree.try_clone() } else { self.tree.open_dir(base) }
+            .map_err(|e| self.fs_error(e, base, refuse))?;
+        let parents = accepted.new_parent_paths();
+        let builder = dir_builder(IMPLIED_DIR_MODE);
+        for (i, parent) in parents.iter().enumerate() {
+            let name = parent.rsplit('/').next().unwrap_or(parent);
+            at.create_dir_with(name, &builder).map_err(|e| self.fs_error(e, parent, refuse))?;
+            self.report.directories += 1;
+            if i + 1 < parents.len() {
+                at = at.open_dir(name).map_err(|e| self.fs_error(e, parent, refuse))?;
+            }
+        }
         Ok(())
     }
+
+    /// An explicit entry for a directory a path implied earlier: narrows the
+    /// staged directory's mode to the entry's (it was created with
+    /// [`IMPLIED_DIR_MODE`] minus the umask, so the result is `mode` minus
+    /// the umask too).
+    #[cfg(unix)]
+    fn narrow_dir(&self, path: &str, mode: u32) -> io::Result<()> {
+        use cap_std::fs::{Permissions, PermissionsExt};
+        let meta = self.tree.symlink_metadata(path)?;
+        if !meta.is_dir() {
+            return Err(io::Error::other("the staged directory is not a directory"));
+        }
+        let current = meta.permissions().mode() & 0o7777;
+        let narrowed = current & mode;
+        if narrowed != current {
+            self.tree.set_permissions(path, Permissions::from_mode(narrowed))?;
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn narrow_dir(&self, _path: &str, _mode: u32) -> io::Result<()> {
+        Ok(())
+    }
+
 
     fn create_file(&self, path: &str, mode: u32) -> io::Result<std::fs::File> {
         let mut options = OpenOptions::new();
@@ -257,9 +339,54 @@ fn system_time(mtime: i64) -> Option<SystemTime> {
     }
 }
 
-/// A locked staging directory inside the destination.
+/// The destination's modification time before the run.
+struct DestTime(#[cfg(unix)] Option<rustix::fs::Stat>);
+
+impl DestTime {
+    #[cfg(unix)]
+    fn read(dest: &Dir) -> DestTime {
+        DestTime(rustix::fs::fstat(dest).ok())
+    }
+
+    #[cfg(not(unix))]
+    fn read(_dest: &Dir) -> DestTime {
+        DestTime()
+    }
+
+    /// Sets the modification time back (through the handle; best effort:
+    /// only the owner may).
+    #[cfg(unix)]
+    fn restore(&self, dest: &Dir) {
+        use rustix::fs::{Mode, OFlags, Timespec, Timestamps, UTIME_OMIT, futimens, openat};
+        let Some(before) = &self.0 else { return };
+        let Ok(now) = rustix::fs::fstat(dest) else { return };
+        if (now.st_mtime, now.st_mtime_nsec) == (before.st_mtime, before.st_mtime_nsec) {
+            return;
+        }
+        let times = Timestamps {
+            last_access: Timespec { tv_sec: 0, tv_nsec: UTIME_OMIT },
+            last_modification: Timespec { tv_sec: before.st_mtime as _, tv_nsec: before.st_mtime_nsec as _ },
+        };
+        // The caller's handle may be an `O_PATH` descriptor, which cannot
+        // change times: open the directory itself through it.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        if let Ok(itself) = openat(dest, ".", flags, Mode::empty()) {
+            let _ = futimens(&itself, &times);
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn restore(&self, _dest: &Dir) {}
+}
+
+/// A locked staging directory inside the destination, held by handle.
 struct Staging {
     name: String,
+    /// The staging directory itself, opened without following links right
+    /// after this run created it.
+    root: Dir,
+    /// The marker: created (exclusively) by this run inside `root` and
+    /// locked until the directory is removed.
     lock: std::fs::File,
     tree: Dir,
 }
@@ -278,21 +405,23 @@ impl Staging {
             }
         };
         let io_err = |e| Error::io(format!("preparing the staging directory {name}"), e);
-        let root = dest.open_dir(&name).map_err(io_err)?;
+        let root = open_own_dir(dest, &name).map_err(io_err)?;
         let lock = root
             .open_with("lock", OpenOptions::new().read(true).write(true).create_new(true))
             .map_err(io_err)?
             .into_std();
-        // Another process cannot hold it: the directory was created just now.
+        // Another process cannot hold it: the file was created just now.
         let _ = lock.try_lock();
         root.create_dir("tree").map_err(io_err)?;
         let tree = root.open_dir("tree").map_err(io_err)?;
-        Ok(Staging { name, lock, tree })
+        Ok(Staging { name, root, lock, tree })
     }
 
     /// Moves the staged tree into `dest`: plan first, refuse on any clash,
-    /// then rename, undoing the renames done so far if one fails.
-    fn publish(&self, dest: &Dir, vetter: &Vetter<'_>) -> Result<(), Error> {
+    /// then rename, undoing the renames done so far if one fails. Whether
+    /// anything was moved into `dest` itself (not only into existing
+    /// directories).
+    fn publish(&self, dest: &Dir, vetter: &Vetter<'_>) -> Result<bool, Error> {
         let mut moves = Vec::new();
         self.plan(dest, vetter, "", &mut moves)?;
         for (done, path) in moves.iter().enumerate() {
@@ -306,7 +435,7 @@ impl Staging {
                 });
             }
         }
-        Ok(())
+        Ok(moves.iter().any(|p| !p.contains('/')))
     }
 
     fn plan(&self, dest: &Dir, vetter: &Vetter<'_>, dir: &str, moves: &mut Vec<String>) -> Result<(), Error> {
@@ -334,11 +463,15 @@ impl Staging {
         Ok(())
     }
 
+    /// Removes the staging directory if it is still the one this run
+    /// created: its lock file must be the one this run made and holds.
     fn remove(self, dest: &Dir) {
-        let Staging { name, lock, tree } = self;
+        let Staging { name, root, lock, tree } = self;
         drop(tree);
+        if is_our_marker(&root, &lock) {
+            let _ = remove_own_dir(dest, &name, root);
+        }
         drop(lock);
-        let _ = dest.remove_dir_all(&name);
     }
 }
 
@@ -371,25 +504,144 @@ fn move_entry(from: &Dir, to: &Dir, path: &str) -> io::Result<()> {
     rename_no_replace(&from_parent, name, &to_parent, name)
 }
 
-/// Removes staging directories that no live run holds locked. Best effort.
-pub fn clean_stale_staging(dest: &Dir) {
-    let Ok(entries) = dest.entries() else { return };
-    for entry in entries.flatten() {
-        let Ok(name) = entry.file_name().into_string() else { continue };
-        if !name.starts_with(STAGING_PREFIX) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let stale = match dest.open_with(format!("{name}/lock"), OpenOptions::new().read(true).write(true)) {
-            Ok(lock) => lock.into_std().try_lock().is_ok(),
-            // No lock file: killed between creating the directory and the
-            // lock. Give a live run a minute to get that far.
-            Err(_) => entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.into_std().elapsed().is_ok_and(|age| age > Duration::from_secs(60))),
-        };
-        if stale {
-            let _ = dest.remove_dir_all(&name);
+/// Opens the directory `name` that this run just created in `dest`, without
+/// following a symbolic link, and checks it is an empty directory of this
+/// user: if another process swapped something in between, nothing of
+/// theirs is used (or later removed).
+#[cfg(unix)]
+fn open_own_dir(dest: &Dir, name: &str) -> io::Result<Dir> {
+    use rustix::fs::{OFlags, openat};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = openat(dest, name, flags, rustix::fs::Mode::empty())?;
+    let stat = rustix::fs::fstat(&fd)?;
+    let mut listing = rustix::fs::Dir::read_from(&fd)?;
+    let mut entries = 0;
+    while let Some(entry) = listing.read() {
+        let name = entry?.file_name().to_bytes().to_vec();
+        if name != b"." && name != b".." {
+            entries += 1;
         }
     }
+    if stat.st_uid != rustix::process::geteuid().as_raw() || entries != 0 {
+        return Err(io::Error::other("the new staging directory was replaced"));
+    }
+    Ok(Dir::from_std_file(std::fs::File::from(fd)))
+}
+
+#[cfg(not(unix))]
+fn open_own_dir(dest: &Dir, name: &str) -> io::Result<Dir> {
+    dest.open_dir(name)
+}
+
+/// Whether `root` still holds the lock file this run created and locked
+/// (opened again without following links, compared by device and inode).
+#[cfg(unix)]
+fn is_our_marker(root: &Dir, lock: &std::fs::File) -> bool {
+    use rustix::fs::{OFlags, fstat, openat};
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    let (Ok(marker), Ok(ours)) = (openat(root, "lock", flags, rustix::fs::Mode::empty()), fstat(lock)) else {
+        return false;
+    };
+    fstat(&marker).is_ok_and(|m| (m.st_dev, m.st_ino) == (ours.st_dev, ours.st_ino))
+}
+
+#[cfg(not(unix))]
+fn is_our_marker(root: &Dir, _lock: &std::fs::File) -> bool {
+    root.symlink_metadata("lock").is_ok_and(|m| m.is_file())
+}
+
+/// Removes everything below `root` (the staging directory, opened by this
+/// run), then `root` itself from `dest` if `name` still names it.
+///
+/// Depth-first with at most two descriptors open (the directory being
+/// emptied and, briefly, its listing or its parent): a level's
+/// subdirectories are remembered by name, and the walk climbs back through
+/// `..`, checking that it arrives in the directory it came from (device and
+/// inode). Nothing is followed: directories are opened with `O_NOFOLLOW`,
+/// and everything that is not a directory is unlinked, never opened.
+#[cfg(unix)]
+fn remove_own_dir(dest: &Dir, name: &str, root: Dir) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::fd::OwnedFd;
+
+    use rustix::fs::{AtFlags, FileType, OFlags, fstat, openat, statat, unlinkat};
+
+    struct Level {
+        name: CString,
+        id: (u64, u64),
+        subdirs: Vec<CString>,
+        listed: bool,
+    }
+    let id = |fd: &OwnedFd| fstat(fd).map(|s| (s.st_dev as u64, s.st_ino as u64));
+    let open_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+
+    let mut current: OwnedFd = std::fs::File::from(root.into_std_file()).into();
+    let root_id = id(&current)?;
+    let mut levels = vec![Level { name: CString::default(), id: root_id, subdirs: Vec::new(), listed: false }];
+    loop {
+        let Some(level) = levels.last_mut() else { break };
+        if !level.listed {
+            let mut listing = rustix::fs::Dir::read_from(&current)?;
+            while let Some(entry) = listing.read() {
+                let entry = entry?;
+                let entry_name = entry.file_name();
+                if matches!(entry_name.to_bytes(), b"." | b"..") {
+                    continue;
+                }
+                let is_dir = match entry.file_type() {
+                    FileType::Unknown => statat(&current, entry_name, AtFlags::SYMLINK_NOFOLLOW)
+                        .is_ok_and(|s| FileType::from_raw_mode(s.st_mode as _) == FileType::Directory),
+                    t => t == FileType::Directory,
+                };
+                if is_dir {
+                    level.subdirs.push(entry_name.to_owned());
+                } else {
+                    unlinkat(&current, entry_name, AtFlags::empty())?;
+                }
+            }
+            level.listed = true;
+        }
+        if let Some(sub) = level.subdirs.pop() {
+            match openat(&current, &sub, open_flags, rustix::fs::Mode::empty()) {
+                Ok(fd) => {
+                    let sub_id = id(&fd)?;
+                    levels.push(Level { name: sub, id: sub_id, subdirs: Vec::new(), listed: false });
+                    current = fd;
+                }
+                // Replaced by something that is not a directory: unlink it.
+                Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => {
+                    unlinkat(&current, &sub, AtFlags::empty())?;
+                }
+                Err(rustix::io::Errno::NOENT) => {}
+                Err(e) => return Err(e.into()),
+            }
+            continue;
+        }
+        // This level is empty: climb to its parent and remove it there.
+        let Some(done) = levels.pop() else { break };
+        let Some(parent) = levels.last() else {
+            levels.push(done);
+            break;
+        };
+        let up = openat(&current, "..", open_flags, rustix::fs::Mode::empty())?;
+        if id(&up)? != parent.id {
+            return Err(io::Error::other("the staging tree was moved while being removed"));
+        }
+        unlinkat(&up, &done.name, AtFlags::REMOVEDIR)?;
+        current = up;
+    }
+    drop(current);
+    // The staging directory is empty; remove it if its name still names it.
+    let named = statat(dest, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    if (named.st_dev as u64, named.st_ino as u64) != root_id {
+        return Err(io::Error::other("the staging directory's name was reused"));
+    }
+    unlinkat(dest, name, AtFlags::REMOVEDIR)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn remove_own_dir(dest: &Dir, name: &str, root: Dir) -> io::Result<()> {
+    drop(root);
+    dest.remove_dir_all(name)
 }

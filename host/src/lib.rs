@@ -94,6 +94,7 @@ mod registry;
 mod report;
 mod rule;
 mod sandbox;
+mod seen;
 mod visit;
 
 use std::io::Read;
@@ -107,10 +108,10 @@ pub use escape::escape;
 pub use kind::Kind;
 pub use manifest::{Manifest, ManifestEntry};
 pub use options::{
-    DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES,
-    DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_TIMEOUT, Options,
+    DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_DIRS, DEFAULT_MAX_ENTRIES,
+    DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_STALL_TIMEOUT, DEFAULT_TIMEOUT, Options,
 };
-pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, Violation};
+pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, MAX_VIOLATIONS, Violation};
 pub use report::{Digest, HashAlgorithm, Observer, Progress, Report, Written};
 pub use rule::Rule;
 pub use visit::{Entry, EntryVisitor};
@@ -286,7 +287,25 @@ impl Extractor {
     /// [`Error::Io`] if reading fails, and [`Error::Sandbox`] with a protocol
     /// fault if the parser misbehaves, are returned as errors.
     pub fn list<R: Read + Send>(&self, reader: R) -> Result<Manifest, Error> {
-        manifest::list(self.sandbox, &self.options, reader)
+        let mut entries = Vec::new();
+        let error = self.list_each(reader, |entry| entries.push(entry))?;
+        Ok(Manifest { entries, error })
+    }
+
+    /// Like [`list`](Self::list), but hands each entry to `each` as soon as
+    /// it is vetted instead of collecting them: memory stays flat however
+    /// many entries the archive has. Returns why reading stopped early, if
+    /// it did (what [`Manifest::error`] holds).
+    ///
+    /// # Errors
+    ///
+    /// As [`list`](Self::list).
+    pub fn list_each<R: Read + Send>(
+        &self,
+        reader: R,
+        each: impl FnMut(ManifestEntry),
+    ) -> Result<Option<Error>, Error> {
+        manifest::list_each(self.sandbox, &self.options, reader, each)
     }
 
     /// Vets an upload: reads the archive like [`list`](Self::list) and
@@ -320,9 +339,14 @@ impl Extractor {
     /// Violations, malformed input and sandbox faults are part of the
     /// report; only [`Error::Io`] (reading failed) and protocol faults of the
     /// parser are errors.
+    ///
+    /// Entries are vetted as they are read and not kept; the report keeps
+    /// the first [`MAX_VIOLATIONS`] violations (names in them cut to 1 KiB)
+    /// and counts the rest, so memory stays bounded whatever the archive.
     pub fn check<R: Read + Send>(&self, reader: R, crate_rules: Option<&CrateRules>) -> Result<CheckReport, Error> {
-        let manifest = self.list(reader)?;
-        Ok(registry::violations(&manifest, &self.options, crate_rules))
+        let mut collector = registry::Collector::new(&self.options, crate_rules);
+        let error = self.list_each(reader, |entry| collector.entry(&entry))?;
+        Ok(collector.finish(error))
     }
 }
 

@@ -58,23 +58,31 @@ pub struct ManifestEntry {
     pub refusal: Option<Rule>,
 }
 
-/// Reads `reader` in `sandbox` and judges every entry, stopping at an
-/// archive-wide refusal (see [`Extractor::list`](crate::Extractor::list)).
-pub(crate) fn list<R: Read + Send>(sandbox: &Sandbox, options: &Options, reader: R) -> Result<Manifest, Error> {
+/// Reads `reader` in `sandbox` and hands every judged entry to `each`,
+/// stopping at an archive-wide refusal (see
+/// [`Extractor::list_each`](crate::Extractor::list_each)). Returns why
+/// reading stopped early, if it did.
+pub(crate) fn list_each<R: Read + Send>(
+    sandbox: &Sandbox,
+    options: &Options,
+    reader: R,
+    mut each: impl FnMut(ManifestEntry),
+) -> Result<Option<Error>, Error> {
     let mut vetter = Vetter::new(options, false);
-    let mut entries = Vec::new();
     let result = sandbox.run(options, reader, false, |event, compressed| {
         let RawEvent::Entry(raw) = event else {
             return Err(Error::protocol("file data sent while listing"));
         };
         let verdict = vetter.entry(&raw, compressed)?;
         let stop = match &verdict {
-            Err(rule) if rule.is_archive_wide() => {
-                Some(Error::Refused { index: raw.index, path: escape(&raw.path), rule: rule.clone() })
-            }
+            Err(rule) if rule.is_archive_wide() => Some(Error::Refused {
+                index: raw.index,
+                path: escape::escape_truncated(&raw.path, escape::SHOWN_NAME_BYTES),
+                rule: rule.clone(),
+            }),
             _ => None,
         };
-        entries.push(ManifestEntry {
+        each(ManifestEntry {
             index: raw.index,
             path: escape(&raw.path),
             raw_path: raw.path,
@@ -89,10 +97,9 @@ pub(crate) fn list<R: Read + Send>(sandbox: &Sandbox, options: &Options, reader:
         });
         stop.map_or(Ok(()), Err)
     });
-    let error = match result.and_then(|()| vetter.finish()) {
-        Ok(()) => None,
-        Err(e @ (Error::Io { .. } | Error::Setup(_) | Error::Sandbox(SandboxFault::Protocol(_)))) => return Err(e),
-        Err(e) => Some(e),
-    };
-    Ok(Manifest { entries, error })
+    match result.and_then(|()| vetter.finish()) {
+        Ok(()) => Ok(None),
+        Err(e @ (Error::Io { .. } | Error::Setup(_) | Error::Sandbox(SandboxFault::Protocol(_)))) => Err(e),
+        Err(e) => Ok(Some(e)),
+    }
 }

@@ -2,9 +2,10 @@
 //!
 //! # What is written
 //!
-//! Only regular files and directories, inside the destination, with modes
-//! 0644 / 0755 (files whose archive mode has the owner-exec bit) and 0755
-//! (directories), minus the umask, set at creation. File modification times
+//! Only regular files and directories, inside the destination, with the
+//! archive's modes narrowed, never widened: `(mode & 0o755) | 0o600` for
+//! files, `(mode & 0o755) | 0o700` for directories, minus the umask, set at
+//! creation. File modification times
 //! come from the archive. Ownership, setuid/setgid/sticky bits, extended
 //! attributes, ACLs and directory times are never applied.
 //!

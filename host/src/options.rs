@@ -31,11 +31,20 @@ pub const DEFAULT_RATIO: u64 = 100;
 /// Changed with [`Options::max_entries`] (examples on [`Options`]).
 pub const DEFAULT_MAX_ENTRIES: u64 = 1_000_000;
 
-/// Bytes in a path: 4096, Linux's `PATH_MAX`. Longer paths cannot be opened
-/// by most tools even when they can be created.
+/// Directories per archive, explicit and implied: 100,000. Real archives
+/// stay far below (the Linux kernel's source has about 5,000, a large
+/// `node_modules` tree tens of thousands); the cap stops a few kilobytes of
+/// deep paths from implying a million directories, which would take minutes
+/// to create and remove.
+pub const DEFAULT_MAX_DIRS: u64 = 100_000;
+
+/// Bytes in a path: 4095. Linux's `PATH_MAX` is 4096 bytes including the
+/// terminating NUL, so no longer path can be opened in one call. A larger
+/// [`Options::max_path_bytes`] is still held to 4095, so that `check` never
+/// accepts a path that `extract` cannot create.
 ///
 /// Changed with [`Options::max_path_bytes`] (examples on [`Options`]).
-pub const DEFAULT_MAX_PATH_BYTES: usize = 4096;
+pub const DEFAULT_MAX_PATH_BYTES: usize = 4095;
 
 /// Bytes in one path component: 255, the `NAME_MAX` of every common file system.
 ///
@@ -61,12 +70,18 @@ pub const DEFAULT_MAX_EXTENSION_BYTES: u32 = 1 << 20;
 /// Changed with [`Options::guest_memory`] (examples on [`Options`]).
 pub const DEFAULT_GUEST_MEMORY: usize = 256 << 20;
 
-/// Wall-clock time one archive may keep the sandboxed parser busy: 10
-/// minutes, far beyond what any archive under the size limits needs, so that
-/// only a runaway parser hits it.
+/// Wall-clock time one archive may take, reading, parsing and writing: 10
+/// minutes, far beyond what any archive under the default size limits needs
+/// on a working disk, so that only a runaway parser or a stuck input hits it.
 ///
 /// Changed with [`Options::timeout`] (examples on [`Options`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Wall-clock time the input may go without delivering a byte: 60 seconds.
+/// A network stream that pauses longer is better retried; a pipe that
+/// nobody writes to must not hold a run (and its staging directory) for the
+/// whole [`DEFAULT_TIMEOUT`].
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How an [`Extractor`](crate::Extractor) treats archives.
 ///
@@ -76,16 +91,25 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
-    /// Most bytes of member data in total. `None` (the default) allows
-    /// `max(1 GiB, 100 × compressed bytes read so far)`; `Some(n)` allows
-    /// exactly `n`. Declared sizes count as soon as a header is read, so a
-    /// bomb is refused before it is decompressed.
+    /// Most bytes of the tar stream: member data, and the headers and
+    /// extension headers (`x`, `g`, `L`, `K`) before each member. `None`
+    /// (the default) allows `max(1 GiB, 100 × compressed bytes read so
+    /// far)`; `Some(n)` allows exactly `n`. Declared sizes count as soon as a
+    /// header is read, so a bomb is refused before it is decompressed. The
+    /// stream is measured up to each member's first header and data, so a
+    /// member's own extension headers count when the next member arrives
+    /// (the guest caps them at four times
+    /// [`max_extension_bytes`](Self::max_extension_bytes) per member).
     pub max_size: Option<u64>,
     /// Most members (any kind, refused ones included).
     pub max_entries: u64,
-    /// Longest path in bytes.
+    /// Most directories, counting the parents that paths imply as well as
+    /// directory entries.
+    pub max_dirs: u64,
+    /// Longest path in bytes (at most 4095, whatever this says).
     pub max_path_bytes: usize,
-    /// Longest path component in bytes.
+    /// Longest path component in bytes (at most 255, `NAME_MAX`, whatever
+    /// this says).
     pub max_component_bytes: usize,
     /// Most components in a path.
     pub max_depth: usize,
@@ -93,8 +117,15 @@ pub struct Options {
     pub max_extension_bytes: u32,
     /// Most linear memory for the sandboxed parser, in bytes.
     pub guest_memory: usize,
-    /// Most wall-clock time the sandboxed parser may run for one archive.
+    /// Most wall-clock time for one archive: reading the input, parsing and
+    /// writing all count. The sandboxed parser is interrupted wherever it
+    /// is; a `reader` that blocks inside one `read` call cannot be
+    /// interrupted by a library, so give it a timeout of its own (the CLI
+    /// polls its input with this deadline).
     pub timeout: Duration,
+    /// Most wall-clock time the parser waits for the next input bytes (the
+    /// same caveat about blocking readers applies).
+    pub stall_timeout: Duration,
     /// Refuse names that are unsafe or ambiguous on any of Linux, macOS and
     /// Windows: reserved device names, `< > : " \\ | ? *`, control characters,
     /// trailing dots and spaces, and names equal under case folding or Unicode
@@ -117,12 +148,14 @@ impl Default for Options {
         Options {
             max_size: None,
             max_entries: DEFAULT_MAX_ENTRIES,
+            max_dirs: DEFAULT_MAX_DIRS,
             max_path_bytes: DEFAULT_MAX_PATH_BYTES,
             max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
             max_depth: DEFAULT_MAX_DEPTH,
             max_extension_bytes: DEFAULT_MAX_EXTENSION_BYTES,
             guest_memory: DEFAULT_GUEST_MEMORY,
             timeout: DEFAULT_TIMEOUT,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
             portable: cfg!(any(windows, target_os = "macos")),
             cache_dir: None,
             content_hash: None,
@@ -153,6 +186,7 @@ macro_rules! setters {
 /// let options = Options::new()
 ///     .max_size(64 << 20)
 ///     .max_entries(10_000)
+///     .max_dirs(5_000)
 ///     .max_path_bytes(1024)
 ///     .max_component_bytes(200)
 ///     .max_depth(64)
@@ -181,6 +215,9 @@ impl Options {
         /// Most members (any kind, refused ones included). Default
         /// [`DEFAULT_MAX_ENTRIES`].
         max_entries: u64;
+        /// Most directories, explicit and implied by paths. Default
+        /// [`DEFAULT_MAX_DIRS`].
+        max_dirs: u64;
         /// Longest path in bytes. Default [`DEFAULT_MAX_PATH_BYTES`].
         max_path_bytes: usize;
         /// Longest path component in bytes. Default
@@ -200,7 +237,10 @@ impl Options {
 /// use std::time::Duration;
 /// use sealtar::Options;
 ///
-/// let options = Options::new().guest_memory(64 << 20).timeout(Duration::from_secs(30));
+/// let options = Options::new()
+///     .guest_memory(64 << 20)
+///     .timeout(Duration::from_secs(30))
+///     .stall_timeout(Duration::from_secs(5));
 /// assert_eq!(options.guest_memory, 64 << 20);
 /// assert_eq!(options.timeout, Duration::from_secs(30));
 /// ```
@@ -209,9 +249,12 @@ impl Options {
         /// Most linear memory for the sandboxed parser, in bytes. Default
         /// [`DEFAULT_GUEST_MEMORY`].
         guest_memory: usize;
-        /// Most wall-clock time the sandboxed parser may run for one
-        /// archive. Default [`DEFAULT_TIMEOUT`].
+        /// Most wall-clock time for one archive, reading the input
+        /// included. Default [`DEFAULT_TIMEOUT`].
         timeout: Duration;
+        /// Most wall-clock time to wait for the next input bytes. Default
+        /// [`DEFAULT_STALL_TIMEOUT`].
+        stall_timeout: Duration;
     }
 }
 

@@ -5,18 +5,30 @@
 //! accept. Sequencing is checked too: an entry index out of order, data for a
 //! member that has none, or more data than declared is a protocol fault.
 
-use std::collections::HashMap;
-
 use crate::error::Error;
 use crate::kind::Kind;
 use crate::options::Options;
 use crate::portable;
 use crate::rule::Rule;
 use crate::sandbox::RawEntry;
+use crate::seen::{NodeId, ROOT, Tree};
 
 /// Names starting with this are sealtar's staging directories; an archive may
 /// not use them at its top level, or a later run would clean them up.
 pub const STAGING_PREFIX: &str = ".sealtar-staging-";
+
+/// The longest path the operating system opens: Linux's `PATH_MAX` is 4096
+/// bytes *including* the terminating NUL. Paths are checked against this
+/// whatever [`Options::max_path_bytes`] says, so that `check` never accepts
+/// a path that `extract` cannot create.
+pub const OS_PATH_MAX: usize = 4095;
+
+/// The longest component the operating system stores: `NAME_MAX` on every
+/// common file system.
+pub const OS_NAME_MAX: usize = 255;
+
+/// Size of a tar header block.
+const BLOCK: u64 = 512;
 
 /// An entry the policy accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,28 +38,53 @@ pub struct Accepted {
     pub path: String,
     /// File or directory.
     pub kind: Kind,
-    /// Parent directories that no earlier entry created, outermost first.
-    pub new_parents: Vec<String>,
+    /// How many of the path's parent directories no earlier entry created
+    /// (the innermost ones).
+    pub new_parents: usize,
     /// For a directory: an earlier entry already implied it, so it exists.
     pub already_made: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Seen {
-    index: u64,
-    dir: bool,
-    explicit: bool,
+impl Accepted {
+    /// The parent directories no earlier entry created, outermost first.
+    pub fn new_parent_paths(&self) -> Vec<&str> {
+        let slashes: Vec<usize> = self.path.match_indices('/').map(|(i, _)| i).collect();
+        slashes[slashes.len() - self.new_parents..].iter().map(|&i| &self.path[..i]).collect()
+    }
+
+    /// The path of the deepest parent that already existed ("" for the top).
+    pub fn existing_parent(&self) -> &str {
+        let mut cut = self.path.len();
+        for _ in 0..=self.new_parents {
+            cut = self.path[..cut].rfind('/').unwrap_or(0);
+        }
+        &self.path[..cut]
+    }
 }
+
+/// Flags of a node in the tree of seen paths.
+const DIR: u8 = 1;
+const EXPLICIT: u8 = 2;
 
 /// Checks a stream of records.
 pub struct Vetter<'o> {
     options: &'o Options,
     with_data: bool,
-    seen: HashMap<String, Seen>,
-    /// Portable mode: folded path -> (path, entry), to catch names that one
-    /// file system would merge.
-    folded: HashMap<String, (String, u64)>,
+    /// Every path used so far: the node's value is the entry that named it.
+    seen: Tree,
+    /// Directories in the tree (explicit and implied).
+    dirs: u64,
+    /// Portable mode: the same tree with each component folded (case,
+    /// Unicode normalization); a node's value is the `seen` node it stands
+    /// for, to catch names that one file system would merge.
+    folded: Tree,
     next_index: u64,
+    /// Where the next entry's first header may start at the earliest.
+    next_offset: u64,
+    /// Bytes counted against the size limit: the tar stream up to the end
+    /// of the current entry's data (headers, extension headers, padding and
+    /// data), and never less than the sum of the declared sizes.
+    counted: u64,
     declared: u64,
     data_left: u64,
 }
@@ -58,9 +95,12 @@ impl<'o> Vetter<'o> {
         Vetter {
             options,
             with_data,
-            seen: HashMap::new(),
-            folded: HashMap::new(),
+            seen: Tree::new(),
+            dirs: 0,
+            folded: Tree::new(),
             next_index: 0,
+            next_offset: 0,
+            counted: 0,
             declared: 0,
             data_left: 0,
         }
@@ -80,15 +120,29 @@ impl<'o> Vetter<'o> {
         if header_only && raw.size != 0 {
             return Err(Error::protocol(format!("{} entry {} declares data", raw.kind, raw.index)));
         }
+        // Headers follow each other: an entry starts after the previous
+        // one's header and padded data.
+        if raw.header_offset < self.next_offset {
+            return Err(Error::protocol(format!(
+                "entry {} starts at byte {} of the tar stream, inside the previous entry (which ends at {})",
+                raw.index, raw.header_offset, self.next_offset
+            )));
+        }
+        self.next_offset =
+            raw.header_offset.saturating_add(BLOCK).saturating_add(raw.size.div_ceil(BLOCK).saturating_mul(BLOCK));
         self.next_index += 1;
         self.data_left = if self.with_data && raw.kind == Kind::File { raw.size } else { 0 };
 
         if self.next_index > self.options.max_entries {
             return Ok(Err(Rule::TooManyEntries { max: self.options.max_entries }));
         }
+        // Extension headers (PAX `x` and `g`, GNU `L` and `K`) cost as much
+        // to read as data: the tar stream consumed so far counts.
         self.declared = self.declared.saturating_add(raw.size);
+        let stream = raw.header_offset.saturating_add(BLOCK).saturating_add(raw.size);
+        self.counted = self.counted.max(stream).max(self.declared);
         let limit = self.options.size_limit(compressed);
-        if self.declared > limit {
+        if self.counted > limit {
             return Ok(Err(Rule::TooLarge { max: limit }));
         }
         if !matches!(raw.kind, Kind::File | Kind::Directory) {
@@ -129,59 +183,93 @@ impl<'o> Vetter<'o> {
     }
 
     /// One path, one meaning: checks `components` against earlier entries and
-    /// records it if accepted.
+    /// records it if accepted. Nothing is recorded for a refused entry.
     fn place(&mut self, index: u64, components: &[&str], is_dir: bool) -> Result<Accepted, Rule> {
         let kind = if is_dir { Kind::Directory } else { Kind::File };
-        if components.is_empty() {
+        let Some((last, parents)) = components.split_last() else {
             // `./` or `.`: the destination itself, which exists.
-            return Ok(Accepted { path: String::new(), kind, new_parents: Vec::new(), already_made: true });
+            return Ok(Accepted { path: String::new(), kind, new_parents: 0, already_made: true });
+        };
+        // The parents that exist already, outermost first.
+        let mut existing: Vec<NodeId> = Vec::with_capacity(components.len());
+        let mut at = ROOT;
+        for component in parents {
+            let Some(node) = self.seen.find(at, component) else { break };
+            if self.seen.flags(node) & DIR == 0 {
+                return Err(Rule::FileDirectoryConflict { other: self.seen.value(node) });
+            }
+            existing.push(node);
+            at = node;
         }
-        let mut path = String::new();
-        let mut new_parents = Vec::new();
-        for (i, component) in components.iter().enumerate() {
-            if i > 0 {
-                path.push('/');
-            }
-            path.push_str(component);
-            if i + 1 == components.len() {
-                break;
-            }
-            match self.seen.get(&path) {
-                Some(s) if !s.dir => return Err(Rule::FileDirectoryConflict { other: s.index }),
-                Some(_) => {}
-                None => new_parents.push(path.clone()),
-            }
-        }
+        let new_parents = parents.len() - existing.len();
         let mut already_made = false;
-        match self.seen.get(&path) {
-            None => {}
-            Some(s) if s.dir && is_dir && !s.explicit => already_made = true,
-            Some(s) if s.dir != is_dir => return Err(Rule::FileDirectoryConflict { other: s.index }),
-            Some(s) => return Err(Rule::Duplicate { first: s.index }),
+        let found = if new_parents == 0 { self.seen.find(at, last) } else { None };
+        if let Some(node) = found {
+            let flags = self.seen.flags(node);
+            let other = self.seen.value(node);
+            match (flags & DIR != 0, is_dir) {
+                (true, true) if flags & EXPLICIT == 0 => already_made = true,
+                (true, false) | (false, true) => return Err(Rule::FileDirectoryConflict { other }),
+                _ => return Err(Rule::Duplicate { first: other }),
+            }
+            existing.push(node);
+        }
+        let new_dirs = new_parents as u64 + u64::from(is_dir && found.is_none());
+        if self.dirs.saturating_add(new_dirs) > self.options.max_dirs {
+            return Err(Rule::TooManyDirectories { max: self.options.max_dirs });
         }
         if self.options.portable {
-            for p in new_parents.iter().chain(std::iter::once(&path)) {
-                match self.folded.get(&portable::fold(p)) {
-                    Some((other_path, other)) if other_path != p => {
-                        return Err(Rule::FoldingCollision { other: *other });
+            self.check_folding(components, &existing)?;
+        }
+        // Accepted: record it.
+        for (i, component) in components.iter().enumerate().skip(existing.len()) {
+            let flags = if i + 1 < components.len() || is_dir { DIR } else { 0 };
+            let flags = if i + 1 == components.len() { flags | EXPLICIT } else { flags };
+            at = self.seen.insert(at, component, index, flags).ok_or(Rule::TooManyEntries { max: index })?;
+            existing.push(at);
+        }
+        if already_made {
+            self.seen.set(at, index, DIR | EXPLICIT);
+        }
+        self.dirs += new_dirs;
+        if self.options.portable {
+            let mut f = ROOT;
+            for (component, &node) in components.iter().zip(&existing) {
+                let key = portable::fold(component);
+                f = match self.folded.find(f, &key) {
+                    Some(f) => f,
+                    None => {
+                        self.folded.insert(f, &key, u64::from(node), 0).ok_or(Rule::TooManyEntries { max: index })?
                     }
-                    _ => {}
-                }
-            }
-            for p in new_parents.iter().chain(std::iter::once(&path)) {
-                self.folded.entry(portable::fold(p)).or_insert_with(|| (p.clone(), index));
+                };
             }
         }
-        for parent in &new_parents {
-            self.seen.insert(parent.clone(), Seen { index, dir: true, explicit: false });
+        Ok(Accepted { path: components.join("/"), kind, new_parents, already_made })
+    }
+
+    /// Portable mode: refuses a path one of whose prefixes folds to the same
+    /// name as a different path seen before. `existing` holds the nodes of
+    /// the prefixes that were seen already.
+    fn check_folding(&self, components: &[&str], existing: &[NodeId]) -> Result<(), Rule> {
+        let mut f = ROOT;
+        for (i, component) in components.iter().enumerate() {
+            let key = portable::fold(component);
+            // A folded name folds to itself, but a component longer than
+            // 255 bytes once folded cannot be in the tree.
+            let Some(next) = self.folded.find(f, &key) else { return Ok(()) };
+            let stands_for = self.folded.value(next);
+            if existing.get(i).map(|&n| u64::from(n)) != Some(stands_for) {
+                let node = NodeId::try_from(stands_for).unwrap_or(ROOT);
+                return Err(Rule::FoldingCollision { other: self.seen.value(node) });
+            }
+            f = next;
         }
-        self.seen.insert(path.clone(), Seen { index, dir: is_dir, explicit: true });
-        Ok(Accepted { path, kind, new_parents, already_made })
+        Ok(())
     }
 
     /// The entry that first used `path` (normalized), if any.
     pub fn index_of(&self, path: &str) -> Option<u64> {
-        self.seen.get(path).map(|s| s.index)
+        self.seen.lookup(path.split('/')).filter(|&n| n != ROOT).map(|n| self.seen.value(n))
     }
 }
 
@@ -194,8 +282,9 @@ pub fn normalize<'p>(raw: &'p [u8], kind: Kind, options: &Options) -> Result<Vec
         return Err(Rule::NulByte);
     }
     let path = std::str::from_utf8(raw).map_err(|_| Rule::NotUtf8)?;
-    if path.len() > options.max_path_bytes {
-        return Err(Rule::PathTooLong { len: path.len(), max: options.max_path_bytes });
+    let max_path = options.max_path_bytes.min(OS_PATH_MAX);
+    if path.len() > max_path {
+        return Err(Rule::PathTooLong { len: path.len(), max: max_path });
     }
     if path.starts_with('/') {
         return Err(Rule::AbsolutePath);
@@ -207,8 +296,9 @@ pub fn normalize<'p>(raw: &'p [u8], kind: Kind, options: &Options) -> Result<Vec
     if path.split('/').skip(1).any(|c| c == ".") {
         return Err(Rule::DotComponent);
     }
-    if let Some(long) = components.iter().find(|c| c.len() > options.max_component_bytes) {
-        return Err(Rule::ComponentTooLong { len: long.len(), max: options.max_component_bytes });
+    let max_component = options.max_component_bytes.min(OS_NAME_MAX);
+    if let Some(long) = components.iter().find(|c| c.len() > max_component) {
+        return Err(Rule::ComponentTooLong { len: long.len(), max: max_component });
     }
     if components.len() > options.max_depth {
         return Err(Rule::TooDeep { depth: components.len(), max: options.max_depth });
@@ -244,7 +334,8 @@ mod tests {
     fn raw(index: u64, path: &str, kind: Kind, size: u64) -> RawEntry {
         RawEntry {
             index,
-            header_offset: index * 512,
+            // Room for any small size between two headers.
+            header_offset: index << 20,
             path: path.as_bytes().to_vec(),
             kind,
             type_flag: b'0',
@@ -326,7 +417,7 @@ mod tests {
         let deep = "a/".repeat(1025) + "f";
         assert_eq!(normalize(deep.as_bytes(), Kind::File, &o), Err(Rule::TooDeep { depth: 1026, max: 1024 }));
         let long = "abcdefghi/".repeat(410);
-        assert_eq!(normalize(long.as_bytes(), Kind::File, &o), Err(Rule::PathTooLong { len: 4100, max: 4096 }));
+        assert_eq!(normalize(long.as_bytes(), Kind::File, &o), Err(Rule::PathTooLong { len: 4100, max: 4095 }));
         let mut shallow = o.clone();
         shallow.max_depth = 3;
         assert_eq!(normalize(b"a/b/c/d", Kind::File, &shallow), Err(Rule::TooDeep { depth: 4, max: 3 }));
@@ -365,7 +456,8 @@ mod tests {
         let v = verdicts(&[("a/b/c", Kind::File), ("a/b/", Kind::Directory), ("a/", Kind::Directory)]);
         assert!(v.iter().all(Result::is_ok), "{v:?}");
         let first = v[0].as_ref().unwrap();
-        assert_eq!(first.new_parents, ["a", "a/b"]);
+        assert_eq!(first.new_parent_paths(), ["a", "a/b"]);
+        assert_eq!(first.existing_parent(), "");
         assert_eq!(first.path, "a/b/c");
     }
 
@@ -495,6 +587,55 @@ mod tests {
             accepted_count > 100 && refused_count > 100 && faults > 100,
             "{accepted_count} {refused_count} {faults}"
         );
+    }
+
+    #[test]
+    fn header_offsets_are_monotonic() {
+        let options = Options::default();
+        let mut v = Vetter::new(&options, false);
+        let mut a = raw(0, "a", Kind::File, 700);
+        a.header_offset = 0;
+        v.entry(&a, 0).unwrap().unwrap();
+        // `a` ends at 512 + 1024: an entry starting inside it is a fault.
+        let mut b = raw(1, "b", Kind::File, 0);
+        b.header_offset = 1024;
+        assert!(v.entry(&b, 0).is_err());
+        let mut v = Vetter::new(&options, false);
+        v.entry(&a, 0).unwrap().unwrap();
+        b.header_offset = 1536;
+        v.entry(&b, 0).unwrap().unwrap();
+    }
+
+    #[test]
+    fn extension_headers_count_toward_the_size_limit() {
+        let options = Options { max_size: Some(10_000), ..Options::default() };
+        let mut v = Vetter::new(&options, false);
+        // One byte of data, 20 KB into the tar stream (after extension headers).
+        let mut e = raw(0, "a", Kind::File, 1);
+        e.header_offset = 20_000;
+        assert_eq!(v.entry(&e, 0).unwrap(), Err(Rule::TooLarge { max: 10_000 }));
+    }
+
+    #[test]
+    fn implied_directories_count_toward_max_dirs() {
+        let options = Options { max_dirs: 3, ..Options::default() };
+        let v = verdicts_with(&options, &[("a/b/f", Kind::File), ("a/c/", Kind::Directory), ("a/d/g", Kind::File)]);
+        assert!(v[0].is_ok() && v[1].is_ok(), "{v:?}");
+        assert_eq!(v[2], Err(Rule::TooManyDirectories { max: 3 }));
+        let v =
+            verdicts_with(&options, &[("a/b/c/f", Kind::File), ("a/b/c/", Kind::Directory), ("a/", Kind::Directory)]);
+        assert!(v.iter().all(Result::is_ok), "an explicit entry for an implied directory is not a new one: {v:?}");
+    }
+
+    #[test]
+    fn paths_are_held_to_the_os_limits_whatever_the_options() {
+        let o = Options { max_path_bytes: 100_000, max_component_bytes: 100_000, ..Options::default() };
+        let long = "abcdefghi/".repeat(409) + "abcdef";
+        assert_eq!(long.len(), 4096);
+        assert_eq!(normalize(long.as_bytes(), Kind::File, &o), Err(Rule::PathTooLong { len: 4096, max: 4095 }));
+        assert!(normalize(&long.as_bytes()[1..], Kind::File, &o).is_ok());
+        let wide = vec![b'w'; 256];
+        assert_eq!(normalize(&wide, Kind::File, &o), Err(Rule::ComponentTooLong { len: 256, max: 255 }));
     }
 
     #[test]

@@ -43,6 +43,14 @@ pub fn component_problem(component: &str) -> Option<&'static str> {
     if is_reserved_device(component) {
         return Some("is a reserved device name on Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9, CONIN$, CONOUT$)");
     }
+    if component.chars().any(is_default_ignorable) {
+        return Some(
+            "contains an invisible character (Unicode Default_Ignorable_Code_Point) that makes it look like another name",
+        );
+    }
+    if is_short_name_form(component) {
+        return Some("has the form of a Windows 8.3 short name (BASE~N), which can alias another entry");
+    }
     None
 }
 
@@ -61,6 +69,44 @@ pub fn native_problem(component: &str) -> Option<&'static str> {
         Some(TRAILING)
     } else {
         None
+    }
+}
+
+/// Unicode's `Default_Ignorable_Code_Point` property (DerivedCoreProperties,
+/// stable since Unicode 6): characters a renderer shows as nothing, so that
+/// `a\u{200b}b` and `ab` look the same. Some file systems (HFS+) even drop
+/// some of them.
+pub fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}'                     // soft hyphen
+        | '\u{034f}'                   // combining grapheme joiner
+        | '\u{061c}'                   // Arabic letter mark
+        | '\u{115f}'..='\u{1160}'      // Hangul choseong/jungseong fillers
+        | '\u{17b4}'..='\u{17b5}'      // Khmer inherent vowels
+        | '\u{180b}'..='\u{180f}'      // Mongolian variation selectors and vowel separator
+        | '\u{200b}'..='\u{200f}'      // zero-width space, joiners, LRM, RLM
+        | '\u{202a}'..='\u{202e}'      // bidi embeddings and overrides
+        | '\u{2060}'..='\u{206f}'      // word joiner, invisible operators, bidi isolates
+        | '\u{3164}'                   // Hangul filler
+        | '\u{fe00}'..='\u{fe0f}'      // variation selectors
+        | '\u{feff}'                   // zero-width no-break space
+        | '\u{ffa0}'                   // halfwidth Hangul filler
+        | '\u{fff0}'..='\u{fff8}'      // unassigned specials
+        | '\u{1bca0}'..='\u{1bca3}'    // shorthand format controls
+        | '\u{1d173}'..='\u{1d17a}'    // musical symbol formatting
+        | '\u{e0000}'..='\u{e0fff}'    // tags and variation selectors supplement
+    )
+}
+
+/// `GIT~1`, `PROGRA~1`, `name~1.txt`: the part before the first dot ends
+/// in a tilde and digits. Windows gives long names such short aliases
+/// (`.git` can be reached as `GIT~1`), so an entry of that form may write
+/// into another entry, or into a directory the archive may not touch.
+fn is_short_name_form(component: &str) -> bool {
+    let stem = component.split('.').next().unwrap_or("");
+    match stem.rsplit_once('~') {
+        Some((_, digits)) => !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
     }
 }
 
@@ -131,6 +177,39 @@ mod tests {
         assert!(component_problem("name ").is_some());
         assert_eq!(component_problem(".hidden"), None);
         assert_eq!(component_problem("name.txt"), None);
+    }
+
+    #[test]
+    fn invisible_characters() {
+        for name in [
+            "a\u{200b}b",
+            "\u{200d}x",
+            "x\u{2060}",
+            "bom\u{feff}",
+            "soft\u{ad}hyphen",
+            "vs\u{fe0f}",
+            "vs\u{e0100}",
+            "tag\u{e0041}",
+            "cgj\u{34f}",
+            "fill\u{3164}",
+            "rlm\u{200f}",
+        ] {
+            assert!(component_problem(name).is_some(), "{name:?}");
+        }
+        // Visible combining marks and ordinary non-ASCII letters are fine.
+        for name in ["cafe\u{301}", "日本語", "emoji\u{1f600}", "nbsp\u{a0}x"] {
+            assert_eq!(component_problem(name), None, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn windows_short_name_forms() {
+        for name in ["GIT~1", "git~1", "PROGRA~1", "name~1.txt", "A~12.B", "~1", "x~0"] {
+            assert!(component_problem(name).is_some(), "{name}");
+        }
+        for name in ["~", "a~", "a~b", "a~1b", "backup~", "~user", "a.b~1", "x~1a.txt"] {
+            assert_eq!(component_problem(name), None, "{name}");
+        }
     }
 
     #[test]

@@ -3,11 +3,17 @@
 
 use crate::error::Error;
 use crate::escape;
+use crate::escape::{SHOWN_NAME_BYTES, escape_truncated};
 use crate::kind::Kind;
-use crate::manifest::{Manifest, ManifestEntry};
+use crate::manifest::ManifestEntry;
 use crate::options::Options;
 use crate::policy::normalize;
 use crate::rule::Rule;
+
+/// Violations a [`CheckReport`] keeps: 10,000. Every one after that is
+/// counted in [`CheckReport::omitted`], so that an archive of a million bad
+/// entries cannot make the report hold a million messages.
+pub const MAX_VIOLATIONS: usize = 10_000;
 
 /// Cargo unpacks at most this much of a crate whatever its compression ratio.
 /// Applied by [`CrateRules`] (example there).
@@ -108,64 +114,101 @@ impl Violation {
 pub struct CheckReport {
     /// Entries read.
     pub entries: u64,
-    /// Every violation, in archive order; archive-wide ones last.
+    /// Every violation, in archive order; archive-wide ones last. At most
+    /// [`MAX_VIOLATIONS`] are kept.
     pub violations: Vec<Violation>,
+    /// Violations found beyond the ones kept.
+    pub omitted: u64,
 }
 
 impl CheckReport {
     /// Whether the archive is acceptable.
     pub fn is_acceptable(&self) -> bool {
-        self.violations.is_empty()
+        self.violations.is_empty() && self.omitted == 0
     }
 }
 
-/// Turns a manifest into the list of violations, adding the crate rules.
-pub fn violations(manifest: &Manifest, options: &Options, crate_rules: Option<&CrateRules>) -> CheckReport {
-    let mut out = Vec::new();
-    let mut crate_state = crate_rules.map(|rules| CrateState { rules, cargo_toml: None, total: 0 });
-    for entry in &manifest.entries {
-        let mut push = |rule: Rule| {
-            let message = format!("entry {} \"{}\": {rule}", entry.index, entry.path);
-            out.push(Violation::of_rule(Some(entry.index), Some(entry.path.clone()), rule, message))
-        };
-        if let Some(rule) = &entry.refusal {
-            push(rule.clone());
-        }
-        if let Some(state) = crate_state.as_mut() {
-            for rule in state.entry(entry, options) {
-                push(rule);
-            }
+/// Collects the violations of a stream of vetted entries, adding the crate
+/// rules.
+pub struct Collector<'a> {
+    options: &'a Options,
+    crate_state: Option<CrateState<'a>>,
+    entries: u64,
+    out: Vec<Violation>,
+    omitted: u64,
+}
+
+impl<'a> Collector<'a> {
+    /// A collector for one archive.
+    pub fn new(options: &'a Options, crate_rules: Option<&'a CrateRules>) -> Self {
+        let crate_state =
+            crate_rules.map(|rules| CrateState { rules, cargo_toml: None, cargo_toml_dir: false, total: 0 });
+        Collector { options, crate_state, entries: 0, out: Vec::new(), omitted: 0 }
+    }
+
+    fn push(&mut self, violation: impl FnOnce() -> Violation) {
+        if self.out.len() < MAX_VIOLATIONS {
+            self.out.push(violation());
+        } else {
+            self.omitted += 1;
         }
     }
-    if let Some(error) = &manifest.error {
-        let message = error.to_string();
-        match error {
-            Error::Refused { index, path, rule } => {
-                // An archive-wide refusal is also the verdict of its entry; report it once.
-                let already = out.iter().any(|v| v.index == Some(*index) && v.rule.as_ref() == Some(rule));
-                if !already {
-                    out.push(Violation::of_rule(Some(*index), Some(path.clone()), rule.clone(), message));
+
+    /// Takes one entry.
+    pub fn entry(&mut self, entry: &ManifestEntry) {
+        self.entries += 1;
+        let mut found: Vec<Rule> = entry.refusal.iter().cloned().collect();
+        if let Some(state) = self.crate_state.as_mut() {
+            found.extend(state.entry(entry, self.options));
+        }
+        for rule in found {
+            self.push(|| {
+                let path = escape_truncated(&entry.raw_path, SHOWN_NAME_BYTES);
+                let message = format!("entry {} \"{path}\": {rule}", entry.index);
+                Violation::of_rule(Some(entry.index), Some(path), rule, message)
+            });
+        }
+    }
+
+    /// The report, given why reading stopped early (if it did).
+    pub fn finish(mut self, error: Option<Error>) -> CheckReport {
+        if let Some(error) = &error {
+            let message = error.to_string();
+            match error {
+                Error::Refused { index, path, rule } => {
+                    // An archive-wide refusal is also the verdict of its entry; report it once.
+                    let already = self.out.iter().any(|v| v.index == Some(*index) && v.rule.as_ref() == Some(rule));
+                    if !already {
+                        // Always shown, even past the cap: it is why reading stopped.
+                        if self.omitted > 0 && *index + 1 == self.entries {
+                            self.omitted -= 1;
+                        }
+                        self.out.push(Violation::of_rule(Some(*index), Some(path.clone()), rule.clone(), message));
+                    }
+                }
+                other => {
+                    let id = if matches!(other, Error::Malformed { .. }) { "malformed" } else { "sandbox" };
+                    self.out.push(Violation { index: None, path: None, rule: None, message, id });
                 }
             }
-            other => {
-                let id = if matches!(other, Error::Malformed { .. }) { "malformed" } else { "sandbox" };
-                out.push(Violation { index: None, path: None, rule: None, message, id });
-            }
         }
-    }
-    if let Some(state) = &crate_state {
-        let complete = manifest.error.is_none();
-        if complete && state.cargo_toml.is_none() {
+        if let Some(state) = &self.crate_state
+            && error.is_none()
+            && state.cargo_toml.is_none()
+            && !state.cargo_toml_dir
+        {
             let message = format!("archive: {}", Rule::MissingCargoToml);
-            out.push(Violation::of_rule(None, None, Rule::MissingCargoToml, message));
+            self.out.push(Violation::of_rule(None, None, Rule::MissingCargoToml, message));
         }
+        CheckReport { entries: self.entries, violations: self.out, omitted: self.omitted }
     }
-    CheckReport { entries: manifest.entries.len() as u64, violations: out }
 }
 
 struct CrateState<'r> {
     rules: &'r CrateRules,
     cargo_toml: Option<u64>,
+    /// A directory named `Cargo.toml` was reported already.
+    cargo_toml_dir: bool,
     total: u64,
 }
 
@@ -182,7 +225,20 @@ impl CrateState<'_> {
         let Ok(components) = normalize(&entry.raw_path, kind, options) else { return found };
         match components.split_first() {
             Some((first, rest)) if *first == self.rules.prefix => {
-                if let [name] = rest {
+                // `Cargo.toml` as a directory, explicit or implied by a path
+                // under it: Cargo needs the manifest to be a file.
+                let names_dir = match rest {
+                    [name] => entry.kind == Kind::Directory && name.to_lowercase() == "cargo.toml",
+                    [name, _, ..] => name.to_lowercase() == "cargo.toml",
+                    [] => false,
+                };
+                if names_dir && !self.cargo_toml_dir {
+                    self.cargo_toml_dir = true;
+                    found.push(Rule::CargoTomlNotFile);
+                }
+                if let [name] = rest
+                    && !names_dir
+                {
                     let lower = name.to_lowercase();
                     if lower == "cargo.toml" {
                         match self.cargo_toml {

@@ -80,6 +80,12 @@ pub enum Rule {
         /// The limit.
         max: u64,
     },
+    /// The archive has more directories (explicit and implied by paths)
+    /// than the limit.
+    TooManyDirectories {
+        /// The limit.
+        max: u64,
+    },
     /// The members' data adds up to more than the size limit.
     TooLarge {
         /// The limit in force when it was crossed.
@@ -103,6 +109,9 @@ pub enum Rule {
         /// The directory every entry must be under.
         prefix: String,
     },
+    /// `check --crate`: `Cargo.toml` at the crate root is a directory (or
+    /// implied as one by a path under it), not a file.
+    CargoTomlNotFile,
     /// `check --crate`: a second `Cargo.toml` (in any letter case).
     SecondCargoToml {
         /// The first one.
@@ -143,11 +152,13 @@ impl Rule {
             Rule::ExistsInDestination => "exists-in-destination",
             Rule::FileSystemCollision => "file-system-collision",
             Rule::TooManyEntries { .. } => "too-many-entries",
+            Rule::TooManyDirectories { .. } => "too-many-directories",
             Rule::TooLarge { .. } => "too-large",
             Rule::GuestVerdict(_) => "guest-verdict",
             Rule::NotPortable(_) => "not-portable",
             Rule::FoldingCollision { .. } => "folding-collision",
             Rule::OutsideCrateDirectory { .. } => "outside-crate-directory",
+            Rule::CargoTomlNotFile => "cargo-toml-not-file",
             Rule::SecondCargoToml { .. } => "second-cargo-toml",
             Rule::MissingCargoToml => "missing-cargo-toml",
             Rule::CargoOkFile => "cargo-ok-file",
@@ -158,7 +169,7 @@ impl Rule {
     /// Whether the rule concerns the archive as a whole (listing stops there)
     /// rather than one entry.
     pub fn is_archive_wide(&self) -> bool {
-        matches!(self, Rule::TooManyEntries { .. } | Rule::TooLarge { .. })
+        matches!(self, Rule::TooManyEntries { .. } | Rule::TooManyDirectories { .. } | Rule::TooLarge { .. })
     }
 }
 
@@ -196,7 +207,12 @@ impl fmt::Display for Rule {
                 f.write_str("the file system treats this name as one already extracted (case or normalization folding)")
             }
             Rule::TooManyEntries { max } => write!(f, "more than {max} entries (--max-entries)"),
-            Rule::TooLarge { max } => write!(f, "unpacked size exceeds the {max}-byte limit (--max-size)"),
+            Rule::TooManyDirectories { max } => {
+                write!(f, "more than {max} directories, counting the ones paths imply (--max-dirs)")
+            }
+            Rule::TooLarge { max } => {
+                write!(f, "unpacked size (headers included) exceeds the {max}-byte limit (--max-size)")
+            }
             Rule::GuestVerdict(why) => write!(f, "refused by the parser: {}", crate::escape(why.as_bytes())),
             Rule::NotPortable(why) => write!(f, "not portable: {why}"),
             Rule::FoldingCollision { other } => {
@@ -209,6 +225,7 @@ impl fmt::Display for Rule {
                 write!(f, "a second Cargo.toml (in any letter case) after entry {first}")
             }
             Rule::MissingCargoToml => f.write_str("no Cargo.toml at the crate root"),
+            Rule::CargoTomlNotFile => f.write_str("Cargo.toml at the crate root is a directory, not a file"),
             Rule::CargoOkFile => f.write_str(".cargo-ok is Cargo's unpack marker and may not be shipped"),
             Rule::CrateTooLarge { max } => write!(f, "unpacks to more than Cargo allows ({max} bytes)"),
         }

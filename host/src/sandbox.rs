@@ -22,7 +22,8 @@
 //! types (which [`crate::policy`] then re-checks).
 
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,7 @@ mod record;
 
 pub use record::{RawEntry, RawEvent};
 
-use feed::Feed;
+use feed::{Feed, Waits};
 use record::convert;
 
 mod bindings {
@@ -83,16 +84,30 @@ impl Sandbox {
         with_data: bool,
         mut sink: impl FnMut(RawEvent, u64) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        // One wall-clock deadline for the whole run: reading the input,
+        // parsing, and whatever `sink` does.
+        let deadline = Instant::now().checked_add(options.timeout);
         let (in_tx, in_rx) = sync_channel::<Vec<u8>>(INPUT_QUEUE);
         let (ev_tx, ev_rx) = sync_channel::<Vec<RawEvent>>(EVENT_QUEUE);
         // Most archives (crates, packages) are small: read one chunk's worth
         // up front, and start the input thread only if there is more.
         let mut reader = reader;
-        let mut first = Vec::with_capacity(INPUT_CHUNK + 1);
-        (&mut reader)
-            .take(INPUT_CHUNK as u64 + 1)
-            .read_to_end(&mut first)
-            .map_err(|e| Error::io("reading the archive", e))?;
+        // The deadline is checked between reads (a read that blocks forever
+        // is the reader's to bound; the CLI's does).
+        let mut first = vec![0u8; INPUT_CHUNK + 1];
+        let mut filled = 0;
+        while filled < first.len() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::Sandbox(SandboxFault::Timeout));
+            }
+            match reader.read(&mut first[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("reading the archive", e)),
+            }
+        }
+        first.truncate(filled);
         let whole = first.len() <= INPUT_CHUNK;
         let compressed = AtomicU64::new(first.len() as u64);
         std::thread::scope(|s| {
@@ -107,12 +122,18 @@ impl Sandbox {
                     if in_tx.send(first).is_err() {
                         return Ok(());
                     }
-                    pump(reader, in_tx, compressed)
+                    pump(reader, in_tx, compressed, deadline)
                 }))
             };
-            let guest = s.spawn(move || self.drive(options, in_rx, with_data, ev_tx));
+            let stop = Arc::new(AtomicBool::new(false));
+            let guest_stop = stop.clone();
+            let guest = s.spawn(move || self.drive(options, deadline, guest_stop, in_rx, with_data, ev_tx));
             let mut outcome = Ok(());
             'drain: loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    outcome = Err(Error::Sandbox(SandboxFault::Timeout));
+                    break;
+                }
                 let batch = match ev_rx.recv_timeout(TICK) {
                     Ok(batch) => batch,
                     // Idle while the guest works: let its deadline check run.
@@ -130,8 +151,17 @@ impl Sandbox {
                 }
             }
             // Dropping the receiver unblocks a guest waiting to send; the
-            // guest's exit in turn unblocks the pump.
+            // guest's exit in turn unblocks the pump. A guest still
+            // computing is stopped by its deadline, which only the epoch
+            // ticks here make it check.
             drop(ev_rx);
+            stop.store(true, Ordering::Relaxed);
+            let mut pause = Duration::from_millis(1);
+            while !guest.is_finished() && deadline.is_some_and(|d| Instant::now() >= d) {
+                self.engine.increment_epoch();
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(TICK);
+            }
             let guest_result = guest.join().unwrap_or_else(|_| Err(Error::Setup("parser thread panicked".into())));
             let pump_result = match pump {
                 Some(pump) => pump.join().unwrap_or_else(|_| Err(io::Error::other("input thread panicked"))),
@@ -150,6 +180,8 @@ impl Sandbox {
     fn drive(
         &self,
         options: &Options,
+        deadline: Option<Instant>,
+        stop: Arc<AtomicBool>,
         input: Receiver<Vec<u8>>,
         with_data: bool,
         events: SyncSender<Vec<RawEvent>>,
@@ -164,22 +196,27 @@ impl Sandbox {
             .map_err(|e| Error::Setup(format!("tokio runtime: {e}")))?;
         let _runtime = runtime.enter();
         let stderr = MemoryOutputPipe::new(STDERR_KEEP);
-        let wasi = WasiCtxBuilder::new().stdin(Feed::new(input)).stderr(stderr.clone()).build();
-        let state =
-            State { wasi, table: ResourceTable::new(), memory: MemoryCap { max: options.guest_memory, hit: false } };
+        let stalled = Arc::new(AtomicBool::new(false));
+        let feed = Feed::new(input, Waits { deadline, stall: options.stall_timeout, stalled: stalled.clone(), stop });
+        let wasi = WasiCtxBuilder::new().stdin(feed).stderr(stderr.clone()).build();
+        let state = State {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap { max: options.guest_memory, hit: false },
+            stalled,
+        };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         // The deadline is wall-clock time, checked whenever the epoch ticks:
         // the consumer ticks it while it waits for the guest (and other
         // archives' consumers may tick it too; that only checks more often).
-        let deadline = Instant::now().checked_add(options.timeout);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| match deadline {
             Some(d) if Instant::now() >= d => Ok(UpdateDeadline::Interrupt),
             _ => Ok(UpdateDeadline::Continue(1)),
         });
 
-        let fault = |store: &Store<State>, e: wasmtime::Error| fault(store, &stderr, e);
+        let fault = |store: &Store<State>, e: wasmtime::Error| fault(store, &stderr, deadline, e);
         let instance = self.pre.instantiate(&mut store).map_err(|e| fault(&store, e))?;
         let parser = instance.sealtar_extractor_parser().archive();
         // The guest's caps only bound its own work; they sit just beyond the
@@ -221,6 +258,8 @@ pub struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryCap,
+    /// The guest's input delivered nothing for the stall timeout.
+    stalled: Arc<AtomicBool>,
 }
 
 impl WasiView for State {
@@ -250,9 +289,12 @@ impl ResourceLimiter for MemoryCap {
 }
 
 /// Turns a wasmtime error from a guest call into the reason the archive is refused.
-fn fault(store: &Store<State>, stderr: &MemoryOutputPipe, e: wasmtime::Error) -> Error {
-    if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+fn fault(store: &Store<State>, stderr: &MemoryOutputPipe, deadline: Option<Instant>, e: wasmtime::Error) -> Error {
+    if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) || deadline.is_some_and(|d| Instant::now() >= d) {
         return Error::Sandbox(SandboxFault::Timeout);
+    }
+    if store.data().stalled.load(Ordering::Relaxed) {
+        return Error::Sandbox(SandboxFault::InputStalled);
     }
     if store.data().memory.hit {
         return Error::Sandbox(SandboxFault::MemoryLimit);
@@ -264,8 +306,16 @@ fn fault(store: &Store<State>, stderr: &MemoryOutputPipe, e: wasmtime::Error) ->
 }
 
 /// Reads the archive in chunks into the input queue.
-fn pump<R: Read>(mut reader: R, queue: SyncSender<Vec<u8>>, read: &AtomicU64) -> io::Result<()> {
+fn pump<R: Read>(
+    mut reader: R,
+    queue: SyncSender<Vec<u8>>,
+    read: &AtomicU64,
+    deadline: Option<Instant>,
+) -> io::Result<()> {
     loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the deadline passed while reading"));
+        }
         let mut chunk = vec![0u8; INPUT_CHUNK];
         let n = loop {
             match reader.read(&mut chunk) {

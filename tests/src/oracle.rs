@@ -1,6 +1,7 @@
 //! GNU tar as an oracle: find it, extract with it, and compare trees the way
-//! the differential tests need (files, contents, owner-exec bits, file
-//! modification times to the second, directories by presence).
+//! the differential tests need (files, contents, owner-exec bits, permission
+//! bits as sealtar narrows them, file modification times to the second,
+//! directories by presence).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,6 +48,8 @@ pub enum Observed {
         contents: Vec<u8>,
         /// Owner-exec bit.
         exec: bool,
+        /// Permission bits (`0o777`; 0 off Unix).
+        mode: u32,
         /// Modification time, whole seconds (floored).
         mtime: i64,
     },
@@ -62,12 +65,13 @@ pub fn observe(root: &Path) -> BTreeMap<String, Observed> {
             let seen = match node {
                 Node::Dir => Observed::Dir,
                 Node::File { contents, exec } => {
-                    let modified = std::fs::metadata(root.join(&path)).and_then(|m| m.modified()).expect("mtime");
+                    let meta = std::fs::metadata(root.join(&path)).expect("metadata");
+                    let modified = meta.modified().expect("mtime");
                     let mtime = match modified.duration_since(UNIX_EPOCH) {
                         Ok(d) => d.as_secs() as i64,
                         Err(e) => -(e.duration().as_secs_f64().ceil() as i64),
                     };
-                    Observed::File { contents, exec, mtime }
+                    Observed::File { contents, exec, mode: permission_bits(&meta), mtime }
                 }
                 other => Observed::Other(format!("{other:?}")),
             };
@@ -76,18 +80,43 @@ pub fn observe(root: &Path) -> BTreeMap<String, Observed> {
         .collect()
 }
 
+#[cfg(unix)]
+fn permission_bits(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o777
+}
+
+#[cfg(not(unix))]
+fn permission_bits(_: &std::fs::Metadata) -> u32 {
+    0
+}
+
+/// What sealtar writes for a file GNU tar wrote with `mode`: the same bits
+/// narrowed to `(mode & 0o755) | 0o600`. GNU tar (with
+/// `--no-same-permissions`) applies only the umask, so a file archived 0600
+/// is 0600 for both, and a world-writable one is narrowed by sealtar alone.
+pub fn narrowed(seen: &Observed) -> Observed {
+    match seen {
+        Observed::File { contents, exec, mode, mtime } if cfg!(unix) => {
+            Observed::File { contents: contents.clone(), exec: *exec, mode: (mode & 0o755) | 0o600, mtime: *mtime }
+        }
+        other => other.clone(),
+    }
+}
+
 /// Up to ten differences between two observed trees, described; empty if
-/// they are the same.
+/// they are the same. GNU tar's file modes are compared [`narrowed`].
 pub fn differences(ours: &BTreeMap<String, Observed>, theirs: &BTreeMap<String, Observed>) -> Vec<String> {
     let brief = |s: &Observed| match s {
         Observed::Dir => "dir".to_string(),
-        Observed::File { contents, exec, mtime } => {
-            format!("file({} bytes, exec {exec}, mtime {mtime})", contents.len())
+        Observed::File { contents, exec, mode, mtime } => {
+            format!("file({} bytes, exec {exec}, mode {mode:04o}, mtime {mtime})", contents.len())
         }
         Observed::Other(o) => o.clone(),
     };
     let mut diffs = Vec::new();
     for (path, seen) in theirs {
+        let seen = &narrowed(seen);
         match ours.get(path) {
             None => diffs.push(format!("missing in sealtar: {path}")),
             Some(x) if x != seen => {

@@ -26,6 +26,13 @@ pub(crate) fn sealtar_bin() -> PathBuf {
     bin
 }
 
+/// `sealtar args…` in `cwd`, with the test cache, not yet started.
+pub(crate) fn sealtar_command(cwd: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(sealtar_bin());
+    command.args(args).current_dir(cwd).env("SEALTAR_CACHE_DIR", cache_dir());
+    command
+}
+
 /// Runs `sealtar args…` in `cwd`, with `stdin` as standard input.
 pub(crate) fn run_in(cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(sealtar_bin())

@@ -621,9 +621,11 @@ fn umask() -> u32 {
     !std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777
 }
 
-/// Checks every mode below `root`: directories 0755, files 0644 or 0755
-/// (owner-exec as in `expected`), minus the umask; never setuid, setgid,
-/// sticky, or group/other-writable.
+/// Checks every mode below `root` for archives whose entries are 0644 and
+/// 0755 (or wider): directories 0755, files 0644 or 0755 (owner-exec as in
+/// `expected`), minus the umask; never setuid, setgid, sticky, or
+/// group/other-writable. (Narrower modes stay narrower: see
+/// `bounds::modes_are_narrowed_never_widened`.)
 #[cfg(unix)]
 fn assert_modes(root: &std::path::Path, expected: &BTreeMap<String, Node>) {
     use std::os::unix::fs::PermissionsExt;
@@ -718,7 +720,7 @@ fn special_mode_bits_are_never_applied() {
 // ---------------------------------------------------------------------------
 
 /// Leaves what a killed run leaves: an unlocked staging directory with a
-/// half-written tree.
+/// half-written tree. No run can prove it was its own, so none removes it.
 fn plant_stale_staging(scene: &Scene) {
     let stale = scene.dest.join(".sealtar-staging-999-dead");
     std::fs::create_dir_all(stale.join("tree")).unwrap();
@@ -726,26 +728,37 @@ fn plant_stale_staging(scene: &Scene) {
     std::fs::write(stale.join("lock"), b"").unwrap();
 }
 
+fn stale_tree() -> BTreeMap<String, Node> {
+    tree(&[
+        (".sealtar-staging-999-dead", Node::Dir),
+        (".sealtar-staging-999-dead/tree", Node::Dir),
+        (".sealtar-staging-999-dead/tree/file", file(b"half written")),
+        (".sealtar-staging-999-dead/lock", file(b"")),
+    ])
+}
+
 #[test]
-fn stale_staging_is_removed_by_a_successful_extraction() {
+fn stale_staging_is_left_alone_by_a_successful_extraction() {
     let scene = Scene::new();
     plant_stale_staging(&scene);
     let bytes = Tar::new().file("fresh.txt", b"fresh").finish();
     scene.extract(&bytes[..]).unwrap();
-    assert_eq!(scene.dest_tree(), with(&prepopulated(), &[("fresh.txt", file(b"fresh"))]));
-    scene.assert_no_staging();
+    let mut expected = with(&prepopulated(), &[("fresh.txt", file(b"fresh"))]);
+    expected.extend(stale_tree());
+    assert_eq!(scene.dest_tree(), expected);
     scene.assert_outside_untouched();
 }
 
 #[test]
-fn stale_staging_is_removed_by_a_refused_extraction() {
+fn stale_staging_is_left_alone_by_a_refused_extraction() {
     let scene = Scene::new();
     plant_stale_staging(&scene);
     let bytes = tar_with_good_first().symlink("s", "x").finish();
     let err = scene.extract(&bytes[..]).expect_err("refused");
     assert!(matches!(err, Error::Refused { index: 1, rule: Rule::ForbiddenKind(Kind::Symlink), .. }), "{err:?}");
-    assert_eq!(scene.dest_tree(), prepopulated());
-    scene.assert_no_staging();
+    let mut expected = prepopulated();
+    expected.extend(stale_tree());
+    assert_eq!(scene.dest_tree(), expected);
     scene.assert_outside_untouched();
 }
 

@@ -2,6 +2,7 @@
 //! built byte by byte, the command-line tool, and differential runs against
 //! GNU tar on real archives.
 
+mod bounds;
 mod cargo_tools;
 mod cli;
 mod corpus;

@@ -1,0 +1,161 @@
+//! The paths an archive has used so far, as a tree of components.
+//!
+//! An archive of a thousand files, each a thousand directories deep, implies
+//! a million directories. Keeping each one as a full path string would cost
+//! gigabytes (every path repeats all of its ancestors); here each directory
+//! costs one node (24 bytes), its own name once in a shared arena, and one
+//! slot in a hash index keyed by (parent node, name). Names are hashed with
+//! the standard library's randomly keyed SipHash, so an archive cannot choose
+//! names that collide.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+
+/// A node: the root (the destination itself) is node 0.
+pub type NodeId = u32;
+
+/// The root node: the archive's top directory.
+pub const ROOT: NodeId = 0;
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    /// Caller data (the entry that created or last named the node).
+    value: u64,
+    parent: NodeId,
+    /// The next node whose (parent, name) has the same hash.
+    next: u32,
+    name_start: u32,
+    name_len: u16,
+    flags: u8,
+}
+
+/// A tree of interned path components. Component names may be at most
+/// 65,535 bytes (the policy refuses components over 255 bytes first; a
+/// case-folded one can be a few times longer).
+#[derive(Debug)]
+pub struct Tree {
+    nodes: Vec<Node>,
+    names: Vec<u8>,
+    index: HashMap<u64, u32>,
+    hasher: RandomState,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree::new()
+    }
+}
+
+impl Tree {
+    /// A tree holding only the root.
+    pub fn new() -> Tree {
+        let root = Node { value: 0, parent: NONE, next: NONE, name_start: 0, name_len: 0, flags: 0 };
+        Tree { nodes: vec![root], names: Vec::new(), index: HashMap::new(), hasher: RandomState::new() }
+    }
+
+    fn key(&self, parent: NodeId, name: &str) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        parent.hash(&mut h);
+        name.hash(&mut h);
+        h.finish()
+    }
+
+    fn name(&self, node: &Node) -> &[u8] {
+        let start = node.name_start as usize;
+        &self.names[start..start + usize::from(node.name_len)]
+    }
+
+    /// The child of `parent` called `name`, if there is one.
+    pub fn find(&self, parent: NodeId, name: &str) -> Option<NodeId> {
+        let mut at = *self.index.get(&self.key(parent, name))?;
+        while at != NONE {
+            let node = &self.nodes[at as usize];
+            if node.parent == parent && self.name(node) == name.as_bytes() {
+                return Some(at);
+            }
+            at = node.next;
+        }
+        None
+    }
+
+    /// Adds `name` under `parent` (which must not have it yet). `None` if the
+    /// tree is full (2^32 nodes or 4 GiB of names) or the name is longer
+    /// than 65,535 bytes.
+    pub fn insert(&mut self, parent: NodeId, name: &str, value: u64, flags: u8) -> Option<NodeId> {
+        let name_len = u16::try_from(name.len()).ok()?;
+        let name_start = u32::try_from(self.names.len()).ok()?;
+        u32::try_from(self.names.len() + name.len()).ok()?;
+        let id = u32::try_from(self.nodes.len()).ok().filter(|&id| id != NONE)?;
+        let key = self.key(parent, name);
+        let next = self.index.insert(key, id).unwrap_or(NONE);
+        self.names.extend_from_slice(name.as_bytes());
+        self.nodes.push(Node { value, parent, next, name_start, name_len, flags });
+        Some(id)
+    }
+
+    /// The node's value.
+    pub fn value(&self, id: NodeId) -> u64 {
+        self.nodes[id as usize].value
+    }
+
+    /// The node's flags.
+    pub fn flags(&self, id: NodeId) -> u8 {
+        self.nodes[id as usize].flags
+    }
+
+    /// Replaces the node's value and flags.
+    pub fn set(&mut self, id: NodeId, value: u64, flags: u8) {
+        let node = &mut self.nodes[id as usize];
+        node.value = value;
+        node.flags = flags;
+    }
+
+    /// The node reached from the root through `components`, if all exist.
+    pub fn lookup<'c>(&self, components: impl IntoIterator<Item = &'c str>) -> Option<NodeId> {
+        components.into_iter().try_fold(ROOT, |at, c| self.find(at, c))
+    }
+
+    /// Nodes besides the root.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.nodes.len() - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_insert_and_lookup() {
+        let mut t = Tree::new();
+        let a = t.insert(ROOT, "a", 7, 1).unwrap();
+        let b = t.insert(a, "b", 8, 2).unwrap();
+        let other_b = t.insert(ROOT, "b", 9, 0).unwrap();
+        assert_eq!(t.find(ROOT, "a"), Some(a));
+        assert_eq!(t.find(a, "b"), Some(b));
+        assert_eq!(t.find(ROOT, "b"), Some(other_b));
+        assert_eq!(t.find(b, "a"), None);
+        assert_eq!(t.lookup(["a", "b"]), Some(b));
+        assert_eq!(t.lookup(["a", "c"]), None);
+        assert_eq!((t.value(b), t.flags(b)), (8, 2));
+        t.set(b, 10, 3);
+        assert_eq!((t.value(b), t.flags(b)), (10, 3));
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.insert(ROOT, &"x".repeat(65_536), 0, 0), None);
+    }
+
+    #[test]
+    fn a_deep_chain_costs_a_node_per_level() {
+        let mut t = Tree::new();
+        let mut at = ROOT;
+        for _ in 0..100_000 {
+            at = t.insert(at, "aaa", 0, 0).unwrap();
+        }
+        assert_eq!(t.len(), 100_000);
+        assert_eq!(t.names.len(), 300_000);
+        assert_eq!(t.lookup(std::iter::repeat_n("aaa", 100_000)), Some(at));
+    }
+}
