@@ -162,7 +162,7 @@ impl Reporter {
                 "message": finding.problem.to_string(),
             });
             let mut out = self.out.lock();
-            serde_json::to_writer(&mut out, &doc)?;
+            crate::write_json(&mut out, &doc)?;
             writeln!(out)?;
         } else if finding.path.is_empty() {
             writeln!(self.out, "{crate_name}: {} [{}]", finding.problem, finding.problem.id())?;
@@ -187,7 +187,7 @@ impl Reporter {
                 "seconds": seconds,
             }});
             let mut out = self.out.lock();
-            serde_json::to_writer(&mut out, &doc)?;
+            crate::write_json(&mut out, &doc)?;
             writeln!(out)?;
         }
         self.out.flush()?;
@@ -409,10 +409,7 @@ pub fn check_batch(extractor: &Extractor, list: &Path, krate: bool, jobs: usize)
             }
             let line = batch_line(path, &result);
             let mut out = stdout.lock();
-            let written = serde_json::to_writer(&mut out, &line)
-                .map_err(io::Error::from)
-                .and_then(|()| writeln!(out))
-                .and_then(|()| out.flush());
+            let written = crate::write_json(&mut out, &line).and_then(|()| writeln!(out)).and_then(|()| out.flush());
             if let Err(e) = written {
                 failed.get_or_insert(e);
             }

@@ -268,7 +268,6 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
         Ok(())
     }
 
-
     fn create_file(&self, path: &str, mode: u32) -> io::Result<std::fs::File> {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
@@ -572,14 +571,15 @@ fn remove_own_dir(dest: &Dir, name: &str, root: Dir) -> io::Result<()> {
         subdirs: Vec<CString>,
         listed: bool,
     }
+    // `st_dev` and `st_ino` are not u64 on every Unix.
+    #[allow(clippy::unnecessary_cast)]
     let id = |fd: &OwnedFd| fstat(fd).map(|s| (s.st_dev as u64, s.st_ino as u64));
     let open_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
 
-    let mut current: OwnedFd = std::fs::File::from(root.into_std_file()).into();
+    let mut current: OwnedFd = root.into_std_file().into();
     let root_id = id(&current)?;
     let mut levels = vec![Level { name: CString::default(), id: root_id, subdirs: Vec::new(), listed: false }];
-    loop {
-        let Some(level) = levels.last_mut() else { break };
+    while let Some(level) = levels.last_mut() {
         if !level.listed {
             let mut listing = rustix::fs::Dir::read_from(&current)?;
             while let Some(entry) = listing.read() {
@@ -633,7 +633,9 @@ fn remove_own_dir(dest: &Dir, name: &str, root: Dir) -> io::Result<()> {
     drop(current);
     // The staging directory is empty; remove it if its name still names it.
     let named = statat(dest, name, AtFlags::SYMLINK_NOFOLLOW)?;
-    if (named.st_dev as u64, named.st_ino as u64) != root_id {
+    #[allow(clippy::unnecessary_cast)]
+    let named = (named.st_dev as u64, named.st_ino as u64);
+    if named != root_id {
         return Err(io::Error::other("the staging directory's name was reused"));
     }
     unlinkat(dest, name, AtFlags::REMOVEDIR)?;

@@ -142,7 +142,8 @@ mod tests {
     #[test]
     fn feed_hands_out_chunks_then_closes() {
         let (tx, rx) = sync_channel(2);
-        let waits = Waits { deadline: None, stall: Duration::from_secs(60), stalled: Arc::default(), stop: Arc::default() };
+        let waits =
+            Waits { deadline: None, stall: Duration::from_secs(60), stalled: Arc::default(), stop: Arc::default() };
         let feed = Feed::new(rx, waits);
         let mut s = feed.p2_stream();
         tx.send(b"hello".to_vec()).unwrap();
