@@ -213,6 +213,7 @@ impl<'o> Vetter<'o> {
                 _ => return Err(Rule::Duplicate { first: other }),
             }
             existing.push(node);
+            at = node;
         }
         let new_dirs = new_parents as u64 + u64::from(is_dir && found.is_none());
         if self.dirs.saturating_add(new_dirs) > self.options.max_dirs {
