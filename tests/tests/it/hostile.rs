@@ -426,25 +426,28 @@ fn gzip_bomb_is_refused_by_the_size_limit_quickly() {
 #[test]
 fn max_size_option_is_enforced() {
     let mut options = options();
-    options.max_size = Some(1000);
+    // The limit counts the tar stream read so far (headers and padding
+    // included), so that extension headers cannot slip past it.
+    options.max_size = Some(2000);
     let strict = Extractor::new(options).unwrap();
     let scene = Scene::new();
     let before = scene.dest_tree();
     let bytes = Tar::new().file("small", &[1u8; 500]).file("big", &[2u8; 2000]).finish();
     let err = scene.extract_with(&strict, &bytes[..]).expect_err("over the size limit");
     match &err {
-        Error::Refused { index: 1, rule: Rule::TooLarge { max: 1000 }, .. } => {}
-        other => panic!("expected entry 1 refused as over 1000 bytes, got {other:?}"),
+        Error::Refused { index: 1, rule: Rule::TooLarge { max: 2000 }, .. } => {}
+        other => panic!("expected entry 1 refused as over 2000 bytes, got {other:?}"),
     }
     assert!(err.is_refusal());
     assert_eq!(scene.dest_tree(), before);
     scene.assert_no_staging();
     scene.assert_outside_untouched();
 
-    // Exactly at the limit is fine.
-    let bytes = Tar::new().file("small", &[1u8; 500]).file("fits", &[2u8; 500]).finish();
+    // Exactly at the limit is fine: "small" takes blocks 0-1, "fits" has
+    // its header at 1024 and its data in 1536..2000.
+    let bytes = Tar::new().file("small", &[1u8; 500]).file("fits", &[2u8; 464]).finish();
     scene.extract_with(&strict, &bytes[..]).unwrap();
-    let expected = with(&prepopulated(), &[("small", file(&[1u8; 500])), ("fits", file(&[2u8; 500]))]);
+    let expected = with(&prepopulated(), &[("small", file(&[1u8; 500])), ("fits", file(&[2u8; 464]))]);
     assert_eq!(scene.dest_tree(), expected);
     scene.assert_no_staging();
 }
@@ -497,7 +500,7 @@ fn path_over_4096_bytes_is_refused() {
     let name = vec!["p".repeat(250); 17].join("/");
     assert_eq!(name.len(), 17 * 251 - 1);
     let bytes = tar_with_good_first().pax(&[("path", name.as_bytes())]).file("short", b"x").finish();
-    assert_refused(&bytes, 1, Rule::PathTooLong { len: name.len(), max: 4096 });
+    assert_refused(&bytes, 1, Rule::PathTooLong { len: name.len(), max: 4095 });
 }
 
 // ---------------------------------------------------------------------------
@@ -843,15 +846,16 @@ fn list_of_a_clean_archive_is_acceptable() {
 #[test]
 fn list_stops_at_an_archive_wide_limit() {
     let mut options = options();
-    options.max_size = Some(1000);
+    // "a" ends at byte 1112 of the tar stream, "b" at 2648.
+    options.max_size = Some(2000);
     let strict = Extractor::new(options).unwrap();
     let bytes = Tar::new().file("a", &[1u8; 600]).file("b", &[2u8; 600]).file("c", b"never read").finish();
     let manifest = strict.list(&bytes[..]).unwrap();
     assert!(!manifest.is_acceptable());
     let refusals: Vec<Option<Rule>> = manifest.entries.iter().map(|e| e.refusal.clone()).collect();
-    assert_eq!(refusals, [None, Some(Rule::TooLarge { max: 1000 })]);
+    assert_eq!(refusals, [None, Some(Rule::TooLarge { max: 2000 })]);
     match &manifest.error {
-        Some(Error::Refused { index: 1, rule: Rule::TooLarge { max: 1000 }, .. }) => {}
+        Some(Error::Refused { index: 1, rule: Rule::TooLarge { max: 2000 }, .. }) => {}
         other => panic!("{other:?}"),
     }
 }
