@@ -164,14 +164,16 @@ impl Sandbox {
             }
             let guest_result = guest.join().unwrap_or_else(|_| Err(Error::Setup("parser thread panicked".into())));
             let pump_result = match pump {
-                Some(pump) => pump.join().unwrap_or_else(|_| Err(io::Error::other("input thread panicked"))),
+                Some(pump) => pump.join().unwrap_or_else(|_| {
+                    Err(Error::io("reading the archive", io::Error::other("input thread panicked")))
+                }),
                 None => Ok(()),
             };
             // A sink refusal explains everything after it; a read error
             // explains whatever the guest made of the cut-off input (even an
             // apparently clean end).
             outcome?;
-            pump_result.map_err(|e| Error::io("reading the archive", e))?;
+            pump_result?;
             guest_result
         })
     }
@@ -311,17 +313,18 @@ fn pump<R: Read>(
     queue: SyncSender<Vec<u8>>,
     read: &AtomicU64,
     deadline: Option<Instant>,
-) -> io::Result<()> {
+) -> Result<(), Error> {
     loop {
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "the deadline passed while reading"));
+            // The same refusal as a guest stopped by the deadline.
+            return Err(Error::Sandbox(SandboxFault::Timeout));
         }
         let mut chunk = vec![0u8; INPUT_CHUNK];
         let n = loop {
             match reader.read(&mut chunk) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(Error::io("reading the archive", e)),
             }
         };
         if n == 0 {
