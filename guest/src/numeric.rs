@@ -50,6 +50,19 @@ pub fn parse_unsigned(field: &[u8]) -> Result<u64, NumError> {
     }
 }
 
+/// Whether GNU tar calls `field` blank: after one optional leading NUL,
+/// nothing but spaces. GNU tar 1.34 reports "Blanks in header where numeric
+/// value expected" and uses -1 where it decodes such a field; Python reads 0.
+/// [`parse_unsigned`] reads it as 0 too, so callers refuse it where GNU
+/// decodes the field.
+pub fn is_blank(field: &[u8]) -> bool {
+    let rest = match field {
+        [0, rest @ ..] => rest,
+        _ => field,
+    };
+    !rest.is_empty() && rest.iter().all(|&b| b == b' ')
+}
+
 fn parse_octal(field: &[u8]) -> Result<u64, NumError> {
     let mut rest = field;
     while let [b' ', tail @ ..] = rest {
@@ -103,6 +116,16 @@ mod tests {
         assert_eq!(parse_unsigned(b"0008\0"), Err(NumError::NotOctal(b'8')));
         assert_eq!(parse_unsigned(b"12\0x"), Err(NumError::NotOctal(b'x')));
         assert_eq!(parse_unsigned(b"-12\0"), Err(NumError::NotOctal(b'-')));
+    }
+
+    #[test]
+    fn blank_is_spaces_after_at_most_one_nul() {
+        assert!(is_blank(b"        "));
+        assert!(is_blank(b"\0       "));
+        assert!(!is_blank(b"\0\0\0\0\0\0\0\0"));
+        assert!(!is_blank(b"       \0"));
+        assert!(!is_blank(b"\0\0      "));
+        assert!(!is_blank(b"    644 "));
     }
 
     #[test]

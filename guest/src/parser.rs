@@ -20,6 +20,10 @@
 //! - an old-style (`\0`) member is a directory when its name ends in `/`,
 //!   and is refused when its raw `name` field and its final (PAX or GNU long)
 //!   name disagree about that slash ([`GrammarRule::OldStyleSlash`]);
+//! - every numeric field (mode, uid, gid, size, mtime, devmajor, devminor)
+//!   of every header block, extension headers included, must decode as
+//!   strict octal or base-256, and must not be blank or above 32 bits (ids,
+//!   device numbers) where GNU tar decodes it ([`GrammarRule::NumericField`]);
 //! - a PAX `size` replaces the header size, larger or smaller;
 //! - PAX and GNU `L`/`K` records apply to the next real member only, and only
 //!   once: a second PAX header, a second `L` or `K`, or a name given by both a
@@ -35,11 +39,12 @@
 //!   reader does.
 
 use std::io::Read;
+use std::ops::Range;
 
 pub use crate::header::BLOCK;
 use crate::header::{Format, RawHeader, field};
 use crate::input::Source;
-use crate::numeric::{parse_signed, parse_unsigned};
+use crate::numeric::{is_blank, parse_signed, parse_unsigned};
 use crate::pax::{self, PaxRecords};
 use crate::rules::GrammarRule;
 
@@ -334,8 +339,8 @@ impl<R: Read> Parser<R> {
             verify_checksum(&block).map_err(|m| self.err_at(header_offset, m))?;
             let header = RawHeader::new(&block);
             let type_flag = header.type_flag();
-            let size = parse_unsigned(header.field(field::SIZE))
-                .map_err(|e| self.err_at(header_offset, format!("bad size field: {e}")))?;
+            let numbers = decode_numbers(&header, self.next_index).map_err(|m| self.err_at(header_offset, m))?;
+            let size = numbers.size;
             match type_flag {
                 b'S' => return Err(self.err_at(header_offset, "GNU sparse members are not supported")),
                 b'M' => {
@@ -429,11 +434,8 @@ impl<R: Read> Parser<R> {
                     ),
                 ));
             }
-            let mode = parse_unsigned(header.field(field::MODE))
-                .map_err(|e| self.err_at(header_offset, format!("bad mode field: {e}")))?;
-            let header_mtime = parse_signed(header.field(field::MTIME))
-                .map_err(|e| self.err_at(header_offset, format!("bad mtime field: {e}")))?;
-            let mtime = pax.mtime.unwrap_or(header_mtime);
+            let mode = numbers.mode;
+            let mtime = pax.mtime.unwrap_or(numbers.mtime);
             if path.len() > self.limits.max_path_bytes {
                 return Err(self.err_at(
                     header_offset,
@@ -602,6 +604,71 @@ impl<R: Read> Parser<R> {
     fn err_at(&self, offset: u64, message: impl Into<String>) -> ParseError {
         ParseError { offset, layer: Layer::Tar, message: message.into() }
     }
+}
+
+/// The numeric fields of a header block that the parser uses.
+struct Numbers {
+    mode: u64,
+    size: u64,
+    mtime: i64,
+}
+
+/// Extension headers: GNU tar reads only their size; Python all their fields.
+fn is_extension(type_flag: u8) -> bool {
+    matches!(type_flag, b'x' | b'X' | b'g' | b'L' | b'K')
+}
+
+/// Decodes every numeric field of a header block (the checksum is
+/// [`verify_checksum`]'s), extension headers included, or names the first
+/// field that does not decode ([`GrammarRule::NumericField`]). Python's
+/// tarfile decodes all of them in every block and ends the archive at one it
+/// cannot read, where GNU tar reads on. `index` is the entry the header
+/// belongs to.
+fn decode_numbers(header: &RawHeader<'_>, index: u64) -> Result<Numbers, String> {
+    let type_flag = header.type_flag();
+    let bad = |name: &str, range: Range<usize>, problem: &dyn std::fmt::Display| {
+        let who = if is_extension(type_flag) {
+            format!("'{}' header \"{}\" of entry {index}", type_flag.escape_ascii(), header.name().escape_ascii())
+        } else {
+            format!("entry {index} \"{}\"", header.path().escape_ascii())
+        };
+        GrammarRule::NumericField
+            .message(format_args!("{who}: {name} field \"{}\" {problem}", header.field(range).escape_ascii()))
+    };
+    // Where GNU tar decodes a field it reads a blank one as -1, Python as 0.
+    let gnu_decodes = |name: &str| match name {
+        "size" => true,
+        "devmajor" | "devminor" => matches!(type_flag, b'3' | b'4'),
+        _ => !is_extension(type_flag),
+    };
+    let unsigned = |name: &str, range: Range<usize>, max: u64| {
+        let raw = header.field(range.clone());
+        let gnu = gnu_decodes(name);
+        if gnu && is_blank(raw) {
+            return Err(bad(name, range, &"holds only spaces"));
+        }
+        match parse_unsigned(raw) {
+            Ok(v) if v <= max || !gnu => Ok(v),
+            Ok(v) => Err(bad(name, range, &format_args!("is {v}, above {max}"))),
+            Err(e) => Err(bad(name, range, &format_args!("does not decode ({e})"))),
+        }
+    };
+    // uid_t, gid_t and GNU's major_t and minor_t are 32 bits: where GNU tar
+    // decodes these fields it refuses larger values, Python reads them.
+    let id_max = u64::from(u32::MAX);
+    let mode = unsigned("mode", field::MODE, u64::MAX)?;
+    unsigned("uid", field::UID, id_max)?;
+    unsigned("gid", field::GID, id_max)?;
+    let size = unsigned("size", field::SIZE, u64::MAX)?;
+    let raw_mtime = header.field(field::MTIME);
+    if gnu_decodes("mtime") && is_blank(raw_mtime) {
+        return Err(bad("mtime", field::MTIME, &"holds only spaces"));
+    }
+    let mtime =
+        parse_signed(raw_mtime).map_err(|e| bad("mtime", field::MTIME, &format_args!("does not decode ({e})")))?;
+    unsigned("devmajor", field::DEVMAJOR, id_max)?;
+    unsigned("devminor", field::DEVMINOR, id_max)?;
+    Ok(Numbers { mode, size, mtime })
 }
 
 fn padding(size: u64) -> u64 {

@@ -23,6 +23,11 @@ pub enum GrammarRule {
     /// A fractional PAX `mtime` whose whole second GNU tar and Python compute
     /// differently.
     PaxTimeRounding,
+    /// A numeric header field (`mode`, `uid`, `gid`, `size`, `mtime`,
+    /// `devmajor`, `devminor`) of any header block, extension headers
+    /// included, that is not strict octal or base-256 in range, or that GNU
+    /// tar calls blank where it decodes the field.
+    NumericField,
 }
 
 impl GrammarRule {
@@ -34,6 +39,7 @@ impl GrammarRule {
             GrammarRule::OldStyleSlash => "old-style-slash",
             GrammarRule::PaxNumber => "pax-number",
             GrammarRule::PaxTimeRounding => "pax-time-rounding",
+            GrammarRule::NumericField => "numeric-field",
         }
     }
 
@@ -53,6 +59,11 @@ impl GrammarRule {
             GrammarRule::PaxNumber => "GNU tar refuses a malformed number, Python ignores it",
             GrammarRule::PaxTimeRounding => {
                 "GNU tar rounds the exact decimal, Python a binary float, to different seconds"
+            }
+            GrammarRule::NumericField => {
+                "Python decodes every numeric field of every header and ends the archive at one it cannot \
+                 read; GNU tar reads `1 2` as 1 and a field of spaces as -1, and does not decode the fields \
+                 of extension headers"
             }
         }
     }
@@ -75,6 +86,7 @@ mod tests {
             GrammarRule::OldStyleSlash,
             GrammarRule::PaxNumber,
             GrammarRule::PaxTimeRounding,
+            GrammarRule::NumericField,
         ];
         let ids: std::collections::BTreeSet<_> = all.iter().map(|r| r.id()).collect();
         assert_eq!(ids.len(), all.len());

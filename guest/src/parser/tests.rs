@@ -594,3 +594,208 @@ fn dot_components_after_the_start_get_a_guest_refusal() {
         assert_eq!(e.refusal, None, "{name}");
     }
 }
+
+/// The numeric fields every header block carries: name, offset, length.
+const NUMERIC: [(&str, usize, usize); 7] = [
+    ("mode", 100, 8),
+    ("uid", 108, 8),
+    ("gid", 116, 8),
+    ("size", 124, 12),
+    ("mtime", 136, 12),
+    ("devmajor", 329, 8),
+    ("devminor", 337, 8),
+];
+
+/// `a`, then a header of type `flag` whose field at `offset` holds `value`
+/// (for an extension type, followed by the member it applies to), then `z`.
+fn with_field(flag: u8, offset: usize, len: usize, value: &[u8]) -> Vec<u8> {
+    let mut t = Tar::new();
+    t.file("a", b"A");
+    let (name, payload): (&[u8], Vec<u8>) = match flag {
+        b'x' => (b"././@PaxHeader", sealtar_tests::pax_record("path", b"b")),
+        b'g' => (b"././@PaxHeader", sealtar_tests::pax_record("comment", b"c")),
+        b'L' | b'K' => (b"././@LongLink", b"b\0".to_vec()),
+        // A member whose size field is under test has no data.
+        _ if offset == 124 => (b"b", Vec::new()),
+        _ => (b"b", b"B".to_vec()),
+    };
+    let mut h = Header::new(name, flag, payload.len() as u64);
+    if matches!(flag, b'L' | b'K') {
+        h.format(Format::Gnu);
+    }
+    h.set(offset, len, value);
+    t.entry(&h, &payload);
+    match flag {
+        b'K' => t.symlink("b", "t"),
+        b'x' | b'g' | b'L' => t.file("b", b"B"),
+        _ => &mut t,
+    };
+    t.file("z", b"Z").finish()
+}
+
+/// Header types checked: a regular file, a PAX header (`x`, `g`), a GNU long
+/// name and link (`L`, `K`).
+const FLAGS: [u8; 5] = [b'0', b'x', b'g', b'L', b'K'];
+
+#[test]
+fn undecodable_numeric_fields_of_every_header_are_refused() {
+    // Python ends the archive at any of these (so it sees only `a`); GNU tar
+    // reads `1 2` as 1 and does not decode an extension header's fields.
+    for flag in FLAGS {
+        for (name, offset, len) in NUMERIC {
+            for value in [&b"9999999\0"[..], b"99x\0", b"1 2\0"] {
+                let bytes = with_field(flag, offset, len, value);
+                let case = format!("type {} field {name} value {}", flag.escape_ascii(), value.escape_ascii());
+                let e = error(&bytes);
+                assert_eq!(e.offset, 1024, "{case}: {e}");
+                assert_eq!(rule_of(&bytes), "numeric-field", "{case}: {e}");
+                assert!(e.message.contains(&format!(" {name} field \"{}", value.escape_ascii())), "{case}: {e}");
+                let who = if flag == b'0' { "entry 1 \"b\"".to_string() } else { format!("'{}' header", flag as char) };
+                assert!(e.message.contains(&who), "{case}: {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn numeric_field_message_names_the_header_the_field_and_the_rule() {
+    let e = error(&with_field(b'x', 100, 8, b"9999999\0"));
+    assert_eq!(
+        e.message,
+        GrammarRule::NumericField.message(
+            "'x' header \"././@PaxHeader\" of entry 1: mode field \"9999999\\x00\" does not decode \
+             (byte 0x39 in an octal field)"
+        )
+    );
+    let e = error(&with_field(b'0', 108, 8, b"1 2\0"));
+    assert!(e.message.starts_with("entry 1 \"b\": uid field \"1 2\\x00\\x00\\x00\\x00\\x00\" does not decode"), "{e}");
+}
+
+#[test]
+fn nul_filled_numeric_fields_read_as_zero_everywhere() {
+    // Both readers read an all-NUL field as 0 (some writers leave uid, gid
+    // and the device numbers so).
+    for flag in FLAGS {
+        for (name, offset, len) in NUMERIC {
+            if name == "size" && flag != b'0' {
+                continue; // an extension header needs its size
+            }
+            let bytes = with_field(flag, offset, len, &[]);
+            let all = entries(&bytes).unwrap_or_else(|e| panic!("type {} field {name}: {e}", flag as char));
+            let names: Vec<_> = all.iter().map(|(e, _)| e.path.as_slice()).collect();
+            assert_eq!(names, [&b"a"[..], b"b", b"z"], "type {} field {name}", flag as char);
+            let b = &all[1].0;
+            match (flag, name) {
+                (b'0', "mode") => assert_eq!(b.mode, 0),
+                (b'0', "mtime") => assert_eq!(b.mtime, 0),
+                (b'0', "size") => assert_eq!((b.size, all[1].1.as_slice()), (0, &b""[..])),
+                _ => assert_eq!((b.mode, b.mtime), (if flag == b'K' { 0o777 } else { 0o644 }, 1_700_000_000)),
+            }
+        }
+    }
+}
+
+#[test]
+fn space_filled_numeric_fields_are_read_where_gnu_tar_does_not_decode_them() {
+    // Python reads a field of spaces as 0; GNU tar does not look at an
+    // extension header's mode, uid, gid, mtime or device numbers, nor at a
+    // regular file's device numbers.
+    for flag in FLAGS {
+        for (name, offset, len) in NUMERIC {
+            let gnu_decodes = name == "size" || (flag == b'0' && !name.starts_with("dev"));
+            for value in [vec![b' '; len], [&[0u8][..], &vec![b' '; len - 1]].concat()] {
+                let bytes = with_field(flag, offset, len, &value);
+                let case = format!("type {} field {name} value {}", flag as char, value.escape_ascii());
+                if gnu_decodes {
+                    // GNU tar: "Blanks in header", read as -1 (mode 07777,
+                    // mtime 1969; a size of spaces skips the member).
+                    assert_eq!(rule_of(&bytes), "numeric-field", "{case}");
+                    assert!(error(&bytes).message.contains("holds only spaces"), "{case}");
+                } else {
+                    assert_eq!(entries(&bytes).map(|a| a.len()), Ok(3), "{case}");
+                }
+            }
+        }
+    }
+    // Spaces ended by a NUL are 0 to both readers.
+    for (name, offset, len) in NUMERIC {
+        let mut value = vec![b' '; len - 1];
+        value.push(0);
+        let all = entries(&with_field(b'0', offset, len, &value)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(all.len(), 3, "{name}");
+    }
+}
+
+#[test]
+fn device_numbers_of_a_device_must_not_be_blank() {
+    for (offset, what) in [(329, "devmajor"), (337, "devminor")] {
+        for blank in [&b"        "[..], b"\0       "] {
+            let bytes = device_with(offset, blank);
+            assert_eq!(rule_of(&bytes), "numeric-field", "{what}");
+            assert!(error(&bytes).message.contains(&format!("entry 1 \"dev\": {what} field")), "{what}");
+        }
+        assert_eq!(entries(&device_with(offset, b"\0\0\0\0\0\0\0\0")).map(|a| a.len()), Ok(3), "{what}");
+        assert_eq!(entries(&device_with(offset, b"       \0")).map(|a| a.len()), Ok(3), "{what}");
+    }
+}
+
+#[test]
+fn base256_numeric_fields_are_read_in_every_header() {
+    for flag in FLAGS {
+        for (name, offset, len) in NUMERIC {
+            if name == "size" {
+                continue; // the data would not match; base256_size_is_read covers it
+            }
+            let mut value = vec![0u8; len];
+            value[0] = 0x80;
+            value[len - 2..].copy_from_slice(&[0x01, 0xed]); // 0o755
+            let all = entries(&with_field(flag, offset, len, &value))
+                .unwrap_or_else(|e| panic!("type {} field {name}: {e}", flag as char));
+            assert_eq!(all.len(), 3, "type {} field {name}", flag as char);
+            match (flag, name) {
+                (b'0', "mode") => assert_eq!(all[1].0.mode, 0o755),
+                (b'0', "mtime") => assert_eq!(all[1].0.mtime, 0o755),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn ids_and_device_numbers_above_32_bits_are_refused_where_gnu_tar_decodes_them() {
+    // GNU tar: "value 4294967296 is out of uid_t range"; Python reads it.
+    // GNU decodes a member's uid and gid and a device's numbers, nothing of
+    // an extension header's.
+    let ids = ["uid", "gid", "devmajor", "devminor"];
+    for flag in [b'0', b'3', b'x', b'g', b'L', b'K'] {
+        for (name, offset, len) in NUMERIC.into_iter().filter(|(n, ..)| ids.contains(n)) {
+            let gnu_decodes = match flag {
+                b'0' => !name.starts_with("dev"),
+                b'3' => true,
+                _ => false,
+            };
+            let case = format!("type {} field {name}", flag as char);
+            let mut value = vec![0u8; len];
+            value[0] = 0x80;
+            value[3] = 0x01; // 2^32
+            let bytes = if flag == b'3' { device_with(offset, &value) } else { with_field(flag, offset, len, &value) };
+            if gnu_decodes {
+                assert_eq!(rule_of(&bytes), "numeric-field", "{case}");
+                assert!(error(&bytes).message.contains("is 4294967296, above 4294967295"), "{case}");
+            } else {
+                assert_eq!(entries(&bytes).map(|a| a.len()), Ok(3), "{case}");
+            }
+            value[3] = 0;
+            value[4..].fill(0xff); // 2^32 - 1
+            let bytes = if flag == b'3' { device_with(offset, &value) } else { with_field(flag, offset, len, &value) };
+            assert!(entries(&bytes).is_ok(), "{case}");
+        }
+    }
+}
+
+/// A character device whose field at `offset` (8 bytes) holds `value`.
+fn device_with(offset: usize, value: &[u8]) -> Vec<u8> {
+    let mut h = Header::new(b"dev", b'3', 0);
+    h.device_numbers(1, 3).set(offset, 8, value);
+    Tar::new().file("a", b"A").entry(&h, b"").file("z", b"Z").finish()
+}
