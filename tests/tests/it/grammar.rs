@@ -335,6 +335,11 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
     let t = Tar::new().dir("./").file("./a.txt", b"a").dir(".").finish();
     add("leading ./ and an entry named . or ./", t, Accept);
 
+    // Numeric fields left as NULs (some writers do) read as 0 everywhere.
+    let mut nul = header("ids.txt", b'0', 1);
+    nul.set(108, 8, &[0; 8]).set(116, 8, &[0; 8]).set(329, 8, &[0; 8]).set(337, 8, &[0; 8]);
+    add("NUL-filled uid, gid and device numbers", Tar::new().entry(&nul, b"x").finish(), Accept);
+
     // PAX numbers that parse the same everywhere.
     let t = Tar::new()
         .pax(&[("mtime", b"1700000000.123456789"), ("atime", b"1700000000.5"), ("uid", b"1000"), ("gid", b"0")])
@@ -402,6 +407,24 @@ fn each_differential_class_is_refused_by_its_named_rule() {
     areg.format(Format::Gnu);
     let t = Tar::new().pax(&[("path", b"thing")]).entry(&areg, b"").finish();
     classes.push(("old-style member, names disagree about the slash", t, "old-style-slash"));
+
+    // Numeric fields that Python decodes in every header (and ends the
+    // archive at one it cannot read) while GNU tar reads past them.
+    let record = sealtar_tests::pax_record("mtime", b"1");
+    for (what, flag, payload) in
+        [("PAX", b'x', &record[..]), ("PAX global", b'g', &record[..]), ("GNU long name", b'L', b"long1\0")]
+    {
+        let mut ext = header("././@PaxHeader", flag, payload.len() as u64);
+        ext.format(if flag == b'L' { Format::Gnu } else { Format::Ustar }).set(100, 8, b"9999999\0");
+        let t = Tar::new().file("a", b"a").entry(&ext, payload).file("b", b"b").finish();
+        classes.push((format!("{what} header with an undecodable mode").leak(), t, "numeric-field"));
+    }
+    let mut uid = header("b", b'0', 1);
+    uid.set(108, 8, b"99x\0\0\0\0\0");
+    classes.push(("member uid 99x", Tar::new().file("a", b"a").entry(&uid, b"b").finish(), "numeric-field"));
+    let mut dev = header("b", b'0', 1);
+    dev.set(329, 8, b"1 2\0\0\0\0\0");
+    classes.push(("member devmajor 1 2", Tar::new().file("a", b"a").entry(&dev, b"b").finish(), "numeric-field"));
 
     let extractor = extractor();
     let mut failures = Vec::new();
