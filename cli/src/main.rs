@@ -14,9 +14,11 @@ mod cargo;
 use anyhow::Context;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sealtar::{CheckReport, CrateRules, Error, Extractor, Options, Rule, escape};
+use sealtar::{
+    Action, CheckReport, CrateRules, Error, Extractor, Kind, LinkPolicy, Options, Report, Rule, SpecialPolicy, escape,
+};
 
 /// Extract untrusted tar archives (optionally gzip, xz, bzip2 or zstd): parsed inside a WebAssembly
 /// sandbox, re-checked on the host, written only as regular files and
@@ -34,14 +36,21 @@ struct Cli {
 enum Command {
     /// Extract ARCHIVE into DIR, or refuse it and change nothing.
     ///
-    /// Only regular files and directories are written. Links, devices, path
-    /// traversal, duplicate paths, malformed headers and anything that would
-    /// replace existing content refuse the whole archive; the message names
-    /// the entry and the rule. A progress bar is shown on standard error for
-    /// large archives when it is a terminal.
+    /// Only regular files and directories are written. Links and devices
+    /// (unless --links or --special says otherwise), path traversal,
+    /// duplicate paths, malformed headers and anything that would replace
+    /// existing content refuse the whole archive; the message names the entry
+    /// and the rule. Directory times are set after everything is written. A
+    /// progress bar is shown on standard error for large archives when it is
+    /// a terminal.
     Extract {
         /// The archive (tar, or tar compressed with gzip, xz, bzip2 or zstd, detected from its contents); `-` reads standard input.
         archive: PathBuf,
+        /// Extract only these members (and, for a directory, everything
+        /// under it), named as in the archive before --strip-components. A
+        /// member that matches nothing is an error and nothing is written.
+        #[arg(value_name = "MEMBER")]
+        members: Vec<String>,
         /// Destination directory; created if missing.
         #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".")]
         dir: PathBuf,
@@ -57,6 +66,9 @@ enum Command {
     List {
         /// The archive; `-` reads standard input.
         archive: PathBuf,
+        /// Mark entries outside these members as excluded (as extract would).
+        #[arg(value_name = "MEMBER")]
+        members: Vec<String>,
         /// One JSON document instead of text.
         #[arg(long)]
         json: bool,
@@ -169,10 +181,46 @@ struct Limits {
     /// and macOS.
     #[arg(long)]
     portable: bool,
+    /// Symbolic and hard links: refuse the archive (the default), skip them
+    /// (listed on standard error), or write a copy of the file or directory
+    /// they name inside the archive. A copied link's target must resolve
+    /// inside the archive to an extracted file or directory; anything else
+    /// (absolute, outside, dangling, cyclic targets, drive letters or
+    /// backslashes, a hard link to a later member) refuses the archive.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = LinksArg::Refuse)]
+    links: LinksArg,
+    /// FIFOs and character and block devices: refuse the archive (the
+    /// default) or skip them.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = SpecialArg::Refuse)]
+    special: SpecialArg,
+    /// Remove N leading components from names before writing (every entry
+    /// is still vetted on its full name). A file left with no name, or two
+    /// entries left with the same name, refuse the archive.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    strip_components: usize,
+    /// Do not write entries matching GLOB (tar's meaning: it may match any
+    /// run of whole components, `*` matches `/`, a matched directory excludes
+    /// its contents). Matched before --strip-components. Excluded entries are
+    /// still vetted. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LinksArg {
+    Refuse,
+    Skip,
+    Copy,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SpecialArg {
+    Refuse,
+    Skip,
 }
 
 impl Limits {
-    fn options(&self) -> Options {
+    fn options(&self, members: Vec<String>) -> Options {
         // The library writes nothing it is not asked to; the command caches
         // the compiled guest in the user's cache directory.
         let mut options = Options::default().with_default_cache();
@@ -182,6 +230,18 @@ impl Limits {
         options.timeout = Duration::from_secs(self.timeout);
         options.stall_timeout = Duration::from_secs(self.stall_timeout);
         options.portable |= self.portable;
+        options.links = match self.links {
+            LinksArg::Refuse => LinkPolicy::Refuse,
+            LinksArg::Skip => LinkPolicy::Skip,
+            LinksArg::Copy => LinkPolicy::Copy,
+        };
+        options.special = match self.special {
+            SpecialArg::Refuse => SpecialPolicy::Refuse,
+            SpecialArg::Skip => SpecialPolicy::Skip,
+        };
+        options.strip_components = self.strip_components;
+        options.exclude = self.exclude.clone();
+        options.members = members;
         options
     }
 }
@@ -280,8 +340,8 @@ fn tune_malloc() {}
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Extract { archive, dir, limits, verbose } => {
-            let options = limits.options();
+        Command::Extract { archive, members, dir, limits, verbose } => {
+            let options = limits.options(members);
             let extractor = Extractor::new(options.clone())?;
             let (input, size) = open_input_sized(&archive, &options)?;
             let (dest, created) = open_destination(&dir)?;
@@ -294,6 +354,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let _ = std::fs::remove_dir(&dir);
             }
             let report = result?;
+            print_skipped_and_copied(&report, verbose)?;
             if verbose {
                 let _ = writeln!(
                     io::stderr(),
@@ -306,8 +367,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::List { archive, json, limits } => {
-            let options = limits.options();
+        Command::List { archive, members, json, limits } => {
+            let options = limits.options(members);
             let extractor = Extractor::new(options.clone())?;
             let input = open_input(&archive, &options)?;
             let mut out = io::BufWriter::new(io::stdout().lock());
@@ -317,16 +378,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(if acceptable { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::AuditCargo { cargo_home, vendor, json, jobs, limits } => {
-            let extractor = Extractor::new(limits.options())?;
+            let extractor = Extractor::new(limits.options(Vec::new()))?;
             cargo::audit_cargo(&extractor, cargo_home, vendor, json, cargo::job_count(jobs))
         }
         Command::Check { batch: Some(list), krate, jobs, limits, .. } => {
-            let extractor = Extractor::new(limits.options())?;
+            let extractor = Extractor::new(limits.options(Vec::new()))?;
             cargo::check_batch(&extractor, &list, krate, cargo::job_count(jobs))
         }
         Command::Check { archive, json, krate, prefix, limits, .. } => {
             let archive = archive.context("no archive given")?;
-            let options = limits.options();
+            let options = limits.options(Vec::new());
             let extractor = Extractor::new(options.clone())?;
             let size = std::fs::metadata(&archive).ok().filter(|m| m.is_file()).map(|m| m.len());
             let rules = match (prefix, krate) {
@@ -348,6 +409,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 print_check_json(&mut out, &report)?;
             } else {
+                for (index, path, action) in &report.actions {
+                    writeln!(out, "entry {index} \"{path}\": {}", action_text(action))?;
+                }
                 for v in &report.violations {
                     writeln!(out, "{}", v.message)?;
                 }
@@ -386,11 +450,25 @@ fn violations_json(report: &CheckReport) -> Vec<serde_json::Value> {
 }
 
 fn print_check_json(out: &mut impl Write, report: &CheckReport) -> io::Result<()> {
+    let actions: Vec<_> = report
+        .actions
+        .iter()
+        .map(|(index, path, action)| {
+            serde_json::json!({
+                "index": index,
+                "path": path,
+                "verdict": verdict_id(None, action),
+                "copy_of": copy_of(action),
+            })
+        })
+        .collect();
     let doc = serde_json::json!({
         "acceptable": report.is_acceptable(),
         "entries": report.entries,
         "violations": violations_json(report),
         "omitted_violations": report.omitted,
+        "actions": actions,
+        "omitted_actions": report.actions_omitted,
     });
     write_json(out, &doc)?;
     writeln!(out)
@@ -546,6 +624,51 @@ fn open_destination(dir: &Path) -> anyhow::Result<(Dir, bool)> {
     Ok((dest, created))
 }
 
+/// Skipped links and special files on standard error: one summary line, or
+/// one line each with `-v` (copies too).
+fn print_skipped_and_copied(report: &Report, verbose: bool) -> io::Result<()> {
+    let mut err = io::stderr().lock();
+    if verbose {
+        for s in &report.skipped {
+            let target = s.link_target.as_ref().map(|t| format!(" -> \"{t}\"")).unwrap_or_default();
+            writeln!(err, "sealtar: skipped {} \"{}\"{target}", s.kind, s.path)?;
+        }
+        for c in &report.copied {
+            writeln!(err, "sealtar: wrote \"{}\" as a copy of \"{}\" (link entry {})", c.written, c.copy_of, c.index)?;
+        }
+    } else if !report.skipped.is_empty() {
+        let links = report.skipped.iter().filter(|s| matches!(s.kind, Kind::Symlink | Kind::Hardlink)).count();
+        let special = report.skipped.len() - links;
+        writeln!(err, "sealtar: skipped {links} link(s) and {special} special file(s); -v lists them")?;
+    }
+    Ok(())
+}
+
+/// The verdict of an entry in `list` and `check`: its action, or `refused`.
+fn verdict_id(refusal: Option<&Rule>, action: &Action) -> &'static str {
+    match (refusal, action) {
+        (Some(_), _) => "refused",
+        (None, Action::Skip) => "skip",
+        (None, Action::Copy { .. }) => "copy",
+        (None, Action::Excluded) => "excluded",
+        (None, _) => "ok",
+    }
+}
+
+fn copy_of(action: &Action) -> Option<&str> {
+    match action {
+        Action::Copy { of } => Some(of),
+        _ => None,
+    }
+}
+
+fn action_text(action: &Action) -> String {
+    match action {
+        Action::Copy { of } => format!("copy of \"{of}\""),
+        other => verdict_id(None, other).to_string(),
+    }
+}
+
 /// Prints each entry as it is vetted; whether the archive is acceptable.
 fn list_text(extractor: &Extractor, input: impl Read + Send, out: &mut impl Write) -> anyhow::Result<bool> {
     let mut acceptable = true;
@@ -556,7 +679,7 @@ fn list_text(extractor: &Extractor, input: impl Read + Send, out: &mut impl Writ
             return;
         }
         let verdict = match &e.refusal {
-            None => "ok".to_string(),
+            None => action_text(&e.action),
             Some(rule) => format!("REFUSED: {rule}"),
         };
         let link = e.link_target.as_ref().map(|t| format!(" -> {t}")).unwrap_or_default();
@@ -590,7 +713,8 @@ fn list_json(extractor: &Extractor, input: impl Read + Send, out: &mut impl Writ
             "mode": e.mode,
             "mtime": e.mtime,
             "link_target": e.link_target,
-            "verdict": if e.refusal.is_some() { "refused" } else { "ok" },
+            "verdict": verdict_id(e.refusal.as_ref(), &e.action),
+            "copy_of": if e.refusal.is_none() { copy_of(&e.action) } else { None },
             "rule": e.refusal.as_ref().map(Rule::id),
             "reason": e.refusal.as_ref().map(ToString::to_string),
         });

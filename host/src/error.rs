@@ -47,8 +47,9 @@ impl fmt::Display for SandboxFault {
     }
 }
 
-/// Everything that can go wrong. Every variant but [`Error::Io`] and
-/// [`Error::Setup`] is a refusal of the archive ([`Error::is_refusal`]).
+/// Everything that can go wrong. Every variant but [`Error::Io`],
+/// [`Error::Setup`], [`Error::InvalidOption`] and [`Error::MembersNotFound`]
+/// is a refusal of the archive ([`Error::is_refusal`]).
 ///
 /// ```no_run
 /// use sealtar::{Error, Extractor, Options};
@@ -96,13 +97,19 @@ pub enum Error {
     },
     /// The WebAssembly engine could not be set up.
     Setup(String),
+    /// An option is invalid (an `exclude` pattern that is not a glob, an
+    /// empty member name).
+    InvalidOption(String),
+    /// Members asked for by [`Options::members`](crate::Options::members)
+    /// that match nothing in the archive (escaped). Nothing was written.
+    MembersNotFound(Vec<String>),
 }
 
 impl Error {
     /// Whether the archive itself was refused (as opposed to an I/O or setup
     /// failure on this machine). The CLI exits 1 for refusals and 2 otherwise.
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, Error::Io { .. } | Error::Setup(_))
+        !matches!(self, Error::Io { .. } | Error::Setup(_) | Error::InvalidOption(_) | Error::MembersNotFound(_))
     }
 
     /// The rule broken, for a policy refusal.
@@ -136,6 +143,11 @@ impl fmt::Display for Error {
             Error::Sandbox(fault) => write!(f, "sandbox: {fault}"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Setup(what) => write!(f, "cannot set up the sandbox: {what}"),
+            Error::InvalidOption(what) => write!(f, "invalid option: {what}"),
+            Error::MembersNotFound(names) => {
+                let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+                write!(f, "not found in the archive: {}", quoted.join(", "))
+            }
         }
     }
 }

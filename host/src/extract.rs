@@ -32,8 +32,8 @@ use crate::escape;
 use crate::kind::Kind;
 use crate::noreplace::rename_no_replace;
 use crate::options::Options;
-use crate::policy::{Accepted, STAGING_PREFIX, Vetter};
-use crate::report::{Hasher, Observer, Progress, Report, Written};
+use crate::policy::{Accepted, CopyOp, LinkCopy, Plan, STAGING_PREFIX, Vetter};
+use crate::report::{Copied, Hasher, Observer, Progress, Report, Skipped, Written};
 use crate::rule::Rule;
 use crate::sandbox::{RawEntry, RawEvent, Sandbox};
 
@@ -63,13 +63,16 @@ pub fn extract<R: Read + Send, O: Observer + ?Sized>(
     dest: &Dir,
     observer: &mut O,
 ) -> Result<Report, Error> {
+    let vetter = Vetter::new(options, true)?;
     let before = DestTime::read(dest);
     let staging = Staging::create(dest)?;
     let mut writer = Writer {
         tree: &staging.tree,
-        vetter: Vetter::new(options, true),
+        vetter,
         options,
         open: None,
+        discard: false,
+        dir_times: Vec::new(),
         report: Report::default(),
         progress: Progress::default(),
         observer,
@@ -101,6 +104,10 @@ struct Writer<'a, O: ?Sized> {
     vetter: Vetter<'a>,
     options: &'a Options,
     open: Option<OpenFile>,
+    /// The current file is not written (excluded): its data is dropped.
+    discard: bool,
+    /// Directories whose archive mtime is set once everything is written.
+    dir_times: Vec<(String, i64)>,
     report: Report,
     progress: Progress,
     observer: &'a mut O,
@@ -115,6 +122,10 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
             }
             RawEvent::Data(data) => {
                 self.vetter.data(data.len())?;
+                if self.discard {
+                    self.discard = self.vetter.data_pending();
+                    return Ok(());
+                }
                 let open = self.open.as_mut().ok_or_else(|| Error::protocol("data without an open file"))?;
                 open.file
                     .write_all(&data)
@@ -141,7 +152,25 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
             rule,
         };
         let accepted = self.vetter.entry(&raw, compressed)?.map_err(refuse)?;
+        if accepted.plan == Plan::Excluded {
+            self.discard = self.vetter.data_pending();
+            return Ok(());
+        }
         self.make_parents(&accepted, &refuse)?;
+        match accepted.plan {
+            Plan::Write => {}
+            Plan::Skip => {
+                self.report.skipped.push(Skipped {
+                    index: raw.index,
+                    path: escape(&raw.path),
+                    kind: raw.kind,
+                    link_target: raw.link_target.as_deref().map(escape),
+                });
+                return Ok(());
+            }
+            // Written by `finish`, once every target is.
+            Plan::Copy | Plan::Excluded => return Ok(()),
+        }
         let path = String::from_utf8(raw.path.clone()).map_err(|_| Error::protocol("an accepted path is not UTF-8"))?;
         match accepted.kind {
             Kind::Directory => {
@@ -157,6 +186,7 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
                         .map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
                     self.report.directories += 1;
                 }
+                self.dir_times.push((accepted.path.clone(), raw.mtime));
                 let mode = self.dir_mode(&accepted.path)?;
                 let written = Written {
                     index: raw.index,
@@ -294,10 +324,96 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
         Ok(())
     }
 
+    /// After the last entry: members asked for and not found, link copies,
+    /// then directory times (last, as GNU tar does: writing into a directory
+    /// changes its time).
     fn finish(&mut self) -> Result<(), Error> {
         self.vetter.finish()?;
-        self.close()
+        self.close()?;
+        let missing = self.vetter.members_not_found();
+        if !missing.is_empty() {
+            return Err(Error::MembersNotFound(missing));
+        }
+        if self.vetter.copies_links() {
+            for verdict in self.vetter.resolve_links() {
+                let copy = verdict.map_err(|(index, path, rule)| Error::Refused { index, path, rule })?;
+                self.write_copy(&copy)?;
+            }
+        }
+        for (path, mtime) in std::mem::take(&mut self.dir_times) {
+            let Some(time) = system_time(mtime) else { continue };
+            set_dir_time(self.tree, &path, time)
+                .map_err(|e| Error::io(format!("setting the time of \"{}\"", escape(path.as_bytes())), e))?;
+        }
+        Ok(())
     }
+
+    /// Writes one link's copy: directories, and files read back from the
+    /// staged tree through its handle (never a path outside it).
+    fn write_copy(&mut self, copy: &LinkCopy) -> Result<(), Error> {
+        let refuse = |rule| Error::Refused { index: copy.index, path: copy.shown.clone(), rule };
+        let mut written = None;
+        for op in &copy.ops {
+            match op {
+                CopyOp::Dir { path, mode, mtime } => {
+                    self.tree
+                        .create_dir_with(path, &dir_builder(narrowed_dir_mode(*mode)))
+                        .map_err(|e| self.fs_error(e, path, &refuse))?;
+                    self.report.directories += 1;
+                    if let Some(mtime) = mtime {
+                        self.dir_times.push((path.clone(), *mtime));
+                    }
+                    written.get_or_insert_with(|| path.clone());
+                }
+                CopyOp::File { from, to, mode, mtime } => {
+                    let io_err = |e| {
+                        Error::io(
+                            format!("copying \"{}\" to \"{}\"", escape(from.as_bytes()), escape(to.as_bytes())),
+                            e,
+                        )
+                    };
+                    let mut source = self.tree.open(from).map_err(io_err)?.into_std();
+                    let mut file =
+                        self.create_file(to, narrowed_file_mode(*mode)).map_err(|e| self.fs_error(e, to, &refuse))?;
+                    let n = io::copy(&mut source, &mut file).map_err(io_err)?;
+                    if let Some(time) = system_time(*mtime) {
+                        file.set_modified(time).map_err(io_err)?;
+                    }
+                    self.report.files += 1;
+                    self.report.bytes += n;
+                    written.get_or_insert_with(|| to.clone());
+                }
+            }
+        }
+        if let Some(written) = written {
+            self.report.copied.push(Copied {
+                index: copy.index,
+                path: copy.shown.clone(),
+                written: escape(written.as_bytes()),
+                copy_of: copy.copy_of.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Sets a staged directory's modification time through a handle opened on
+/// it inside the staging tree (read-only: `futimens` needs no more).
+#[cfg(unix)]
+fn set_dir_time(tree: &Dir, path: &str, time: SystemTime) -> io::Result<()> {
+    let dir = tree.open_with(path, OpenOptions::new().read(true))?.into_std();
+    dir.set_modified(time)
+}
+
+/// Off Unix, directories are opened without the right to change their
+/// attributes; setting their time is best effort there, and a directory that
+/// cannot be set keeps the time of its last change.
+#[cfg(not(unix))]
+fn set_dir_time(tree: &Dir, path: &str, time: SystemTime) -> io::Result<()> {
+    if let Ok(dir) = tree.open_dir(path) {
+        let _ = dir.into_std_file().set_modified(time);
+    }
+    Ok(())
 }
 
 /// The permission bits of a file just created with `requested`: read back

@@ -106,15 +106,15 @@ pub use cache::default_cache_dir;
 pub use error::{Error, Layer, SandboxFault};
 pub use escape::escape;
 pub use kind::Kind;
-pub use manifest::{Manifest, ManifestEntry};
+pub use manifest::{Action, Manifest, ManifestEntry};
 pub use options::{
     DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_DIRS, DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_STALL_TIMEOUT,
-    DEFAULT_TIMEOUT, Options,
+    DEFAULT_TIMEOUT, LinkPolicy, MAX_LINK_HOPS, Options, SpecialPolicy,
 };
 pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, MAX_VIOLATIONS, Violation};
-pub use report::{Digest, HashAlgorithm, Observer, Progress, Report, Written};
-pub use rule::Rule;
+pub use report::{Copied, Digest, HashAlgorithm, Observer, Progress, Report, Skipped, Written};
+pub use rule::{LinkProblem, Rule};
 pub use visit::{Entry, EntryVisitor};
 
 use sandbox::Sandbox;
@@ -144,8 +144,10 @@ impl Extractor {
     /// # Errors
     ///
     /// [`Error::Setup`] if the WebAssembly engine cannot be created or the
-    /// embedded guest does not link against the host's restricted interfaces.
+    /// embedded guest does not link against the host's restricted interfaces;
+    /// [`Error::InvalidOption`] if an `exclude` pattern is not a glob.
     pub fn new(options: Options) -> Result<Extractor, Error> {
+        policy::Filter::new(&options)?;
         let sandbox = Sandbox::get(options.cache_dir.as_deref())?;
         Ok(Extractor { options, sandbox })
     }
@@ -167,7 +169,9 @@ impl Extractor {
     /// # Security
     ///
     /// Defends against: links of every kind and special files (never
-    /// written), path traversal (`..`, absolute paths), duplicate and
+    /// written; with [`Options::links`] a link may be skipped, or replaced
+    /// by a copy of a file or directory that its target names inside the
+    /// archive, resolved by name and never on the file system), path traversal (`..`, absolute paths), duplicate and
     /// conflicting paths, names that are not UTF-8 or contain NUL, headers
     /// that mainstream readers interpret differently, decompression bombs and
     /// oversized headers (limits in [`Options`]), and bugs in the

@@ -7,7 +7,7 @@ use crate::error::{Error, SandboxFault};
 use crate::escape;
 use crate::kind::Kind;
 use crate::options::Options;
-use crate::policy::Vetter;
+use crate::policy::{Plan, Vetter};
 use crate::rule::Rule;
 use crate::sandbox::{RawEvent, Sandbox};
 
@@ -54,6 +54,8 @@ pub struct ManifestEntry {
     pub mtime: i64,
     /// Link target, escaped, for links.
     pub link_target: Option<String>,
+    /// What extraction does with the entry when it is not refused.
+    pub action: Action,
     /// Why the entry is refused, if it is.
     pub refusal: Option<Rule>,
 }
@@ -62,13 +64,23 @@ pub struct ManifestEntry {
 /// stopping at an archive-wide refusal (see
 /// [`Extractor::list_each`](crate::Extractor::list_each)). Returns why
 /// reading stopped early, if it did.
+///
+/// Entries are handed over as they are read, with one exception: under
+/// [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) a link's verdict depends on
+/// the entries after it, so from the first link on, entries are held back
+/// (in archive order) until the whole archive is read. That mode keeps every
+/// name of the archive for resolving targets anyway; the entries held back
+/// count toward the same entry limit.
 pub(crate) fn list_each<R: Read + Send>(
     sandbox: &Sandbox,
     options: &Options,
     reader: R,
     mut each: impl FnMut(ManifestEntry),
 ) -> Result<Option<Error>, Error> {
-    let mut vetter = Vetter::new(options, false);
+    let mut vetter = Vetter::new(options, false)?;
+    let copies = vetter.copies_links();
+    // Under `--links copy`: the entries from the first link on.
+    let mut held: Vec<ManifestEntry> = Vec::new();
     let result = sandbox.run(options, reader, false, |event, compressed| {
         let RawEvent::Entry(raw) = event else {
             return Err(Error::protocol("file data sent while listing"));
@@ -82,7 +94,7 @@ pub(crate) fn list_each<R: Read + Send>(
             }),
             _ => None,
         };
-        each(ManifestEntry {
+        let entry = ManifestEntry {
             index: raw.index,
             path: escape(&raw.path),
             raw_path: raw.path,
@@ -93,13 +105,79 @@ pub(crate) fn list_each<R: Read + Send>(
             mode: raw.mode,
             mtime: raw.mtime,
             link_target: raw.link_target.as_deref().map(escape),
+            action: match &verdict {
+                Ok(a) => match a.plan {
+                    Plan::Write => Action::Extract,
+                    Plan::Skip => Action::Skip,
+                    Plan::Copy => Action::Copy { of: String::new() },
+                    Plan::Excluded => Action::Excluded,
+                },
+                Err(_) => Action::Extract,
+            },
             refusal: verdict.err(),
-        });
+        };
+        if copies && (!held.is_empty() || matches!(entry.action, Action::Copy { .. })) {
+            held.push(entry);
+        } else {
+            each(entry);
+        }
         stop.map_or(Ok(()), Err)
     });
-    match result.and_then(|()| vetter.finish()) {
-        Ok(()) => Ok(None),
-        Err(e @ (Error::Io { .. } | Error::Setup(_) | Error::Sandbox(SandboxFault::Protocol(_)))) => Err(e),
-        Err(e) => Ok(Some(e)),
+    let mut error = match result.and_then(|()| vetter.finish()) {
+        Ok(()) => None,
+        Err(e @ (Error::Io { .. } | Error::Setup(_) | Error::Sandbox(SandboxFault::Protocol(_)))) => return Err(e),
+        Err(e) => Some(e),
+    };
+    if error.is_none() {
+        let missing = vetter.members_not_found();
+        if !missing.is_empty() {
+            return Err(Error::MembersNotFound(missing));
+        }
     }
+    if copies {
+        // Links are judged once the whole archive is known: a symbolic link
+        // may name a later member.
+        let first = held.first().map_or(0, |e| e.index);
+        for verdict in vetter.resolve_links() {
+            match verdict {
+                Ok(copy) => {
+                    if let Some(e) = copy.index.checked_sub(first).and_then(|i| held.get_mut(i as usize))
+                        && e.refusal.is_none()
+                        && matches!(e.action, Action::Copy { .. })
+                    {
+                        e.action = Action::Copy { of: copy.copy_of };
+                    }
+                }
+                Err((index, path, rule)) => {
+                    if rule.is_archive_wide() && error.is_none() {
+                        error = Some(Error::Refused { index, path, rule: rule.clone() });
+                    }
+                    if let Some(e) = index.checked_sub(first).and_then(|i| held.get_mut(i as usize))
+                        && e.refusal.is_none()
+                    {
+                        e.refusal = Some(rule);
+                    }
+                }
+            }
+        }
+        held.into_iter().for_each(&mut each);
+    }
+    Ok(error)
+}
+
+/// What extraction does with an entry the policy accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Written as a file or directory.
+    Extract,
+    /// A link or special file the options skip.
+    Skip,
+    /// A link replaced by a copy of `of` (its resolved target, as written, escaped).
+    Copy {
+        /// The file or directory copied.
+        of: String,
+    },
+    /// Not selected, or excluded: vetted, not written.
+    Excluded,
 }

@@ -82,6 +82,43 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// nobody writes to must not hold a run (and its staging directory) for the
 /// whole [`DEFAULT_TIMEOUT`].
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Links followed through other links, at most, when a link is resolved for
+/// [`LinkPolicy::Copy`]: 16. Real trees chain two or three (`libfoo.so ->
+/// libfoo.so.1 -> libfoo.so.1.2`); Linux itself gives up after 40.
+pub const MAX_LINK_HOPS: usize = 16;
+
+/// What to do with symbolic and hard links.
+///
+/// Links are refused by default: a link in an archive can make a later write
+/// land outside the destination or on an existing file (CVE-2026-5223,
+/// CVE-2021-32803). sealtar never creates a link on disk under any policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LinkPolicy {
+    /// Refuse the archive if it holds any link (the default).
+    #[default]
+    Refuse,
+    /// Extract everything else; list each link skipped in the
+    /// [`Report`](crate::Report).
+    Skip,
+    /// Write a copy of the link's target in its place, when the target
+    /// resolves inside the archive (in the archive's own namespace, never on
+    /// disk) to a regular file or directory that is itself extracted. Any
+    /// other link refuses the archive. Copies count toward every limit.
+    Copy,
+}
+
+/// What to do with FIFOs and character and block devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SpecialPolicy {
+    /// Refuse the archive if it holds any (the default).
+    #[default]
+    Refuse,
+    /// Extract everything else; list each one skipped in the
+    /// [`Report`](crate::Report).
+    Skip,
+}
 
 /// How an [`Extractor`](crate::Extractor) treats archives.
 ///
@@ -141,6 +178,27 @@ pub struct Options {
     /// [`Written::hash`](crate::Written::hash). `None` (the default) hashes
     /// nothing.
     pub content_hash: Option<HashAlgorithm>,
+    /// What to do with symbolic and hard links (default: refuse).
+    pub links: LinkPolicy,
+    /// What to do with FIFOs and devices (default: refuse).
+    pub special: SpecialPolicy,
+    /// Leading path components removed from every name before writing, as
+    /// `tar --strip-components`. Entries are vetted on their full names
+    /// first. A directory left with no name is the destination itself and is
+    /// skipped; any other entry left with no name, or two entries left with
+    /// the same name, refuse the archive.
+    pub strip_components: usize,
+    /// Members to extract (tar's `FILE...` arguments): an entry is written if
+    /// its name, or one of its leading directories, is one of these (before
+    /// stripping; `./`, repeated and trailing `/` do not matter). Empty (the
+    /// default) selects everything. A member that matches nothing is an
+    /// error ([`Error::MembersNotFound`](crate::Error::MembersNotFound)).
+    pub members: Vec<String>,
+    /// Glob patterns of entries not to write, with `tar --exclude`'s
+    /// meaning: a pattern matches a name, or any run of whole components of
+    /// it (`docs` excludes `pkg/docs/` and everything under it), and `*`
+    /// matches `/` too. Matched before stripping.
+    pub exclude: Vec<String>,
 }
 
 impl Default for Options {
@@ -159,6 +217,11 @@ impl Default for Options {
             portable: cfg!(any(windows, target_os = "macos")),
             cache_dir: None,
             content_hash: None,
+            links: LinkPolicy::Refuse,
+            special: SpecialPolicy::Refuse,
+            strip_components: 0,
+            members: Vec::new(),
+            exclude: Vec::new(),
         }
     }
 }
@@ -271,6 +334,55 @@ impl Options {
         /// Refuses names that are unsafe or ambiguous on any of Linux, macOS
         /// and Windows (see [`Options::portable`](#structfield.portable)).
         portable: bool;
+    }
+}
+
+/// Links, special files, and which members are written where.
+///
+/// ```
+/// use sealtar::{LinkPolicy, Options, SpecialPolicy};
+///
+/// let options = Options::new()
+///     .links(LinkPolicy::Copy)
+///     .special(SpecialPolicy::Skip)
+///     .strip_components(1)
+///     .members(["pkg-1.0/src"])
+///     .exclude(["*.orig", "tests"]);
+/// assert_eq!(options.links, LinkPolicy::Copy);
+/// assert_eq!(options.special, SpecialPolicy::Skip);
+/// assert_eq!(options.strip_components, 1);
+/// assert_eq!(options.members, ["pkg-1.0/src"]);
+/// assert_eq!(options.exclude, ["*.orig", "tests"]);
+/// assert_eq!(Options::new().links, LinkPolicy::Refuse);
+/// ```
+impl Options {
+    setters! {
+        /// What to do with symbolic and hard links. Default
+        /// [`LinkPolicy::Refuse`].
+        links: LinkPolicy;
+        /// What to do with FIFOs and devices. Default
+        /// [`SpecialPolicy::Refuse`].
+        special: SpecialPolicy;
+        /// Leading components removed from every name before writing (see
+        /// [`Options::strip_components`](#structfield.strip_components)).
+        /// Default 0.
+        strip_components: usize;
+    }
+
+    /// Writes only these members and what is under them (see
+    /// [`Options::members`](#structfield.members)).
+    #[must_use]
+    pub fn members<S: Into<String>>(mut self, members: impl IntoIterator<Item = S>) -> Self {
+        self.members = members.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Leaves out entries matching these globs, as `tar --exclude` (see
+    /// [`Options::exclude`](#structfield.exclude)).
+    #[must_use]
+    pub fn exclude<S: Into<String>>(mut self, patterns: impl IntoIterator<Item = S>) -> Self {
+        self.exclude = patterns.into_iter().map(Into::into).collect();
+        self
     }
 }
 

@@ -5,11 +5,16 @@
 //! accept. Sequencing is checked too: an entry index out of order, data for a
 //! member that has none, or more data than declared is a protocol fault.
 
+use std::collections::{BTreeMap, HashMap};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
 use crate::error::Error;
+use crate::escape;
 use crate::kind::Kind;
-use crate::options::Options;
+use crate::options::{LinkPolicy, MAX_LINK_HOPS, Options, SpecialPolicy};
 use crate::portable;
-use crate::rule::Rule;
+use crate::rule::{LinkProblem, Rule};
 use crate::sandbox::RawEntry;
 use crate::seen::{NodeId, ROOT, Tree};
 
@@ -30,19 +35,37 @@ pub const OS_NAME_MAX: usize = 255;
 /// Size of a tar header block.
 const BLOCK: u64 = 512;
 
+/// What the writer does with an accepted entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Write the file or directory at [`Accepted::path`].
+    Write,
+    /// A link or special file that the options skip.
+    Skip,
+    /// A link to be replaced by a copy of its target once every entry is
+    /// written ([`Vetter::resolve_links`]).
+    Copy,
+    /// Not selected, or excluded: vetted, never written.
+    Excluded,
+}
+
 /// An entry the policy accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
-    /// Normalized path: components joined by `/`, no `.`, no empty
-    /// components. Empty for the archive's root directory (`./`).
+    /// Normalized path where the entry is written (after
+    /// `strip_components`): components joined by `/`, no `.`, no empty
+    /// components. Empty for the destination itself (`./`). For an excluded
+    /// entry, its normalized name in the archive.
     pub path: String,
-    /// File or directory.
+    /// What the entry is.
     pub kind: Kind,
-    /// How many of the path's parent directories no earlier entry created
-    /// (the innermost ones).
+    /// How many of the path's parent directories no earlier written entry
+    /// created (the innermost ones; 0 for excluded entries).
     pub new_parents: usize,
     /// For a directory: an earlier entry already implied it, so it exists.
     pub already_made: bool,
+    /// What the writer does with it.
+    pub plan: Plan,
 }
 
 impl Accepted {
@@ -62,14 +85,15 @@ impl Accepted {
     }
 }
 
-/// Flags of a node in the tree of seen paths.
+/// Flags of a node in a tree of seen paths.
 const DIR: u8 = 1;
 const EXPLICIT: u8 = 2;
 
-/// Checks a stream of records.
-pub struct Vetter<'o> {
-    options: &'o Options,
-    with_data: bool,
+/// One namespace of paths (the archive's names, or with a selection the
+/// names written): every path used so far as a tree of components, the
+/// directories in it, and in portable mode the same tree folded.
+#[derive(Debug, Default)]
+struct Namespace {
     /// Every path used so far: the node's value is the entry that named it.
     seen: Tree,
     /// Directories in the tree (explicit and implied).
@@ -78,117 +102,17 @@ pub struct Vetter<'o> {
     /// Unicode normalization); a node's value is the `seen` node it stands
     /// for, to catch names that one file system would merge.
     folded: Tree,
-    next_index: u64,
-    /// Where the next entry's first header may start at the earliest.
-    next_offset: u64,
-    /// Bytes counted against the size limit: the tar stream up to the end
-    /// of the current entry's data (headers, extension headers, padding and
-    /// data), and never less than the sum of the declared sizes.
-    counted: u64,
-    declared: u64,
-    data_left: u64,
 }
 
-impl<'o> Vetter<'o> {
-    /// A vetter for one archive. `with_data`: whether file data is expected.
-    pub fn new(options: &'o Options, with_data: bool) -> Self {
-        Vetter {
-            options,
-            with_data,
-            seen: Tree::new(),
-            dirs: 0,
-            folded: Tree::new(),
-            next_index: 0,
-            next_offset: 0,
-            counted: 0,
-            declared: 0,
-            data_left: 0,
-        }
-    }
-
-    /// Judges one entry. `compressed` is how much input has been read so far
-    /// (for the size ratio). `Err` is a protocol fault; `Ok(Err(rule))` a
-    /// refusal.
-    pub fn entry(&mut self, raw: &RawEntry, compressed: u64) -> Result<Result<Accepted, Rule>, Error> {
-        if raw.index != self.next_index {
-            return Err(Error::protocol(format!("entry index {} where {} was due", raw.index, self.next_index)));
-        }
-        if self.data_left != 0 {
-            return Err(Error::protocol(format!("entry {} began before the previous file's data ended", raw.index)));
-        }
-        let header_only = !matches!(raw.kind, Kind::File | Kind::Other);
-        if header_only && raw.size != 0 {
-            return Err(Error::protocol(format!("{} entry {} declares data", raw.kind, raw.index)));
-        }
-        // Headers follow each other: an entry starts after the previous
-        // one's header and padded data.
-        if raw.header_offset < self.next_offset {
-            return Err(Error::protocol(format!(
-                "entry {} starts at byte {} of the tar stream, inside the previous entry (which ends at {})",
-                raw.index, raw.header_offset, self.next_offset
-            )));
-        }
-        self.next_offset =
-            raw.header_offset.saturating_add(BLOCK).saturating_add(raw.size.div_ceil(BLOCK).saturating_mul(BLOCK));
-        self.next_index += 1;
-        self.data_left = if self.with_data && raw.kind == Kind::File { raw.size } else { 0 };
-
-        if self.next_index > self.options.max_entries {
-            return Ok(Err(Rule::TooManyEntries { max: self.options.max_entries }));
-        }
-        // Extension headers (PAX `x` and `g`, GNU `L` and `K`) cost as much
-        // to read as data: the tar stream consumed so far counts.
-        self.declared = self.declared.saturating_add(raw.size);
-        let stream = raw.header_offset.saturating_add(BLOCK).saturating_add(raw.size);
-        self.counted = self.counted.max(stream).max(self.declared);
-        let limit = self.options.size_limit(compressed);
-        if self.counted > limit {
-            return Ok(Err(Rule::TooLarge { max: limit }));
-        }
-        if !matches!(raw.kind, Kind::File | Kind::Directory) {
-            return Ok(Err(Rule::ForbiddenKind(raw.kind)));
-        }
-        let components = match normalize(&raw.path, raw.kind, self.options) {
-            Ok(c) => c,
-            Err(rule) => return Ok(Err(rule)),
-        };
-        let verdict = self.place(raw.index, &components, raw.kind == Kind::Directory);
-        Ok(match (verdict, &raw.refusal) {
-            (Ok(_), Some(why)) => Err(Rule::GuestVerdict(why.clone())),
-            (v, _) => v,
-        })
-    }
-
-    /// Accounts for a chunk of file data.
-    pub fn data(&mut self, len: usize) -> Result<(), Error> {
-        let len = len as u64;
-        if len == 0 || len > self.data_left {
-            return Err(Error::protocol(format!("{len} bytes of data where {} were due", self.data_left)));
-        }
-        self.data_left -= len;
-        Ok(())
-    }
-
-    /// Whether the current file still expects data.
-    pub fn data_pending(&self) -> bool {
-        self.data_left != 0
-    }
-
-    /// Checks that the stream ended where it may.
-    pub fn finish(&self) -> Result<(), Error> {
-        if self.data_left != 0 {
-            return Err(Error::protocol("the archive ended inside a file's data"));
-        }
-        Ok(())
-    }
-
-    /// One path, one meaning: checks `components` against earlier entries and
-    /// records it if accepted. Nothing is recorded for a refused entry.
-    fn place(&mut self, index: u64, components: &[&str], is_dir: bool) -> Result<Accepted, Rule> {
-        let kind = if is_dir { Kind::Directory } else { Kind::File };
+impl Namespace {
+    /// One path, one meaning: checks `components` against earlier entries
+    /// and records it if accepted (nothing is recorded for a refused entry).
+    /// Returns how many parents are new and whether a directory already
+    /// existed (implied).
+    fn place(&mut self, options: &Options, index: u64, components: &[&str], is_dir: bool) -> Result<(usize, bool), Rule> {
         let Some((last, parents)) = components.split_last() else {
             // `./` or `.`: the destination itself, which exists.
-            return Ok(Accepted { path: String::new(), kind, new_parents: 0, already_made: true });
+            return Ok((0, true));
         };
         // The parents that exist already, outermost first.
         let mut existing: Vec<NodeId> = Vec::with_capacity(components.len());
@@ -216,10 +140,10 @@ impl<'o> Vetter<'o> {
             at = node;
         }
         let new_dirs = new_parents as u64 + u64::from(is_dir && found.is_none());
-        if self.dirs.saturating_add(new_dirs) > self.options.max_dirs {
-            return Err(Rule::TooManyDirectories { max: self.options.max_dirs });
+        if self.dirs.saturating_add(new_dirs) > options.max_dirs {
+            return Err(Rule::TooManyDirectories { max: options.max_dirs });
         }
-        if self.options.portable {
+        if options.portable {
             self.check_folding(components, &existing)?;
         }
         // Accepted: record it.
@@ -233,7 +157,7 @@ impl<'o> Vetter<'o> {
             self.seen.set(at, index, DIR | EXPLICIT);
         }
         self.dirs += new_dirs;
-        if self.options.portable {
+        if options.portable {
             let mut f = ROOT;
             for (component, &node) in components.iter().zip(&existing) {
                 let key = portable::fold(component);
@@ -245,7 +169,7 @@ impl<'o> Vetter<'o> {
                 };
             }
         }
-        Ok(Accepted { path: components.join("/"), kind, new_parents, already_made })
+        Ok((new_parents, already_made))
     }
 
     /// Portable mode: refuses a path one of whose prefixes folds to the same
@@ -268,9 +192,770 @@ impl<'o> Vetter<'o> {
         Ok(())
     }
 
+    /// The node of a normalized path, if it was used (not the root).
+    fn node(&self, path: &str) -> Option<NodeId> {
+        if path.is_empty() {
+            return None;
+        }
+        self.seen.lookup(path.split('/')).filter(|&n| n != ROOT)
+    }
+
     /// The entry that first used `path` (normalized), if any.
+    fn index_of(&self, path: &str) -> Option<u64> {
+        self.node(path).map(|n| self.seen.value(n))
+    }
+
+    /// Whether `path` (normalized, not empty) is a directory here.
+    fn is_dir(&self, path: &str) -> bool {
+        self.node(path).is_some_and(|n| self.seen.flags(n) & DIR != 0)
+    }
+}
+
+/// One name of the archive's own namespace, kept under `--links copy` to
+/// resolve link targets without touching the file system.
+#[derive(Debug, Clone)]
+struct Node {
+    index: u64,
+    what: What,
+    /// The archive's mtime, for files and explicit directories.
+    mtime: Option<i64>,
+    mode: u32,
+    size: u64,
+    /// Where a file (or link) is written, if it is.
+    out: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum What {
+    File,
+    Dir,
+    Link { hard: bool, target: Option<Vec<u8>> },
+    Special,
+}
+
+/// A link to resolve once the whole archive is read.
+#[derive(Debug, Clone)]
+struct PendingLink {
+    index: u64,
+    /// Its normalized name in the archive.
+    path: String,
+    /// Its escaped name as the archive spells it, for messages.
+    shown: String,
+    /// Where the copy goes, if the link is written.
+    out: Option<String>,
+}
+
+/// One step of writing a link's copy. Paths are staged (output) paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyOp {
+    /// Make a directory; set its time at the end if the archive gave one.
+    Dir {
+        /// Where.
+        path: String,
+        /// The target directory's mode as stored (narrowed by the writer
+        /// like the target's; 0o755 for an implied directory).
+        mode: u32,
+        /// The target directory's mtime, if it was an explicit entry.
+        mtime: Option<i64>,
+    },
+    /// Copy a written file.
+    File {
+        /// The staged file to read.
+        from: String,
+        /// The new file.
+        to: String,
+        /// The target's mode as stored (narrowed by the writer like the target's).
+        mode: u32,
+        /// The target's mtime.
+        mtime: i64,
+    },
+}
+
+/// A link that `--links copy` replaces by a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkCopy {
+    /// The link's entry.
+    pub index: u64,
+    /// The link's escaped name in the archive.
+    pub shown: String,
+    /// The resolved target's output path, escaped, for reports.
+    pub copy_of: String,
+    /// What to write (empty if the link itself is not written).
+    pub ops: Vec<CopyOp>,
+}
+
+/// The selection options, compiled: members, `--exclude` patterns and
+/// `--strip-components`.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    strip: usize,
+    members: Vec<Vec<String>>,
+    exclude: Option<GlobSet>,
+}
+
+impl Filter {
+    /// Compiles the options' selection.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] for a pattern that is not a glob or a member
+    /// name that names nothing.
+    pub fn new(options: &Options) -> Result<Filter, Error> {
+        let mut members = Vec::new();
+        for m in &options.members {
+            let comps: Vec<String> = m.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect();
+            if comps.is_empty() {
+                return Err(Error::InvalidOption(format!(
+                    "member \"{}\" names no entry (use no members to extract everything)",
+                    escape(m.as_bytes())
+                )));
+            }
+            members.push(comps);
+        }
+        let exclude = if options.exclude.is_empty() {
+            None
+        } else {
+            let mut set = GlobSetBuilder::new();
+            for pattern in &options.exclude {
+                let p = pattern.trim_end_matches('/');
+                // tar's unanchored, leading-directory match with `*`
+                // matching `/`: the pattern may start after any `/` and end
+                // before any `/`.
+                for form in [p.to_string(), format!("{p}/*"), format!("*/{p}"), format!("*/{p}/*")] {
+                    let glob =
+                        GlobBuilder::new(&form).literal_separator(false).backslash_escape(true).build().map_err(
+                            |e| Error::InvalidOption(format!("--exclude \"{}\": {e}", escape(pattern.as_bytes()))),
+                        )?;
+                    set.add(glob);
+                }
+            }
+            Some(set.build().map_err(|e| Error::InvalidOption(format!("--exclude: {e}")))?)
+        };
+        Ok(Filter { strip: options.strip_components, members, exclude })
+    }
+
+    fn is_active(&self) -> bool {
+        self.strip != 0 || !self.members.is_empty() || self.exclude.is_some()
+    }
+}
+
+/// Checks a stream of records.
+pub struct Vetter<'o> {
+    options: &'o Options,
+    filter: Filter,
+    with_data: bool,
+    /// The archive's names.
+    archive: Namespace,
+    /// With a filter: the output namespace (after stripping), by the same
+    /// rules and limits as `archive`.
+    out: Namespace,
+    /// Which members matched an entry.
+    members_used: Vec<bool>,
+    /// Under `--links copy`: every name of the archive, sorted so that a
+    /// directory's contents are one range.
+    names: BTreeMap<String, Node>,
+    links: Vec<PendingLink>,
+    next_index: u64,
+    /// Where the next entry's first header may start at the earliest.
+    next_offset: u64,
+    /// Bytes counted against the size limit: the tar stream up to the end
+    /// of the current entry's data (headers, extension headers, padding and
+    /// data), and never less than the sum of the declared sizes.
+    counted: u64,
+    declared: u64,
+    compressed: u64,
+    data_left: u64,
+}
+
+impl<'o> Vetter<'o> {
+    /// A vetter for one archive. `with_data`: whether file data is expected.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] if the options' selection does not compile.
+    pub fn new(options: &'o Options, with_data: bool) -> Result<Self, Error> {
+        let filter = Filter::new(options)?;
+        Ok(Vetter {
+            options,
+            members_used: vec![false; filter.members.len()],
+            filter,
+            with_data,
+            archive: Namespace::default(),
+            out: Namespace::default(),
+            names: BTreeMap::new(),
+            links: Vec::new(),
+            next_index: 0,
+            next_offset: 0,
+            counted: 0,
+            declared: 0,
+            compressed: 0,
+            data_left: 0,
+        })
+    }
+
+    /// Judges one entry. `compressed` is how much input has been read so far
+    /// (for the size ratio). `Err` is a protocol fault; `Ok(Err(rule))` a
+    /// refusal.
+    pub fn entry(&mut self, raw: &RawEntry, compressed: u64) -> Result<Result<Accepted, Rule>, Error> {
+        if raw.index != self.next_index {
+            return Err(Error::protocol(format!("entry index {} where {} was due", raw.index, self.next_index)));
+        }
+        if self.data_left != 0 {
+            return Err(Error::protocol(format!("entry {} began before the previous file's data ended", raw.index)));
+        }
+        let header_only = !matches!(raw.kind, Kind::File | Kind::Other);
+        if header_only && raw.size != 0 {
+            return Err(Error::protocol(format!("{} entry {} declares data", raw.kind, raw.index)));
+        }
+        // Headers follow each other: an entry starts after the previous
+        // one's header and padded data.
+        if raw.header_offset < self.next_offset {
+            return Err(Error::protocol(format!(
+                "entry {} starts at byte {} of the tar stream, inside the previous entry (which ends at {})",
+                raw.index, raw.header_offset, self.next_offset
+            )));
+        }
+        self.next_offset =
+            raw.header_offset.saturating_add(BLOCK).saturating_add(raw.size.div_ceil(BLOCK).saturating_mul(BLOCK));
+        self.next_index += 1;
+        self.compressed = self.compressed.max(compressed);
+        self.data_left = if self.with_data && raw.kind == Kind::File { raw.size } else { 0 };
+
+        if self.next_index > self.options.max_entries {
+            return Ok(Err(Rule::TooManyEntries { max: self.options.max_entries }));
+        }
+        // Extension headers (PAX `x` and `g`, GNU `L` and `K`) cost as much
+        // to read as data: the tar stream consumed so far counts.
+        self.declared = self.declared.saturating_add(raw.size);
+        let stream = raw.header_offset.saturating_add(BLOCK).saturating_add(raw.size);
+        self.counted = self.counted.max(stream).max(self.declared);
+        let limit = self.options.size_limit(compressed);
+        if self.counted > limit {
+            return Ok(Err(Rule::TooLarge { max: limit }));
+        }
+        let plan = match raw.kind {
+            Kind::File | Kind::Directory => Plan::Write,
+            Kind::Symlink | Kind::Hardlink => match self.options.links {
+                LinkPolicy::Skip => Plan::Skip,
+                LinkPolicy::Copy => Plan::Copy,
+                LinkPolicy::Refuse => return Ok(Err(Rule::ForbiddenKind(raw.kind))),
+            },
+            Kind::CharDevice | Kind::BlockDevice | Kind::Fifo => match self.options.special {
+                SpecialPolicy::Skip => Plan::Skip,
+                SpecialPolicy::Refuse => return Ok(Err(Rule::ForbiddenKind(raw.kind))),
+            },
+            Kind::Other => return Ok(Err(Rule::ForbiddenKind(raw.kind))),
+        };
+        let is_dir = raw.kind == Kind::Directory;
+        // Links and special files are named like files: they are never
+        // directories, and nothing may be written below them.
+        let name_kind = if is_dir { Kind::Directory } else { Kind::File };
+        let components = match normalize(&raw.path, name_kind, self.options) {
+            Ok(c) => c,
+            Err(rule) => return Ok(Err(rule)),
+        };
+        let placed = match self.place(raw.index, &components, is_dir) {
+            Ok(placed) => placed,
+            Err(rule) => return Ok(Err(rule)),
+        };
+        // The guest refuses every kind but files and directories. For the
+        // kinds these options let through, the host's own checks above
+        // decide; for files and directories the guest's refusal stands.
+        if plan == Plan::Write
+            && let Some(why) = &raw.refusal
+        {
+            return Ok(Err(Rule::GuestVerdict(why.clone())));
+        }
+        if self.options.links == LinkPolicy::Copy {
+            self.record_name(raw, &placed);
+        }
+        let accepted = if self.filter.is_active() {
+            match self.select(raw.index, &components, placed, plan) {
+                Ok(a) => a,
+                Err(rule) => return Ok(Err(rule)),
+            }
+        } else {
+            Accepted { plan, ..placed }
+        };
+        if self.options.links == LinkPolicy::Copy {
+            let written = accepted.plan != Plan::Excluded;
+            let archive_path = components.join("/");
+            if let Some(node) = self.names.get_mut(&archive_path) {
+                node.out = (written && !matches!(node.what, What::Dir)).then(|| accepted.path.clone());
+            }
+            if plan == Plan::Copy {
+                self.links.push(PendingLink {
+                    index: raw.index,
+                    path: archive_path,
+                    shown: escape::escape_truncated(&raw.path, escape::SHOWN_NAME_BYTES),
+                    out: written.then(|| accepted.path.clone()),
+                });
+            }
+        }
+        Ok(Ok(accepted))
+    }
+
+    /// Records an entry and the directories it implies in the namespace that
+    /// link targets are resolved in.
+    fn record_name(&mut self, raw: &RawEntry, placed: &Accepted) {
+        for parent in placed.new_parent_paths() {
+            self.names.insert(
+                parent.to_string(),
+                Node { index: raw.index, what: What::Dir, mtime: None, mode: 0o755, size: 0, out: None },
+            );
+        }
+        let what = match raw.kind {
+            Kind::File => What::File,
+            Kind::Directory => What::Dir,
+            Kind::Symlink | Kind::Hardlink => {
+                What::Link { hard: raw.kind == Kind::Hardlink, target: raw.link_target.clone() }
+            }
+            _ => What::Special,
+        };
+        if placed.path.is_empty() {
+            return;
+        }
+        let explicit_time = matches!(what, What::File | What::Dir).then_some(raw.mtime);
+        match self.names.get_mut(&placed.path) {
+            // An explicit directory after its implied creation.
+            Some(node) if matches!(what, What::Dir) => {
+                node.mtime = explicit_time;
+                node.mode = raw.mode;
+            }
+            _ => {
+                self.names.insert(
+                    placed.path.clone(),
+                    Node { index: raw.index, what, mtime: explicit_time, mode: raw.mode, size: raw.size, out: None },
+                );
+            }
+        }
+    }
+
+    /// Applies members, `--exclude` and `--strip-components` to an entry
+    /// that passed every check, and places it in the output namespace.
+    fn select(&mut self, index: u64, components: &[&str], placed: Accepted, plan: Plan) -> Result<Accepted, Rule> {
+        let excluded = Accepted { new_parents: 0, already_made: true, plan: Plan::Excluded, ..placed };
+        if !self.filter.members.is_empty() {
+            let mut selected = false;
+            for (m, used) in self.filter.members.iter().zip(self.members_used.iter_mut()) {
+                if components.len() >= m.len() && components.iter().zip(m).all(|(c, m)| c == m) {
+                    *used = true;
+                    selected = true;
+                }
+            }
+            if !selected {
+                return Ok(excluded);
+            }
+        }
+        if let Some(set) = &self.filter.exclude
+            && !excluded.path.is_empty()
+            && set.is_match(&excluded.path)
+        {
+            return Ok(excluded);
+        }
+        let out = &components[self.filter.strip.min(components.len())..];
+        let is_dir = placed_kind_is_dir(excluded.kind);
+        if out.is_empty() {
+            return if is_dir {
+                // The destination itself.
+                Ok(Accepted { path: String::new(), new_parents: 0, already_made: true, plan, ..excluded })
+            } else {
+                Err(Rule::StrippedToNothing)
+            };
+        }
+        if out[0].starts_with(STAGING_PREFIX) {
+            return Err(Rule::ReservedName);
+        }
+        let (new_parents, already_made) = self.out.place(self.options, index, out, is_dir)?;
+        Ok(Accepted { path: out.join("/"), kind: excluded.kind, new_parents, already_made, plan })
+    }
+
+    /// Accounts for a chunk of file data.
+    pub fn data(&mut self, len: usize) -> Result<(), Error> {
+        let len = len as u64;
+        if len == 0 || len > self.data_left {
+            return Err(Error::protocol(format!("{len} bytes of data where {} were due", self.data_left)));
+        }
+        self.data_left -= len;
+        Ok(())
+    }
+
+    /// Whether the current file still expects data.
+    pub fn data_pending(&self) -> bool {
+        self.data_left != 0
+    }
+
+    /// Checks that the stream ended where it may.
+    pub fn finish(&self) -> Result<(), Error> {
+        if self.data_left != 0 {
+            return Err(Error::protocol("the archive ended inside a file's data"));
+        }
+        Ok(())
+    }
+
+    /// Whether links are copied (and [`resolve_links`](Self::resolve_links)
+    /// has work to do).
+    pub fn copies_links(&self) -> bool {
+        self.options.links == LinkPolicy::Copy
+    }
+
+    /// Members that matched no entry (escaped), once the archive is read.
+    pub fn members_not_found(&self) -> Vec<String> {
+        self.options
+            .members
+            .iter()
+            .zip(&self.members_used)
+            .filter(|(_, used)| !**used)
+            .map(|(m, _)| escape(m.as_bytes()))
+            .collect()
+    }
+
+    /// One path, one meaning: checks `components` against earlier entries and
+    /// records it if accepted.
+    fn place(&mut self, index: u64, components: &[&str], is_dir: bool) -> Result<Accepted, Rule> {
+        let kind = if is_dir { Kind::Directory } else { Kind::File };
+        let (new_parents, already_made) = self.archive.place(self.options, index, components, is_dir)?;
+        Ok(Accepted { path: components.join("/"), kind, new_parents, already_made, plan: Plan::Write })
+    }
+
+    /// The entry that first used `path` (a written, normalized path), if any.
     pub fn index_of(&self, path: &str) -> Option<u64> {
-        self.seen.lookup(path.split('/')).filter(|&n| n != ROOT).map(|n| self.seen.value(n))
+        if self.filter.is_active() { self.out.index_of(path) } else { self.archive.index_of(path) }
+    }
+
+    /// Under `--links copy`, once the whole archive is read: resolves every
+    /// link in the archive's namespace and plans its copy. One verdict per
+    /// link, in archive order. A link that is not written is still resolved
+    /// (a hostile link refuses the archive even when excluded). Copies count
+    /// toward the entry and size limits: the link whose copy crosses one gets
+    /// that (archive-wide) rule, and later links are only resolved.
+    ///
+    /// # Security
+    ///
+    /// Nothing here touches the file system. Targets are resolved by name
+    /// in the archive: absolute, Windows-form, outside, dangling, cyclic and
+    /// over-long targets are refused, and so is a hard link to a later member
+    /// or a directory. A copy only ever reads files the archive itself wrote.
+    pub fn resolve_links(&self) -> Vec<Result<LinkCopy, (u64, String, Rule)>> {
+        let mut memo: HashMap<u64, Result<String, LinkProblem>> = HashMap::new();
+        for (path, node) in &self.names {
+            if let What::Link { .. } = node.what {
+                memo.insert(node.index, self.resolve(node.index, path));
+            }
+        }
+        let written = if self.filter.is_active() { &self.out } else { &self.archive };
+        let mut budget = Budget {
+            entries: self.next_index,
+            bytes: self.counted,
+            dirs: written.dirs,
+            max_entries: self.options.max_entries,
+            max_bytes: self.options.size_limit(self.compressed),
+            max_dirs: self.options.max_dirs,
+            exhausted: false,
+        };
+        let mut out = Vec::new();
+        for link in &self.links {
+            let refuse = |rule| (link.index, link.shown.clone(), rule);
+            let resolved = match memo.get(&link.index) {
+                Some(Ok(r)) => r.clone(),
+                Some(Err(problem)) => {
+                    out.push(Err(refuse(Rule::Link(problem.clone()))));
+                    continue;
+                }
+                None => {
+                    out.push(Err(refuse(Rule::Link(LinkProblem::Dangling))));
+                    continue;
+                }
+            };
+            let copy_of = match self.output_of(&resolved) {
+                Some(p) => escape(p.as_bytes()),
+                None if link.out.is_none() => escape(resolved.as_bytes()),
+                None => {
+                    out.push(Err(refuse(Rule::Link(LinkProblem::NotExtracted))));
+                    continue;
+                }
+            };
+            let mut ops = Vec::new();
+            if let Some(to) = &link.out
+                && !budget.exhausted
+            {
+                // Count first, then plan: a link bomb is refused before its
+                // copies take any memory.
+                let mut trial = budget.clone();
+                let mut counted = self.expand(&memo, &link.path, &resolved, to, &mut Vec::new(), &mut trial, &mut None);
+                if counted.is_ok() {
+                    counted = self.expand(
+                        &memo,
+                        &link.path,
+                        &resolved,
+                        to,
+                        &mut Vec::new(),
+                        &mut budget,
+                        &mut Some(&mut ops),
+                    );
+                }
+                if let Err(rule) = counted {
+                    if rule.is_archive_wide() {
+                        budget.exhausted = true;
+                    }
+                    out.push(Err(refuse(rule)));
+                    continue;
+                }
+            } else if let Some(problem) = self.cycle(&link.path, &resolved, &[]) {
+                out.push(Err(refuse(Rule::Link(problem))));
+                continue;
+            }
+            out.push(Ok(LinkCopy { index: link.index, shown: link.shown.clone(), copy_of, ops }));
+        }
+        out
+    }
+
+    /// Resolves the link named `path` (entry `index`) to the archive path of
+    /// a regular file or directory (`""` for the archive's root).
+    fn resolve(&self, index: u64, path: &str) -> Result<String, LinkProblem> {
+        let Some(Node { what: What::Link { hard, target }, .. }) = self.names.get(path) else {
+            return Err(LinkProblem::Dangling);
+        };
+        let is_hard = *hard;
+        let mut stack: Vec<&str> = if is_hard { Vec::new() } else { path.split('/').collect() };
+        stack.pop();
+        // The remaining components, the next one last.
+        let mut pending: Vec<&str> = target_components(target.as_deref())?;
+        let mut followed: Vec<u64> = vec![index];
+        let mut repeated = false;
+        while let Some(c) = pending.pop() {
+            match c {
+                "" | "." => continue,
+                ".." => {
+                    if stack.pop().is_none() {
+                        return Err(LinkProblem::Outside);
+                    }
+                    continue;
+                }
+                _ => stack.push(c),
+            }
+            let Some(node) = self.names.get(&stack.join("/")) else {
+                return Err(LinkProblem::Dangling);
+            };
+            match &node.what {
+                What::Dir => {}
+                What::File if pending.is_empty() => {}
+                // A file or device used as a directory.
+                What::File => return Err(LinkProblem::Dangling),
+                What::Special if pending.is_empty() => return Err(LinkProblem::NotFileOrDirectory),
+                What::Special => return Err(LinkProblem::Dangling),
+                What::Link { hard, target } => {
+                    repeated |= followed.contains(&node.index);
+                    followed.push(node.index);
+                    if followed.len() > MAX_LINK_HOPS + 1 {
+                        return Err(if repeated {
+                            LinkProblem::Cycle
+                        } else {
+                            LinkProblem::ChainTooLong { max: MAX_LINK_HOPS }
+                        });
+                    }
+                    stack.pop();
+                    if *hard {
+                        stack.clear();
+                    }
+                    pending.extend(target_components(target.as_deref())?);
+                }
+            }
+        }
+        let resolved = stack.join("/");
+        match self.names.get(&resolved) {
+            None if resolved.is_empty() && is_hard => Err(LinkProblem::HardlinkToDirectory),
+            None if resolved.is_empty() => Ok(resolved),
+            None => Err(LinkProblem::Dangling),
+            Some(Node { what: What::Dir, .. }) if is_hard => Err(LinkProblem::HardlinkToDirectory),
+            Some(Node { index: target, what: What::File, .. }) if is_hard && *target > index => {
+                Err(LinkProblem::LaterEntry { target: *target })
+            }
+            Some(Node { what: What::File | What::Dir, .. }) => Ok(resolved),
+            Some(_) => Err(LinkProblem::NotFileOrDirectory),
+        }
+    }
+
+    /// Where an archive path is written, if it is: a file's output path, or
+    /// a directory's if the output namespace has it.
+    fn output_of(&self, archive_path: &str) -> Option<String> {
+        match self.names.get(archive_path) {
+            Some(Node { what: What::File, out, .. }) => out.clone(),
+            Some(Node { what: What::Dir, .. }) => self.dir_output(archive_path),
+            None if archive_path.is_empty() => self.dir_output(archive_path),
+            _ => None,
+        }
+    }
+
+    fn dir_output(&self, archive_path: &str) -> Option<String> {
+        if !self.filter.is_active() {
+            return Some(archive_path.to_string());
+        }
+        let comps: Vec<&str> = archive_path.split('/').filter(|c| !c.is_empty()).collect();
+        let out = comps.get(self.filter.strip..)?.join("/");
+        // A directory stripped to the destination itself holds everything
+        // written: never a copy source.
+        if out.is_empty() {
+            return None;
+        }
+        self.out.is_dir(&out).then_some(out)
+    }
+
+    /// A directory copy of `resolved` for the link `link_path` would contain
+    /// one of the links being copied (`stack`, or the link itself): endless.
+    fn cycle(&self, link_path: &str, resolved: &str, stack: &[String]) -> Option<LinkProblem> {
+        if !matches!(self.names.get(resolved), Some(Node { what: What::Dir, .. })) && !resolved.is_empty() {
+            return None;
+        }
+        let inside = |p: &str| resolved.is_empty() || p.strip_prefix(resolved).is_some_and(|r| r.starts_with('/'));
+        (inside(link_path) || stack.iter().any(|p| inside(p))).then_some(LinkProblem::Cycle)
+    }
+
+    /// Plans the copy of `resolved` (an archive path) at `to` (an output
+    /// path), expanding links inside copied directories. With `ops` `None`,
+    /// only checks and counts.
+    #[allow(clippy::too_many_arguments)]
+    fn expand(
+        &self,
+        memo: &HashMap<u64, Result<String, LinkProblem>>,
+        link_path: &str,
+        resolved: &str,
+        to: &str,
+        stack: &mut Vec<String>,
+        budget: &mut Budget,
+        ops: &mut Option<&mut Vec<CopyOp>>,
+    ) -> Result<(), Rule> {
+        let push = |ops: &mut Option<&mut Vec<CopyOp>>, op: CopyOp| {
+            if let Some(ops) = ops.as_deref_mut() {
+                ops.push(op);
+            }
+        };
+        if let Some(problem) = self.cycle(link_path, resolved, stack) {
+            return Err(Rule::Link(problem));
+        }
+        if stack.len() >= MAX_LINK_HOPS {
+            return Err(Rule::Link(LinkProblem::ChainTooLong { max: MAX_LINK_HOPS }));
+        }
+        let from = self.output_of(resolved).ok_or(Rule::Link(LinkProblem::NotExtracted))?;
+        self.check_output_path(to)?;
+        let node = self.names.get(resolved);
+        if let Some(Node { what: What::File, mtime, mode, size, .. }) = node {
+            budget.add(1, *size, 0)?;
+            push(ops, CopyOp::File { from, to: to.to_string(), mode: *mode, mtime: mtime.unwrap_or(0) });
+            return Ok(());
+        }
+        budget.add(1, 0, 1)?;
+        let mode = node.map_or(0o755, |n| n.mode);
+        push(ops, CopyOp::Dir { path: to.to_string(), mode, mtime: node.and_then(|n| n.mtime) });
+        stack.push(link_path.to_string());
+        let (lo, hi) = if resolved.is_empty() {
+            (String::new(), String::from("\u{10ffff}"))
+        } else {
+            (format!("{resolved}/"), format!("{resolved}0"))
+        };
+        for (path, node) in self.names.range(lo..hi) {
+            let rel = &path[if resolved.is_empty() { 0 } else { resolved.len() + 1 }..];
+            let child_to = format!("{to}/{rel}");
+            match &node.what {
+                What::Dir => {
+                    if self.output_of(path).is_some() {
+                        self.check_output_path(&child_to)?;
+                        budget.add(1, 0, 1)?;
+                        push(ops, CopyOp::Dir { path: child_to, mode: node.mode, mtime: node.mtime });
+                    }
+                }
+                What::File => {
+                    if let Some(from) = &node.out {
+                        self.check_output_path(&child_to)?;
+                        budget.add(1, node.size, 0)?;
+                        push(
+                            ops,
+                            CopyOp::File {
+                                from: from.clone(),
+                                to: child_to,
+                                mode: node.mode,
+                                mtime: node.mtime.unwrap_or(0),
+                            },
+                        );
+                    }
+                }
+                What::Link { .. } if node.out.is_some() => match memo.get(&node.index) {
+                    Some(Ok(inner)) => self.expand(memo, path, inner, &child_to, stack, budget, ops)?,
+                    Some(Err(problem)) => return Err(Rule::Link(problem.clone())),
+                    None => return Err(Rule::Link(LinkProblem::Dangling)),
+                },
+                What::Link { .. } | What::Special => {}
+            }
+        }
+        stack.pop();
+        Ok(())
+    }
+
+    /// A copy's path obeys the same length and depth limits as a name.
+    fn check_output_path(&self, path: &str) -> Result<(), Rule> {
+        let max_path = self.options.max_path_bytes.min(OS_PATH_MAX);
+        if path.len() > max_path {
+            return Err(Rule::PathTooLong { len: path.len(), max: max_path });
+        }
+        let depth = path.split('/').count();
+        if depth > self.options.max_depth {
+            return Err(Rule::TooDeep { depth, max: self.options.max_depth });
+        }
+        Ok(())
+    }
+}
+
+fn placed_kind_is_dir(kind: Kind) -> bool {
+    kind == Kind::Directory
+}
+
+/// A link target's components, in reverse order (the next one last), or
+/// why the target cannot be resolved at all.
+fn target_components(target: Option<&[u8]>) -> Result<Vec<&str>, LinkProblem> {
+    let target = target.ok_or(LinkProblem::BadTarget)?;
+    if target.is_empty() || target.contains(&0) {
+        return Err(LinkProblem::BadTarget);
+    }
+    let text = std::str::from_utf8(target).map_err(|_| LinkProblem::BadTarget)?;
+    let drive = text.len() >= 2 && text.as_bytes()[0].is_ascii_alphabetic() && text.as_bytes()[1] == b':';
+    if drive || text.contains('\\') {
+        return Err(LinkProblem::WindowsForm);
+    }
+    if text.starts_with('/') {
+        return Err(LinkProblem::Absolute);
+    }
+    Ok(text.split('/').rev().collect())
+}
+
+/// What copies may still add before a limit is crossed.
+#[derive(Clone)]
+struct Budget {
+    entries: u64,
+    /// Starts at the bytes of the tar stream counted so far.
+    bytes: u64,
+    /// Starts at the directories of the namespace written.
+    dirs: u64,
+    max_entries: u64,
+    max_bytes: u64,
+    max_dirs: u64,
+    exhausted: bool,
+}
+
+impl Budget {
+    fn add(&mut self, entries: u64, bytes: u64, dirs: u64) -> Result<(), Rule> {
+        self.entries = self.entries.saturating_add(entries);
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.dirs = self.dirs.saturating_add(dirs);
+        if self.entries > self.max_entries {
+            return Err(Rule::TooManyEntries { max: self.max_entries });
+        }
+        if self.bytes > self.max_bytes {
+            return Err(Rule::TooLarge { max: self.max_bytes });
+        }
+        if self.dirs > self.max_dirs {
+            return Err(Rule::TooManyDirectories { max: self.max_dirs });
+        }
+        Ok(())
     }
 }
 
@@ -349,7 +1034,7 @@ mod tests {
     }
 
     fn verdicts_with(options: &Options, entries: &[(&str, Kind)]) -> Vec<Result<Accepted, Rule>> {
-        let mut v = Vetter::new(options, false);
+        let mut v = Vetter::new(options, false).unwrap();
         entries.iter().enumerate().map(|(i, (p, k))| v.entry(&raw(i as u64, p, *k, 0), 0).unwrap()).collect()
     }
 
@@ -465,7 +1150,7 @@ mod tests {
     #[test]
     fn guest_refusal_only_ever_refuses() {
         let options = Options::default();
-        let mut v = Vetter::new(&options, false);
+        let mut v = Vetter::new(&options, false).unwrap();
         let mut e = raw(0, "fine.txt", Kind::File, 0);
         e.refusal = Some("guest says no".into());
         assert_eq!(v.entry(&e, 0).unwrap(), Err(Rule::GuestVerdict("guest says no".into())));
@@ -474,7 +1159,7 @@ mod tests {
     #[test]
     fn entry_and_size_limits() {
         let options = Options { max_entries: 1, max_size: Some(10), ..Options::default() };
-        let mut v = Vetter::new(&options, false);
+        let mut v = Vetter::new(&options, false).unwrap();
         assert_eq!(v.entry(&raw(0, "a", Kind::File, 11), 0).unwrap(), Err(Rule::TooLarge { max: 10 }));
         assert_eq!(v.entry(&raw(1, "b", Kind::File, 0), 0).unwrap(), Err(Rule::TooManyEntries { max: 1 }));
     }
@@ -541,8 +1226,11 @@ mod tests {
         let kinds = [Kind::File, Kind::Directory, Kind::Symlink, Kind::Hardlink, Kind::Fifo, Kind::Other];
         let (mut accepted_count, mut refused_count, mut faults) = (0, 0, 0);
         for round in 0..2000 {
-            let options = Options { portable: round % 2 == 0, ..Options::default() };
-            let mut v = Vetter::new(&options, true);
+            let links = [LinkPolicy::Refuse, LinkPolicy::Skip, LinkPolicy::Copy][round % 3];
+            let special = if round % 5 == 0 { SpecialPolicy::Skip } else { SpecialPolicy::Refuse };
+            let strip_components = round % 7 / 5;
+            let options = Options { portable: round % 2 == 0, links, special, strip_components, ..Options::default() };
+            let mut v = Vetter::new(&options, true).unwrap();
             let mut index = 0;
             for _ in 0..(next() % 12) {
                 if next() % 4 == 0 {
@@ -556,6 +1244,13 @@ mod tests {
                 let kind = kinds[(next() % kinds.len() as u64) as usize];
                 let mut e = raw(index, "", kind, next() % 5);
                 e.path = path;
+                if matches!(kind, Kind::Symlink | Kind::Hardlink) {
+                    let mut target = Vec::new();
+                    for _ in 0..(next() % 6) {
+                        target.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
+                    }
+                    e.link_target = Some(target);
+                }
                 if next() % 10 == 0 {
                     e.index = next() % 4;
                 }
@@ -582,6 +1277,14 @@ mod tests {
                 }
             }
             let _ = v.finish();
+            // Whatever the links, resolving never panics and every copy
+            // stays on names the archive wrote.
+            for copy in v.resolve_links().into_iter().flatten() {
+                for op in copy.ops {
+                    let (CopyOp::Dir { path: p, .. } | CopyOp::File { to: p, .. }) = op;
+                    assert!(!p.starts_with('/') && p.split('/').all(|c| !c.is_empty() && c != ".." && c != "."));
+                }
+            }
         }
         // The generator reaches all three outcomes.
         assert!(
@@ -593,7 +1296,7 @@ mod tests {
     #[test]
     fn header_offsets_are_monotonic() {
         let options = Options::default();
-        let mut v = Vetter::new(&options, false);
+        let mut v = Vetter::new(&options, false).unwrap();
         let mut a = raw(0, "a", Kind::File, 700);
         a.header_offset = 0;
         v.entry(&a, 0).unwrap().unwrap();
@@ -601,7 +1304,7 @@ mod tests {
         let mut b = raw(1, "b", Kind::File, 0);
         b.header_offset = 1024;
         assert!(v.entry(&b, 0).is_err());
-        let mut v = Vetter::new(&options, false);
+        let mut v = Vetter::new(&options, false).unwrap();
         v.entry(&a, 0).unwrap().unwrap();
         b.header_offset = 1536;
         v.entry(&b, 0).unwrap().unwrap();
@@ -610,7 +1313,7 @@ mod tests {
     #[test]
     fn extension_headers_count_toward_the_size_limit() {
         let options = Options { max_size: Some(10_000), ..Options::default() };
-        let mut v = Vetter::new(&options, false);
+        let mut v = Vetter::new(&options, false).unwrap();
         // One byte of data, 20 KB into the tar stream (after extension headers).
         let mut e = raw(0, "a", Kind::File, 1);
         e.header_offset = 20_000;
@@ -642,18 +1345,18 @@ mod tests {
     #[test]
     fn protocol_faults() {
         let options = Options::default();
-        let mut v = Vetter::new(&options, true);
+        let mut v = Vetter::new(&options, true).unwrap();
         assert!(v.entry(&raw(1, "a", Kind::File, 0), 0).is_err(), "index skipped");
-        let mut v = Vetter::new(&options, true);
+        let mut v = Vetter::new(&options, true).unwrap();
         v.entry(&raw(0, "a", Kind::File, 4), 0).unwrap().unwrap();
         assert!(v.data(5).is_err(), "more data than declared");
         v.data(4).unwrap();
         assert!(v.data(1).is_err(), "data after the end");
-        let mut v = Vetter::new(&options, true);
+        let mut v = Vetter::new(&options, true).unwrap();
         v.entry(&raw(0, "a", Kind::File, 4), 0).unwrap().unwrap();
         assert!(v.entry(&raw(1, "b", Kind::File, 0), 0).is_err(), "entry inside data");
         assert!(v.finish().is_err(), "ended inside data");
-        let mut v = Vetter::new(&options, true);
+        let mut v = Vetter::new(&options, true).unwrap();
         assert!(v.entry(&raw(0, "d", Kind::Directory, 3), 0).is_err(), "directory with data");
     }
 }

@@ -119,6 +119,15 @@ pub struct CheckReport {
     pub violations: Vec<Violation>,
     /// Violations found beyond the ones kept.
     pub omitted: u64,
+    /// Entries that extraction would skip or replace by a copy
+    /// (`--links`, `--special`), in archive order: (index, escaped path,
+    /// what happens). Refused entries are violations instead. At most
+    /// [`MAX_VIOLATIONS`] are kept; the rest are counted in
+    /// [`actions_omitted`](Self::actions_omitted).
+    pub actions: Vec<(u64, String, crate::Action)>,
+    /// Skipped or copied entries beyond the ones kept in
+    /// [`actions`](Self::actions).
+    pub actions_omitted: u64,
 }
 
 impl CheckReport {
@@ -136,6 +145,8 @@ pub struct Collector<'a> {
     entries: u64,
     out: Vec<Violation>,
     omitted: u64,
+    actions: Vec<(u64, String, crate::Action)>,
+    actions_omitted: u64,
 }
 
 impl<'a> Collector<'a> {
@@ -143,7 +154,15 @@ impl<'a> Collector<'a> {
     pub fn new(options: &'a Options, crate_rules: Option<&'a CrateRules>) -> Self {
         let crate_state =
             crate_rules.map(|rules| CrateState { rules, cargo_toml: None, cargo_toml_dir: false, total: 0 });
-        Collector { options, crate_state, entries: 0, out: Vec::new(), omitted: 0 }
+        Collector {
+            options,
+            crate_state,
+            entries: 0,
+            out: Vec::new(),
+            omitted: 0,
+            actions: Vec::new(),
+            actions_omitted: 0,
+        }
     }
 
     fn push(&mut self, violation: impl FnOnce() -> Violation) {
@@ -157,6 +176,14 @@ impl<'a> Collector<'a> {
     /// Takes one entry.
     pub fn entry(&mut self, entry: &ManifestEntry) {
         self.entries += 1;
+        if entry.refusal.is_none() && matches!(entry.action, crate::Action::Skip | crate::Action::Copy { .. }) {
+            if self.actions.len() < MAX_VIOLATIONS {
+                let path = escape_truncated(&entry.raw_path, SHOWN_NAME_BYTES);
+                self.actions.push((entry.index, path, entry.action.clone()));
+            } else {
+                self.actions_omitted += 1;
+            }
+        }
         let mut found: Vec<Rule> = entry.refusal.iter().cloned().collect();
         if let Some(state) = self.crate_state.as_mut() {
             found.extend(state.entry(entry, self.options));
@@ -200,8 +227,15 @@ impl<'a> Collector<'a> {
             let message = format!("archive: {}", Rule::MissingCargoToml);
             self.out.push(Violation::of_rule(None, None, Rule::MissingCargoToml, message));
         }
-        CheckReport { entries: self.entries, violations: self.out, omitted: self.omitted }
+        CheckReport {
+            entries: self.entries,
+            violations: self.out,
+            omitted: self.omitted,
+            actions: self.actions,
+            actions_omitted: self.actions_omitted,
+        }
     }
+
 }
 
 struct CrateState<'r> {

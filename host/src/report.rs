@@ -32,6 +32,44 @@ pub struct Report {
     /// the archive's root entry (`./`) are counted in
     /// [`directories`](Report::directories) but not listed.
     pub entries: Vec<Written>,
+    /// Links and special files not written, as the options ask
+    /// ([`LinkPolicy::Skip`](crate::LinkPolicy::Skip),
+    /// [`SpecialPolicy::Skip`](crate::SpecialPolicy::Skip)), in archive order.
+    pub skipped: Vec<Skipped>,
+    /// Links replaced by a copy of their target
+    /// ([`LinkPolicy::Copy`](crate::LinkPolicy::Copy)), in archive order.
+    /// Their files and directories count in `files`, `directories` and
+    /// `bytes`, not in `entries`.
+    pub copied: Vec<Copied>,
+}
+
+/// A link or special file that was not written (see [`Report::skipped`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Skipped {
+    /// The entry's position in the archive.
+    pub index: u64,
+    /// Its name, escaped.
+    pub path: String,
+    /// What it is.
+    pub kind: Kind,
+    /// Its target, escaped, for a link.
+    pub link_target: Option<String>,
+}
+
+/// A link written as a copy of its target (see [`Report::copied`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Copied {
+    /// The link's position in the archive.
+    pub index: u64,
+    /// The link's name in the archive, escaped.
+    pub path: String,
+    /// The path written, escaped (differs from `path` with
+    /// `strip_components`).
+    pub written: String,
+    /// The file or directory it is a copy of (as written), escaped.
+    pub copy_of: String,
 }
 
 /// One entry written by an extraction (see [`Report`], which has an example).

@@ -103,6 +103,11 @@ pub enum Rule {
         /// The earlier entry.
         other: u64,
     },
+    /// `--links copy`: the link cannot be replaced by a copy of its target.
+    Link(LinkProblem),
+    /// `--strip-components` leaves a file, link or special file with no
+    /// name (tar skips it silently; sealtar refuses).
+    StrippedToNothing,
     /// `check --crate`: the entry is not under the crate's `<name>-<version>/`
     /// directory.
     OutsideCrateDirectory {
@@ -157,6 +162,8 @@ impl Rule {
             Rule::GuestVerdict(_) => "guest-verdict",
             Rule::NotPortable(_) => "not-portable",
             Rule::FoldingCollision { .. } => "folding-collision",
+            Rule::Link(problem) => problem.id(),
+            Rule::StrippedToNothing => "stripped-to-nothing",
             Rule::OutsideCrateDirectory { .. } => "outside-crate-directory",
             Rule::CargoTomlNotFile => "cargo-toml-not-file",
             Rule::SecondCargoToml { .. } => "second-cargo-toml",
@@ -218,6 +225,8 @@ impl fmt::Display for Rule {
             Rule::FoldingCollision { other } => {
                 write!(f, "same file as entry {other} on case- or normalization-insensitive file systems")
             }
+            Rule::Link(problem) => write!(f, "link cannot be copied: {problem}"),
+            Rule::StrippedToNothing => f.write_str("--strip-components leaves this entry with no name"),
             Rule::OutsideCrateDirectory { prefix } => {
                 write!(f, "not under the crate directory \"{}/\"", crate::escape(prefix.as_bytes()))
             }
@@ -228,6 +237,90 @@ impl fmt::Display for Rule {
             Rule::CargoTomlNotFile => f.write_str("Cargo.toml at the crate root is a directory, not a file"),
             Rule::CargoOkFile => f.write_str(".cargo-ok is Cargo's unpack marker and may not be shipped"),
             Rule::CrateTooLarge { max } => write!(f, "unpacks to more than Cargo allows ({max} bytes)"),
+        }
+    }
+}
+
+/// Why `--links copy` cannot replace a link by a copy of its target. Targets
+/// are resolved in the archive's namespace, never on the file system:
+/// symbolic link targets relative to the link's directory, hard link targets
+/// relative to the archive's root, as tar does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkProblem {
+    /// The target is missing, empty, not UTF-8 or contains a NUL byte.
+    BadTarget,
+    /// The target is an absolute path.
+    Absolute,
+    /// The target has a Windows drive (`C:x`, `C:\x`) or a backslash
+    /// (`..\x`), which Windows resolves differently from the archive's `/`
+    /// (node-tar CVE-2026-31802, CVE-2026-29786). Refused on every system.
+    WindowsForm,
+    /// The target resolves outside the archive (`..` above its root).
+    Outside,
+    /// The target names nothing in the archive (or goes through a file).
+    Dangling,
+    /// The target resolves to something that is neither a regular file nor a
+    /// directory (a device, a FIFO).
+    NotFileOrDirectory,
+    /// A hard link names a directory, which tar cannot link either.
+    HardlinkToDirectory,
+    /// A hard link names a member that comes later in the archive; in tar a
+    /// hard link refers to a member already extracted.
+    LaterEntry {
+        /// The member it resolves to.
+        target: u64,
+    },
+    /// Resolving the target follows more links than the cap.
+    ChainTooLong {
+        /// The cap ([`MAX_LINK_HOPS`](crate::MAX_LINK_HOPS)).
+        max: usize,
+    },
+    /// The target leads back to a link already followed, or is a directory
+    /// that contains the link (a copy would never end).
+    Cycle,
+    /// The target is in the archive but is not extracted itself (not
+    /// selected, excluded, or stripped away).
+    NotExtracted,
+}
+
+impl LinkProblem {
+    /// A stable identifier, used as the rule id.
+    pub fn id(&self) -> &'static str {
+        match self {
+            LinkProblem::BadTarget => "link-bad-target",
+            LinkProblem::Absolute => "link-absolute",
+            LinkProblem::WindowsForm => "link-windows-form",
+            LinkProblem::Outside => "link-outside",
+            LinkProblem::Dangling => "link-dangling",
+            LinkProblem::NotFileOrDirectory => "link-not-file-or-directory",
+            LinkProblem::HardlinkToDirectory => "link-hardlink-to-directory",
+            LinkProblem::LaterEntry { .. } => "link-later-entry",
+            LinkProblem::ChainTooLong { .. } => "link-chain-too-long",
+            LinkProblem::Cycle => "link-cycle",
+            LinkProblem::NotExtracted => "link-target-not-extracted",
+        }
+    }
+}
+
+impl fmt::Display for LinkProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkProblem::BadTarget => f.write_str("the target is empty, not UTF-8 or contains a NUL byte"),
+            LinkProblem::Absolute => f.write_str("the target is an absolute path"),
+            LinkProblem::WindowsForm => {
+                f.write_str("the target has a drive letter or a backslash (CVE-2026-31802, CVE-2026-29786)")
+            }
+            LinkProblem::Outside => f.write_str("the target resolves outside the archive"),
+            LinkProblem::Dangling => f.write_str("the target names nothing in the archive"),
+            LinkProblem::NotFileOrDirectory => f.write_str("the target is neither a regular file nor a directory"),
+            LinkProblem::HardlinkToDirectory => f.write_str("a hard link cannot name a directory"),
+            LinkProblem::LaterEntry { target } => {
+                write!(f, "a hard link must name an earlier member, and its target is entry {target}")
+            }
+            LinkProblem::ChainTooLong { max } => write!(f, "resolving the target follows more than {max} links"),
+            LinkProblem::Cycle => f.write_str("the target leads back to itself (a cycle)"),
+            LinkProblem::NotExtracted => f.write_str("the target is not extracted itself (selection or --exclude)"),
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use std::io::{self, Read};
 
-use crate::policy::Vetter;
+use crate::policy::{Plan, Vetter};
 use crate::sandbox::RawEvent;
 use crate::{Error, Extractor, Kind, escape};
 
@@ -121,7 +121,10 @@ impl Extractor {
     /// [`Error::Io`] when reading the archive fails or the visitor returns
     /// an error.
     pub fn read_entries<R: Read + Send>(&self, reader: R, visitor: &mut dyn EntryVisitor) -> Result<(), Error> {
-        let mut vetter = Vetter::new(&self.options, true);
+        let mut vetter = Vetter::new(&self.options, true)?;
+        // Entries the options leave out (excluded, skipped, and link copies,
+        // which are not handed over) have their data dropped.
+        let mut dropping = false;
         let visitor_error = |e| Error::io("the entry visitor stopped", e);
         self.sandbox
             .run(&self.options, reader, true, |event, compressed| match event {
@@ -131,6 +134,10 @@ impl Extractor {
                         path: escape(&raw.path),
                         rule,
                     })?;
+                    if accepted.plan != Plan::Write {
+                        dropping = vetter.data_pending();
+                        return Ok(());
+                    }
                     if accepted.path.is_empty() {
                         return Ok(());
                     }
@@ -150,6 +157,10 @@ impl Extractor {
                 }
                 RawEvent::Data(data) => {
                     vetter.data(data.len())?;
+                    if dropping {
+                        dropping = vetter.data_pending();
+                        return Ok(());
+                    }
                     visitor.data(&data).map_err(visitor_error)?;
                     if !vetter.data_pending() {
                         visitor.end().map_err(visitor_error)?;
@@ -157,6 +168,19 @@ impl Extractor {
                     Ok(())
                 }
             })
-            .and_then(|()| vetter.finish())
+            .and_then(|()| vetter.finish())?;
+        // The same end-of-archive checks as extraction: members not found,
+        // and links that `--links copy` could not copy (copies themselves
+        // are not handed over).
+        let missing = vetter.members_not_found();
+        if !missing.is_empty() {
+            return Err(Error::MembersNotFound(missing));
+        }
+        if vetter.copies_links() {
+            for verdict in vetter.resolve_links() {
+                verdict.map_err(|(index, path, rule)| Error::Refused { index, path, rule })?;
+            }
+        }
+        Ok(())
     }
 }

@@ -100,3 +100,95 @@ fn npm_and_pypi_tarballs_match_gnu_tar() {
     eprintln!("compared {} npm/PyPI tarballs with GNU tar, {} differ", samples.len(), failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A tree with links of every copyable shape, archived by GNU tar itself.
+#[cfg(unix)]
+fn gnu_archive_with_links(work: &Path) -> PathBuf {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let src = work.join("src");
+    let pkg = src.join("pkg");
+    std::fs::create_dir_all(pkg.join("lib/sub")).unwrap();
+    std::fs::create_dir_all(pkg.join("docs")).unwrap();
+    std::fs::write(pkg.join("lib/libx.so.1.2"), b"ELF").unwrap();
+    std::fs::set_permissions(pkg.join("lib/libx.so.1.2"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(pkg.join("lib/sub/data"), b"data").unwrap();
+    std::fs::write(pkg.join("docs/guide.md"), b"# guide").unwrap();
+    symlink("libx.so.1.2", pkg.join("lib/libx.so.1")).unwrap();
+    symlink("libx.so.1", pkg.join("lib/libx.so")).unwrap();
+    symlink("../docs", pkg.join("lib/docs")).unwrap();
+    symlink("lib", pkg.join("lib64")).unwrap();
+    std::fs::hard_link(pkg.join("docs/guide.md"), pkg.join("GUIDE")).unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    for dir in ["pkg/lib/sub", "pkg/lib", "pkg/docs", "pkg"] {
+        std::fs::File::open(src.join(dir)).unwrap().set_modified(old).unwrap();
+    }
+    let archive = work.join("links.tar");
+    let status = std::process::Command::new(gnu_tar().unwrap())
+        .arg("-cf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&src)
+        .arg("pkg")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    archive
+}
+
+/// Extracts `archive` with sealtar (these options) and GNU tar (these
+/// arguments); returns both trees, GNU tar's seen through its links.
+fn both_ways(options: Options, args: &[&str], archive: &Path) -> (Vec<String>, usize) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ours = work.path().join("sealtar");
+    let theirs = work.path().join("gnu");
+    std::fs::create_dir(&ours).unwrap();
+    std::fs::create_dir(&theirs).unwrap();
+    let extractor = Extractor::new(options).unwrap();
+    let dest = Dir::open_ambient_dir(&ours, ambient_authority()).unwrap();
+    extractor.extract(std::fs::File::open(archive).unwrap(), &dest).expect("sealtar extracts");
+    let status = std::process::Command::new(gnu_tar().unwrap())
+        .args(["--no-same-owner", "--no-same-permissions", "-xf"])
+        .arg(archive)
+        .arg("-C")
+        .arg(&theirs)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "GNU tar {args:?}");
+    let seen = sealtar_tests::oracle::observe_followed(&theirs);
+    (differences(&observe(&ours), &seen), seen.len())
+}
+
+#[cfg(unix)]
+#[test]
+fn link_copies_match_gnu_tar_seen_through_its_links() {
+    let Some(_) = gnu_tar() else {
+        eprintln!("SKIPPED: GNU tar not found");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let archive = gnu_archive_with_links(work.path());
+    let mut options = Options::default();
+    options.cache_dir = None;
+    options.links = sealtar::LinkPolicy::Copy;
+    let (diffs, paths) = both_ways(options.clone(), &[], &archive);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert!(paths > 15, "the copies were compared ({paths} paths)");
+    // Stripping, selection and exclusion, with links copied, as GNU tar does them.
+    // (GNU tar arguments, strip, members, exclude patterns)
+    type Case<'a> = (&'a [&'a str], usize, &'a [&'a str], &'a [&'a str]);
+    let cases: &[Case] = &[
+        (&["--strip-components=1"], 1, &[], &[]),
+        (&["--exclude=docs/guide.md", "--exclude=GUIDE"], 0, &[], &["docs/guide.md", "GUIDE"]),
+        (&["--exclude=sub"], 0, &[], &["sub"]),
+        (&["--strip-components=1", "pkg/lib", "pkg/docs", "pkg/GUIDE"], 1, &["pkg/lib", "pkg/docs", "pkg/GUIDE"], &[]),
+    ];
+    for (args, strip, members, exclude) in cases {
+        let mut o = options.clone();
+        o.strip_components = *strip;
+        o.members = members.iter().map(|s| s.to_string()).collect();
+        o.exclude = exclude.iter().map(|s| s.to_string()).collect();
+        let (diffs, _) = both_ways(o, args, &archive);
+        assert!(diffs.is_empty(), "{args:?}: {}", diffs.join("\n"));
+    }
+}

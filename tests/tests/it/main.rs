@@ -5,11 +5,13 @@
 mod bounds;
 mod cargo_tools;
 mod cli;
+mod cli_links;
 mod corpus;
 mod differential;
 mod grammar;
 mod hostile;
 mod library;
+mod links;
 mod sandbox;
 mod support;
 mod vetting;

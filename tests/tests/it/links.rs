@@ -1,0 +1,599 @@
+//! `--links`, `--special`, `--strip-components`, member selection,
+//! `--exclude` and directory times, through the library. Every archive is
+//! built from raw headers; every refusal must leave the destination as it was
+//! and touch nothing next to it.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use sealtar::{
+    Action, Error, Extractor, Kind, LinkPolicy, LinkProblem, MAX_LINK_HOPS, Options, Report, Rule, SpecialPolicy,
+};
+use sealtar_tests::{Header, Node, Tar};
+
+use crate::support::{Scene, exec, file, options, tree};
+
+fn extractor_with(change: impl FnOnce(&mut Options)) -> Extractor {
+    let mut o = options();
+    change(&mut o);
+    Extractor::new(o).expect("the sandbox sets up")
+}
+
+fn copying() -> Extractor {
+    extractor_with(|o| o.links = LinkPolicy::Copy)
+}
+
+/// Extracts into an empty destination, expects success and the whole tree.
+fn accept(extractor: &Extractor, bytes: &[u8], expected: &BTreeMap<String, Node>) -> Report {
+    let scene = Scene::bare();
+    let report = scene.extract_with(extractor, bytes).unwrap_or_else(|e| panic!("refused: {e}"));
+    assert_eq!(&scene.dest_tree(), expected);
+    scene.assert_no_staging();
+    scene.assert_outside_untouched();
+    report
+}
+
+/// Extracts into a pre-populated destination, expects a refusal and no change.
+fn refuse(extractor: &Extractor, bytes: &[u8]) -> Error {
+    let scene = Scene::new();
+    let before = scene.dest_tree();
+    let err = scene.extract_with(extractor, bytes).expect_err("the archive must be refused");
+    assert_eq!(scene.dest_tree(), before, "the destination changed ({err})");
+    scene.assert_no_staging();
+    scene.assert_outside_untouched();
+    err
+}
+
+fn assert_refused(extractor: &Extractor, bytes: &[u8], index: u64, rule: Rule) {
+    match refuse(extractor, bytes) {
+        Error::Refused { index: i, rule: r, path } => {
+            assert_eq!((i, &r), (index, &rule), "refused entry {i} \"{path}\" for {r}");
+        }
+        other => panic!("expected entry {index} refused for {rule:?}, got {other:?}"),
+    }
+}
+
+/// `list` (and so `check`) judges the same entry the same way.
+fn assert_listed_refused(extractor: &Extractor, bytes: &[u8], index: u64, rule: &Rule) {
+    let manifest = extractor.list(bytes).unwrap();
+    assert!(!manifest.is_acceptable());
+    let listed = manifest.entries[index as usize].refusal.as_ref();
+    let archive_wide = manifest.error.as_ref().and_then(Error::rule);
+    assert!(listed == Some(rule) || archive_wide == Some(rule), "list says {listed:?} / {:?}", manifest.error);
+    let report = extractor.check(bytes, None).unwrap();
+    assert!(report.violations.iter().any(|v| v.index == Some(index) && v.rule.as_ref() == Some(rule)));
+}
+
+fn link_refused(bytes: &[u8], index: u64, problem: LinkProblem) {
+    let rule = Rule::Link(problem);
+    assert_refused(&copying(), bytes, index, rule.clone());
+    assert_listed_refused(&copying(), bytes, index, &rule);
+}
+
+fn pkg() -> Tar {
+    let mut t = Tar::new();
+    t.dir("pkg/").exec_file("pkg/tool", b"#!/bin/sh\n").file("pkg/README", b"read me\n");
+    t
+}
+
+fn pkg_tree() -> BTreeMap<String, Node> {
+    tree(&[("pkg", Node::Dir), ("pkg/tool", exec(b"#!/bin/sh\n")), ("pkg/README", file(b"read me\n"))])
+}
+
+// ---------------------------------------------------------------------------
+// --links refuse (the default) and skip
+// ---------------------------------------------------------------------------
+
+#[test]
+fn links_are_refused_by_default_even_when_excluded() {
+    let bytes = pkg().symlink("pkg/link", "README").finish();
+    let e = extractor_with(|o| o.exclude = vec!["link".into()]);
+    assert_refused(&e, &bytes, 3, Rule::ForbiddenKind(Kind::Symlink));
+}
+
+#[test]
+fn skip_writes_everything_else_and_reports_each_link_escaped() {
+    let bytes = pkg().symlink("pkg/link\x1b[31m", "../../etc/\x07passwd").hardlink("pkg/hard", "pkg/README").finish();
+    let report = accept(&extractor_with(|o| o.links = LinkPolicy::Skip), &bytes, &pkg_tree());
+    assert_eq!(report.files, 2);
+    assert_eq!(report.skipped.len(), 2);
+    assert_eq!(report.skipped[0].index, 3);
+    assert_eq!(report.skipped[0].kind, Kind::Symlink);
+    assert_eq!(report.skipped[0].path, "pkg/link\\u{1b}[31m");
+    assert_eq!(report.skipped[0].link_target.as_deref(), Some("../../etc/\\u{7}passwd"));
+    assert_eq!((report.skipped[1].kind, report.skipped[1].path.as_str()), (Kind::Hardlink, "pkg/hard"));
+    assert!(report.copied.is_empty());
+}
+
+#[test]
+fn skipped_link_names_obey_every_path_rule() {
+    let skip = extractor_with(|o| o.links = LinkPolicy::Skip);
+    assert_refused(&skip, &pkg().symlink("../escape", "pkg/README").finish(), 3, Rule::ParentComponent);
+    assert_refused(&skip, &pkg().symlink("pkg/README", "tool").finish(), 3, Rule::Duplicate { first: 2 });
+    // Nothing may be written below a link, skipped or not.
+    let bytes = pkg().symlink("pkg/l", "/tmp").file("pkg/l/x", b"x").finish();
+    assert_refused(&skip, &bytes, 4, Rule::FileDirectoryConflict { other: 3 });
+}
+
+#[test]
+fn special_files_are_refused_by_default_and_skipped_on_request() {
+    let bytes = pkg().fifo("pkg/fifo").device("pkg/null", b'3', 1, 3).device("pkg/sda", b'4', 8, 0).finish();
+    assert_refused(&copying(), &bytes, 3, Rule::ForbiddenKind(Kind::Fifo));
+    let report = accept(&extractor_with(|o| o.special = SpecialPolicy::Skip), &bytes, &pkg_tree());
+    let kinds: Vec<_> = report.skipped.iter().map(|s| (s.kind, s.path.as_str(), s.link_target.clone())).collect();
+    assert_eq!(
+        kinds,
+        [(Kind::Fifo, "pkg/fifo", None), (Kind::CharDevice, "pkg/null", None), (Kind::BlockDevice, "pkg/sda", None)]
+    );
+    // Skipping special files does not let links through.
+    let bytes = pkg().fifo("pkg/fifo").symlink("pkg/l", "README").finish();
+    assert_refused(&extractor_with(|o| o.special = SpecialPolicy::Skip), &bytes, 4, Rule::ForbiddenKind(Kind::Symlink));
+}
+
+// ---------------------------------------------------------------------------
+// --links copy: what is copied
+// ---------------------------------------------------------------------------
+
+#[test]
+fn copy_of_an_in_archive_file_takes_its_bytes_and_mode() {
+    // The link comes first: a symlink may name a later member.
+    let bytes = Tar::new().symlink("run", "pkg/tool").dir("pkg/").exec_file("pkg/tool", b"#!/bin/sh\n").finish();
+    let expected = tree(&[("run", exec(b"#!/bin/sh\n")), ("pkg", Node::Dir), ("pkg/tool", exec(b"#!/bin/sh\n"))]);
+    let report = accept(&copying(), &bytes, &expected);
+    assert_eq!((report.files, report.bytes), (2, 20));
+    assert_eq!(report.copied.len(), 1);
+    let c = &report.copied[0];
+    assert_eq!((c.index, c.path.as_str(), c.written.as_str(), c.copy_of.as_str()), (0, "run", "run", "pkg/tool"));
+    let manifest = copying().list(&bytes[..]).unwrap();
+    assert_eq!(manifest.entries[0].action, Action::Copy { of: "pkg/tool".into() });
+}
+
+#[test]
+fn copy_of_an_in_archive_directory_copies_its_tree() {
+    let bytes =
+        pkg().dir("pkg/sub/").file("pkg/sub/x.txt", b"x").symlink("pkg/mirror", ".").symlink("alias", "pkg").finish();
+    // `pkg/mirror -> .` contains itself: refused as a cycle.
+    link_refused(&bytes, 5, LinkProblem::Cycle);
+
+    let bytes = pkg().dir("pkg/sub/").file("pkg/sub/x.txt", b"x").symlink("alias", "pkg").finish();
+    let mut expected = pkg_tree();
+    expected.extend(tree(&[("pkg/sub", Node::Dir), ("pkg/sub/x.txt", file(b"x"))]));
+    let copies: Vec<(String, Node)> =
+        expected.iter().map(|(p, n)| (p.replacen("pkg", "alias", 1), n.clone())).collect();
+    expected.extend(copies);
+    let report = accept(&copying(), &bytes, &expected);
+    assert_eq!(report.files, 6);
+    assert_eq!(report.copied[0].copy_of, "pkg");
+}
+
+#[test]
+fn links_inside_a_copied_directory_are_copied_as_what_they_name() {
+    let bytes = pkg()
+        .dir("pkg/lib/")
+        .file("pkg/lib/libx.so.1", b"ELF")
+        .symlink("pkg/lib/libx.so", "libx.so.1")
+        .symlink("pkg/lib/readme", "../README")
+        .symlink("lib", "pkg/lib")
+        .finish();
+    let scene = Scene::bare();
+    scene.extract_with(&copying(), &bytes[..]).unwrap();
+    let t = scene.dest_tree();
+    for p in ["pkg/lib/libx.so", "lib/libx.so", "lib/libx.so.1"] {
+        assert_eq!(t[p], file(b"ELF"), "{p}");
+    }
+    assert_eq!(t["lib/readme"], file(b"read me\n"));
+}
+
+#[test]
+fn chain_of_links_resolves_to_the_last_target() {
+    let bytes = pkg().symlink("a", "b").symlink("b", "pkg/c").symlink("pkg/c", "README").finish();
+    let scene = Scene::bare();
+    let report = scene.extract_with(&copying(), &bytes[..]).unwrap();
+    let t = scene.dest_tree();
+    for p in ["a", "b", "pkg/c"] {
+        assert_eq!(t[p], file(b"read me\n"), "{p}");
+    }
+    assert!(report.copied.iter().all(|c| c.copy_of == "pkg/README"));
+}
+
+#[test]
+fn hardlink_to_an_earlier_member_is_copied() {
+    let bytes = pkg().hardlink("pkg/again", "./pkg/tool").finish();
+    let mut expected = pkg_tree();
+    expected.insert("pkg/again".into(), exec(b"#!/bin/sh\n"));
+    accept(&copying(), &bytes, &expected);
+}
+
+// ---------------------------------------------------------------------------
+// --links copy: what is refused
+// ---------------------------------------------------------------------------
+
+#[test]
+fn chain_longer_than_the_cap_is_refused() {
+    let mut t = pkg();
+    let hops = MAX_LINK_HOPS + 1;
+    for i in 0..hops {
+        t.symlink(&format!("l{i}"), &format!("l{}", i + 1));
+    }
+    t.symlink(&format!("l{hops}"), "pkg/README");
+    link_refused(&t.finish(), 3, LinkProblem::ChainTooLong { max: MAX_LINK_HOPS });
+    // One hop under the cap is fine.
+    let mut t = pkg();
+    for i in 0..MAX_LINK_HOPS {
+        t.symlink(&format!("l{i}"), &format!("l{}", i + 1));
+    }
+    t.symlink(&format!("l{MAX_LINK_HOPS}"), "pkg/README");
+    Scene::bare().extract_with(&copying(), &t.finish()[..]).unwrap();
+}
+
+#[test]
+fn cycles_are_refused() {
+    link_refused(&pkg().symlink("a", "b").symlink("b", "a").finish(), 3, LinkProblem::Cycle);
+    link_refused(&pkg().symlink("self", "self").finish(), 3, LinkProblem::Cycle);
+    link_refused(&pkg().symlink("pkg/up", "..").finish(), 3, LinkProblem::Cycle);
+    // Two directories that each hold a link to the other: copying either never ends.
+    let bytes = Tar::new().dir("a/").dir("b/").symlink("a/l", "../b").symlink("b/m", "../a").finish();
+    link_refused(&bytes, 2, LinkProblem::Cycle);
+}
+
+#[test]
+fn absolute_targets_are_refused() {
+    let scene = Scene::new();
+    let target = scene.root.join("sentinel/secret.txt");
+    link_refused(&pkg().symlink("pkg/abs", target.to_str().unwrap()).finish(), 3, LinkProblem::Absolute);
+    link_refused(&pkg().hardlink("pkg/abs", "/etc/passwd").finish(), 3, LinkProblem::Absolute);
+}
+
+#[test]
+fn targets_outside_the_archive_are_refused() {
+    link_refused(&pkg().symlink("pkg/out", "../../sentinel/secret.txt").finish(), 3, LinkProblem::Outside);
+    link_refused(&pkg().symlink("pkg/out", "../pkg/../..").finish(), 3, LinkProblem::Outside);
+    link_refused(&pkg().hardlink("pkg/out", "../x").finish(), 3, LinkProblem::Outside);
+    // Outside through another link.
+    link_refused(&pkg().symlink("l", "pkg").symlink("out", "l/../../x").finish(), 4, LinkProblem::Outside);
+}
+
+#[test]
+fn dangling_targets_are_refused_even_if_the_destination_has_them() {
+    // `existing.txt` is in the pre-populated destination, not in the archive:
+    // targets are never resolved on the file system.
+    link_refused(&pkg().symlink("pkg/l", "../existing.txt").finish(), 3, LinkProblem::Dangling);
+    link_refused(&pkg().symlink("pkg/l", "nothere").finish(), 3, LinkProblem::Dangling);
+    link_refused(&pkg().symlink("pkg/l", "README/x").finish(), 3, LinkProblem::Dangling);
+    link_refused(&pkg().hardlink("pkg/l", "pkg/nothere").finish(), 3, LinkProblem::Dangling);
+}
+
+#[test]
+fn drive_relative_and_backslash_targets_are_refused() {
+    // node-tar CVE-2026-31802 and CVE-2026-29786: Windows reads these as a
+    // drive or a separator, wherever the archive was made.
+    for target in ["C:../x", "C:\\x", "c:x", "..\\x", "pkg\\README", "D:/x"] {
+        link_refused(&pkg().symlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm);
+        link_refused(&pkg().hardlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm);
+    }
+}
+
+#[test]
+fn hardlink_to_a_later_member_is_refused() {
+    // tar semantics: a hard link names a member already extracted. GNU tar
+    // fails on this archive ("Cannot hard link"); sealtar refuses it.
+    let bytes = Tar::new().hardlink("early", "late").file("late", b"late").finish();
+    link_refused(&bytes, 0, LinkProblem::LaterEntry { target: 1 });
+}
+
+#[test]
+fn hardlink_to_a_directory_or_a_special_file_is_refused() {
+    link_refused(&pkg().hardlink("h", "pkg").finish(), 3, LinkProblem::HardlinkToDirectory);
+    let both = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.special = SpecialPolicy::Skip;
+    });
+    let bytes = pkg().fifo("pkg/fifo").symlink("l", "pkg/fifo").finish();
+    assert_refused(&both, &bytes, 4, Rule::Link(LinkProblem::NotFileOrDirectory));
+}
+
+#[test]
+fn empty_and_invalid_targets_are_refused() {
+    link_refused(&pkg().symlink("l", "").finish(), 3, LinkProblem::BadTarget);
+    let mut h = Header::new(b"l", b'2', 0);
+    h.link(b"caf\xe9");
+    let bytes = pkg().entry(&h, b"").finish();
+    link_refused(&bytes, 3, LinkProblem::BadTarget);
+}
+
+#[test]
+fn link_bomb_of_a_big_file_is_refused_by_the_size_limit() {
+    let mut t = Tar::new();
+    t.file("big", &vec![7u8; 4096]);
+    for i in 0..20 {
+        t.symlink(&format!("l{i}"), "big");
+    }
+    let bytes = t.finish();
+    let limited = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.max_size = Some(40_000);
+    });
+    // The size limit counts the tar stream, headers included (issue 9 §3):
+    // the file's header and data (4,608 bytes) and the 20 link headers
+    // (10,240) make 14,848 before any copy. Six copies of 4,096 bytes fit
+    // (39,424); the seventh, of link `l6` (entry 7), crosses 40,000.
+    assert_refused(&limited, &bytes, 7, Rule::TooLarge { max: 40_000 });
+    assert_listed_refused(&limited, &bytes, 7, &Rule::TooLarge { max: 40_000 });
+}
+
+#[test]
+fn link_bomb_of_a_big_directory_is_refused_by_the_entry_limit() {
+    let mut t = Tar::new();
+    t.dir("d/");
+    for i in 0..50 {
+        t.file(&format!("d/f{i}"), b"x");
+    }
+    for i in 0..10 {
+        t.symlink(&format!("c{i}"), "d");
+    }
+    let bytes = t.finish();
+    let limited = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.max_entries = 200;
+    });
+    // 61 entries, then 51 per copy: the third copy crosses 200.
+    assert_refused(&limited, &bytes, 53, Rule::TooManyEntries { max: 200 });
+    // Nested links multiply: each level doubles the tree.
+    let mut t = Tar::new();
+    t.dir("l0/").file("l0/x", b"x");
+    for level in 1..20 {
+        t.dir(&format!("l{level}/"));
+        t.symlink(&format!("l{level}/a"), &format!("../l{}", level - 1));
+        t.symlink(&format!("l{level}/b"), &format!("../l{}", level - 1));
+    }
+    let err = refuse(
+        &extractor_with(|o| {
+            o.links = LinkPolicy::Copy;
+            o.max_entries = 10_000;
+        }),
+        &t.finish(),
+    );
+    assert!(
+        matches!(err.rule(), Some(Rule::TooManyEntries { .. } | Rule::Link(LinkProblem::ChainTooLong { .. }))),
+        "{err}"
+    );
+}
+
+#[test]
+fn link_names_obey_portable_rules() {
+    let portable = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.portable = true;
+    });
+    let bytes = pkg().symlink("pkg/CON", "README").finish();
+    assert!(matches!(refuse(&portable, &bytes).rule(), Some(Rule::NotPortable(_))));
+    let bytes = pkg().symlink("pkg/readme", "tool").finish();
+    assert_refused(&portable, &bytes, 3, Rule::FoldingCollision { other: 2 });
+    let bytes = pkg().symlink("pkg/a:b", "tool").finish();
+    assert!(matches!(refuse(&portable, &bytes).rule(), Some(Rule::NotPortable(_))));
+}
+
+#[test]
+fn target_that_is_not_extracted_is_refused_but_an_excluded_link_is_only_vetted() {
+    let bytes = pkg().symlink("l", "pkg/README").finish();
+    let e = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.exclude = vec!["README".into()];
+    });
+    assert_refused(&e, &bytes, 3, Rule::Link(LinkProblem::NotExtracted));
+    // An excluded link is not written, but a hostile one still refuses.
+    let e = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.exclude = vec!["l".into()];
+    });
+    accept(&e, &bytes, &pkg_tree());
+    let bytes = pkg().symlink("l", "/etc/passwd").finish();
+    assert_refused(&e, &bytes, 3, Rule::Link(LinkProblem::Absolute));
+}
+
+#[test]
+fn copies_follow_strip_components() {
+    let bytes = pkg().symlink("pkg/run", "tool").hardlink("pkg/hard", "pkg/README").finish();
+    let e = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.strip_components = 1;
+    });
+    let expected = tree(&[
+        ("tool", exec(b"#!/bin/sh\n")),
+        ("README", file(b"read me\n")),
+        ("run", exec(b"#!/bin/sh\n")),
+        ("hard", file(b"read me\n")),
+    ]);
+    let report = accept(&e, &bytes, &expected);
+    assert_eq!((report.copied[0].path.as_str(), report.copied[0].written.as_str()), ("pkg/run", "run"));
+    assert_eq!(report.copied[0].copy_of, "tool");
+}
+
+// ---------------------------------------------------------------------------
+// --strip-components, members, --exclude
+// ---------------------------------------------------------------------------
+
+fn project() -> Tar {
+    let mut t = Tar::new();
+    t.dir("proj/")
+        .file("proj/README", b"r")
+        .dir("proj/docs/")
+        .file("proj/docs/a.txt", b"a")
+        .dir("proj/docs/sub/")
+        .file("proj/docs/sub/b.txt", b"b")
+        .dir("proj/src/")
+        .file("proj/src/main.rs", b"m");
+    t
+}
+
+#[test]
+fn strip_components_drops_leading_directories() {
+    let e = extractor_with(|o| o.strip_components = 1);
+    let expected = tree(&[
+        ("README", file(b"r")),
+        ("docs", Node::Dir),
+        ("docs/a.txt", file(b"a")),
+        ("docs/sub", Node::Dir),
+        ("docs/sub/b.txt", file(b"b")),
+        ("src", Node::Dir),
+        ("src/main.rs", file(b"m")),
+    ]);
+    accept(&e, &project().finish(), &expected);
+    let e = extractor_with(|o| o.strip_components = 2);
+    let expected =
+        tree(&[("a.txt", file(b"a")), ("sub", Node::Dir), ("sub/b.txt", file(b"b")), ("main.rs", file(b"m"))]);
+    // `proj/README` has nothing left: refused, not silently dropped.
+    assert_refused(&e, &project().finish(), 1, Rule::StrippedToNothing);
+    let e = extractor_with(|o| {
+        o.strip_components = 2;
+        o.exclude = vec!["README".into()];
+    });
+    accept(&e, &project().finish(), &expected);
+}
+
+#[test]
+fn stripping_may_not_merge_two_entries_or_expose_a_reserved_name() {
+    let e = extractor_with(|o| o.strip_components = 1);
+    let bytes = Tar::new().file("a/x", b"1").file("b/x", b"2").finish();
+    assert_refused(&e, &bytes, 1, Rule::Duplicate { first: 0 });
+    let bytes = Tar::new().file("a/x", b"1").file("b/x/y", b"2").finish();
+    assert_refused(&e, &bytes, 1, Rule::FileDirectoryConflict { other: 0 });
+    let bytes = Tar::new().file("a/.sealtar-staging-1", b"1").finish();
+    assert_refused(&e, &bytes, 0, Rule::ReservedName);
+    let portable = extractor_with(|o| {
+        o.strip_components = 1;
+        o.portable = true;
+    });
+    let bytes = Tar::new().file("a/X", b"1").file("b/x", b"2").finish();
+    assert_refused(&portable, &bytes, 1, Rule::FoldingCollision { other: 0 });
+}
+
+#[test]
+fn hostile_entries_refuse_even_when_excluded_or_stripped() {
+    let bytes = project().file("proj/../../evil", b"x").finish();
+    let e = extractor_with(|o| o.exclude = vec!["evil".into()]);
+    assert_refused(&e, &bytes, 8, Rule::ParentComponent);
+    let e = extractor_with(|o| o.members = vec!["proj/src".into()]);
+    assert_refused(&e, &bytes, 8, Rule::ParentComponent);
+    let bytes = project().file("/abs/proj/x", b"x").finish();
+    let e = extractor_with(|o| o.strip_components = 1);
+    assert_refused(&e, &bytes, 8, Rule::AbsolutePath);
+}
+
+#[test]
+fn members_select_entries_and_directory_subtrees() {
+    let e = extractor_with(|o| o.members = vec!["proj/docs/".into(), "./proj//src/main.rs".into()]);
+    let report = accept(
+        &e,
+        &project().finish(),
+        &tree(&[
+            ("proj", Node::Dir),
+            ("proj/docs", Node::Dir),
+            ("proj/docs/a.txt", file(b"a")),
+            ("proj/docs/sub", Node::Dir),
+            ("proj/docs/sub/b.txt", file(b"b")),
+            ("proj/src", Node::Dir),
+            ("proj/src/main.rs", file(b"m")),
+        ]),
+    );
+    assert_eq!(report.files, 3);
+    // Selection is by whole components.
+    let e = extractor_with(|o| o.members = vec!["proj/doc".into()]);
+    let scene = Scene::bare();
+    match scene.extract_with(&e, &project().finish()[..]) {
+        Err(Error::MembersNotFound(names)) => assert_eq!(names, ["proj/doc"]),
+        other => panic!("expected MembersNotFound, got {other:?}"),
+    }
+    assert!(scene.dest_tree().is_empty(), "nothing is written when a member is missing");
+    scene.assert_no_staging();
+}
+
+#[test]
+fn a_member_that_matches_nothing_is_an_error_that_names_it() {
+    let e = extractor_with(|o| o.members = vec!["proj/src".into(), "nothere\x1b".into()]);
+    let err = Scene::bare().extract_with(&e, &project().finish()[..]).unwrap_err();
+    assert!(!err.is_refusal(), "a usage error, not a refusal");
+    assert_eq!(err.to_string(), "not found in the archive: \"nothere\\u{1b}\"");
+    assert!(matches!(e.list(&project().finish()[..]), Err(Error::MembersNotFound(_))));
+}
+
+#[test]
+fn exclude_has_tar_meaning() {
+    let all = |e: &Extractor| -> Vec<String> {
+        let scene = Scene::bare();
+        scene.extract_with(e, &project().finish()[..]).unwrap();
+        scene.dest_tree().into_keys().collect()
+    };
+    let with = |patterns: &[&str]| extractor_with(|o| o.exclude = patterns.iter().map(|p| p.to_string()).collect());
+    // Unanchored: a pattern may match any run of whole components, and a
+    // matched directory takes its contents with it.
+    assert_eq!(all(&with(&["docs"])), ["proj", "proj/README", "proj/src", "proj/src/main.rs"]);
+    assert_eq!(all(&with(&["proj/docs"])), ["proj", "proj/README", "proj/src", "proj/src/main.rs"]);
+    assert_eq!(
+        all(&with(&["docs/sub"])),
+        ["proj", "proj/README", "proj/docs", "proj/docs/a.txt", "proj/src", "proj/src/main.rs"]
+    );
+    // `*` matches `/`; partial names do not match.
+    assert_eq!(
+        all(&with(&["*.txt"])),
+        ["proj", "proj/README", "proj/docs", "proj/docs/sub", "proj/src", "proj/src/main.rs"]
+    );
+    assert_eq!(all(&with(&["ocs"])).len(), 8);
+    assert_eq!(all(&with(&["proj"])), Vec::<String>::new());
+    let manifest = with(&["docs"]).list(&project().finish()[..]).unwrap();
+    assert_eq!(manifest.entries[3].action, Action::Excluded);
+    assert_eq!(manifest.entries[1].action, Action::Extract);
+}
+
+#[test]
+fn an_invalid_glob_is_an_option_error() {
+    let mut o = options();
+    o.exclude = vec!["a[".into()];
+    assert!(matches!(Extractor::new(o), Err(Error::InvalidOption(_))));
+}
+
+// ---------------------------------------------------------------------------
+// Directory times
+// ---------------------------------------------------------------------------
+
+fn mtime(path: &std::path::Path) -> SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn directory_times_are_set_after_their_contents() {
+    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_500_000_000);
+    let mut dir = Header::new(b"d/", b'5', 0);
+    dir.mode(0o755).mtime(1_500_000_000);
+    let mut late = Header::new(b"late/", b'5', 0);
+    late.mode(0o755).mtime(1_400_000_000);
+    // `d/` before its files, `late/` after them, `implied/` never.
+    let bytes = Tar::new()
+        .entry(&dir, b"")
+        .file("d/a", b"a")
+        .file("d/sub/b", b"b")
+        .file("late/x", b"x")
+        .entry(&late, b"")
+        .file("implied/y", b"y")
+        .finish();
+    let before = SystemTime::now() - Duration::from_secs(2);
+    let scene = Scene::bare();
+    scene.extract(&bytes[..]).unwrap();
+    assert_eq!(mtime(&scene.dest.join("d")), old);
+    assert_eq!(mtime(&scene.dest.join("late")), SystemTime::UNIX_EPOCH + Duration::from_secs(1_400_000_000));
+    // Implied directories get the time of extraction, as with GNU tar.
+    for implied in ["d/sub", "implied"] {
+        assert!(mtime(&scene.dest.join(implied)) >= before, "{implied}");
+    }
+}
+
+#[test]
+fn copied_directories_take_their_targets_time() {
+    let mut dir = Header::new(b"d/", b'5', 0);
+    dir.mode(0o755).mtime(1_500_000_000);
+    let bytes = Tar::new().entry(&dir, b"").file("d/a", b"a").symlink("c", "d").finish();
+    let scene = Scene::bare();
+    scene.extract_with(&copying(), &bytes[..]).unwrap();
+    assert_eq!(mtime(&scene.dest.join("c")), SystemTime::UNIX_EPOCH + Duration::from_secs(1_500_000_000));
+    assert_eq!(mtime(&scene.dest.join("c/a")), SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+}
