@@ -109,7 +109,13 @@ impl Namespace {
     /// and records it if accepted (nothing is recorded for a refused entry).
     /// Returns how many parents are new and whether a directory already
     /// existed (implied).
-    fn place(&mut self, options: &Options, index: u64, components: &[&str], is_dir: bool) -> Result<(usize, bool), Rule> {
+    fn place(
+        &mut self,
+        options: &Options,
+        index: u64,
+        components: &[&str],
+        is_dir: bool,
+    ) -> Result<(usize, bool), Rule> {
         let Some((last, parents)) = components.split_last() else {
             // `./` or `.`: the destination itself, which exists.
             return Ok((0, true));

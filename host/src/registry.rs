@@ -235,7 +235,6 @@ impl<'a> Collector<'a> {
             actions_omitted: self.actions_omitted,
         }
     }
-
 }
 
 struct CrateState<'r> {

@@ -321,6 +321,45 @@ fn link_bomb_of_a_big_file_is_refused_by_the_size_limit() {
     assert_listed_refused(&limited, &bytes, 7, &Rule::TooLarge { max: 40_000 });
 }
 
+/// A directory copy creates directories: they count toward `--max-dirs`
+/// (issue 9 §3) like the ones the archive names or implies, in the
+/// namespace of the names written (after `--strip-components`).
+#[test]
+fn directory_copies_count_toward_max_dirs() {
+    let mut t = Tar::new();
+    t.dir("d/").dir("d/s1/").dir("d/s2/").dir("d/s3/").file("d/s1/f", b"x");
+    t.symlink("c0", "d").symlink("c1", "d");
+    let bytes = t.finish();
+    // 4 directories, then 4 per copy: the first copy makes 8, the second 12.
+    let limited = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.max_dirs = 10;
+    });
+    assert_refused(&limited, &bytes, 6, Rule::TooManyDirectories { max: 10 });
+    assert_listed_refused(&limited, &bytes, 6, &Rule::TooManyDirectories { max: 10 });
+    let roomy = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.max_dirs = 12;
+    });
+    let report = Scene::bare().extract_with(&roomy, &bytes[..]).unwrap_or_else(|e| panic!("refused: {e}"));
+    assert_eq!(report.directories, 12);
+
+    // Under `pkg/`, stripped: the archive has 5 directories, the names
+    // written 4 (`pkg/` is the destination itself). The copies count from
+    // the names written: 8 after `c0`, 12 after `c1`.
+    let mut t = Tar::new();
+    t.dir("pkg/").dir("pkg/d/").dir("pkg/d/s1/").dir("pkg/d/s2/").dir("pkg/d/s3/");
+    t.symlink("pkg/c0", "d").symlink("pkg/c1", "d");
+    let bytes = t.finish();
+    let stripped = extractor_with(|o| {
+        o.links = LinkPolicy::Copy;
+        o.strip_components = 1;
+        o.max_dirs = 8;
+    });
+    assert_refused(&stripped, &bytes, 6, Rule::TooManyDirectories { max: 8 });
+    assert_listed_refused(&stripped, &bytes, 6, &Rule::TooManyDirectories { max: 8 });
+}
+
 #[test]
 fn link_bomb_of_a_big_directory_is_refused_by_the_entry_limit() {
     let mut t = Tar::new();
