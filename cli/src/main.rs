@@ -152,7 +152,8 @@ enum Command {
 
 #[derive(Args)]
 struct Limits {
-    /// Most bytes of file data in total (suffixes K, M, G, T: powers of 1024).
+    /// Most bytes of the tar stream: file data, and headers and extension headers
+    /// (suffixes K, M, G, T: powers of 1024). Copies made by --links copy count too.
     /// Default: the larger of 1 GiB and 100 times the compressed size read so far.
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     max_size: Option<u64>,
