@@ -104,7 +104,7 @@ type Buffered<R> = BufReader<Counted<Rewound<R>>>;
 
 enum Decoder<R: Read> {
     Plain(Counted<Rewound<R>>),
-    Gzip(GzipMembers<Buffered<R>>),
+    Gzip(Box<GzipMembers<Buffered<R>>>),
     Xz(Box<lzma_rust2::XzReader<Buffered<R>>>),
     Bzip2(Box<bzip2::bufread::MultiBzDecoder<Buffered<R>>>),
     Zstd(Box<ZstdFrames<Buffered<R>>>),
@@ -141,7 +141,7 @@ impl<R: Read> Source<R> {
         let buffered = |counted| BufReader::with_capacity(INPUT_BUFFER, counted);
         let decoder = match format {
             Format::Tar => Decoder::Plain(counted),
-            Format::Gzip => Decoder::Gzip(GzipMembers::new(buffered(counted))),
+            Format::Gzip => Decoder::Gzip(Box::new(GzipMembers::new(buffered(counted)))),
             Format::Xz => {
                 // The decoder's own estimate adds about 100 KiB of state to
                 // the dictionary; allow for it so a MAX_WINDOW dictionary fits.
@@ -288,7 +288,7 @@ fn looks_like_lzma_alone(head: &[u8]) -> bool {
     }
     let dict = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
     let size = u64::from_le_bytes(head[5..13].try_into().expect("8 bytes"));
-    let dict_is_round = dict.is_power_of_two() || (dict % 3 == 0 && (dict / 3).is_power_of_two());
+    let dict_is_round = dict.is_power_of_two() || (dict.is_multiple_of(3) && (dict / 3).is_power_of_two());
     dict_is_round && dict >= 1 << 12 && (size == u64::MAX || size < 1 << 48)
 }
 
@@ -310,7 +310,7 @@ struct GzipMembers<R: BufRead> {
 
 enum GzipState<R: BufRead> {
     /// Inside a member.
-    Member(flate2::bufread::GzDecoder<R>),
+    Member(Box<flate2::bufread::GzDecoder<R>>),
     /// After a member's trailer (or at the end).
     Between(R),
     /// Only while switching states.
@@ -319,7 +319,7 @@ enum GzipState<R: BufRead> {
 
 impl<R: BufRead> GzipMembers<R> {
     fn new(source: R) -> Self {
-        GzipMembers { state: GzipState::Member(flate2::bufread::GzDecoder::new(source)) }
+        GzipMembers { state: GzipState::Member(Box::new(flate2::bufread::GzDecoder::new(source))) }
     }
 
     fn get_ref(&self) -> &R {
@@ -358,7 +358,7 @@ impl<R: BufRead> Read for GzipMembers<R> {
                             else {
                                 unreachable!("matched above")
                             };
-                            self.state = GzipState::Member(flate2::bufread::GzDecoder::new(source));
+                            self.state = GzipState::Member(Box::new(flate2::bufread::GzDecoder::new(source)));
                         }
                     }
                 }
