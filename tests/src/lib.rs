@@ -5,6 +5,7 @@
 //! every field is set by hand and the checksum is computed (or deliberately
 //! broken) last.
 
+pub mod difffuzz;
 pub mod oracle;
 
 use std::collections::BTreeMap;
@@ -99,6 +100,11 @@ impl Header {
     /// devices).
     pub fn device_numbers(&mut self, major: u32, minor: u32) -> &mut Self {
         self.octal(329, 8, u64::from(major)).octal(337, 8, u64::from(minor))
+    }
+
+    /// The raw bytes of a field as currently set.
+    pub fn field(&self, offset: usize, len: usize) -> &[u8] {
+        &self.bytes[offset..offset + len]
     }
 
     /// Replaces the computed checksum by these raw field bytes.
