@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest check-windows check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fetch-realworld test-realworld
+.PHONY: help build guest check-guest check-windows check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -22,7 +22,9 @@ help:
 	@echo "make test-realworld  sealtar vs GNU tar on real upstream archives (make fetch-realworld downloads them)"
 	@echo "make fmt | lint   rustfmt, clippy, the library's docs (warnings are errors)"
 	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
-	@echo "make fuzz         fuzz the guest parser (nightly + cargo-fuzz)"
+	@echo "make fuzz         fuzz the guest parser and the host policy (nightly + cargo-fuzz)"
+	@echo "make fuzz-diff    differential fuzzing against GNU tar and Python (CASES=N SEED=S)"
+	@echo "make fuzz-policy  fuzz the host policy with records from a compromised guest (FUZZ_SECONDS=N)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
 
 # --workspace: the binaries are built with the same feature resolution as
@@ -121,6 +123,23 @@ ci: check-guest test demo
 fuzz:
 	cd fuzz && cargo +nightly fuzz run parser -- -max_total_time=$${FUZZ_SECONDS:-120}
 	cd fuzz && cargo +nightly fuzz run parser_gzip -- -max_total_time=$${FUZZ_SECONDS:-120}
+	$(MAKE) fuzz-policy
+
+# The host policy on arbitrary records, as a compromised guest could send them
+# (docs/FUZZING.md). No sanitizer: the library has no unsafe code, and the
+# target checks the policy's invariants itself; debug assertions are on.
+fuzz-policy:
+	cd fuzz && cargo +nightly fuzz run --sanitizer none -a policy -- -max_total_time=$${FUZZ_SECONDS:-120}
+
+# Differential fuzzing: CASES generated archives of seed SEED through sealtar,
+# GNU tar and Python's tarfile (docs/FUZZING.md). Failing archives are saved
+# under target/fuzz-diff/; FIRST=K starts at case K (one case: CASES=1 FIRST=K).
+CASES ?= 10000
+SEED  ?= 1
+FIRST ?= 0
+fuzz-diff: build
+	$(CARGO) build --release --locked -p sealtar-tests --bin fuzz-diff
+	target/release/fuzz-diff --seed $(SEED) --cases $(CASES) --first $(FIRST) --save target/fuzz-diff
 
 # Type-check everything for Windows (needs the x86_64-pc-windows-gnu target
 # and a MinGW C compiler for wasmtime's build script).

@@ -83,6 +83,9 @@ mod cache;
 mod error;
 mod escape;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod kind;
 mod manifest;
 pub mod manual;

@@ -33,6 +33,12 @@ use sealtar::Extractor;
 use generate::{Case, Mode, generate};
 use oracles::{Python, Tree, tree, tree_differences};
 
+/// The seed of the run `make test` does.
+pub const FIXED_SEED: u64 = 20_261_203;
+
+/// How many cases `make test` runs (both modes; one in four well-formed).
+pub const FIXED_CASES: u64 = 320;
+
 /// What a run does.
 #[derive(Debug, Clone)]
 pub struct Config {

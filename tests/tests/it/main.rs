@@ -2,12 +2,14 @@
 //! built byte by byte, the command-line tool, and differential runs against
 //! GNU tar on real archives.
 
+mod agreement;
 mod bounds;
 mod cargo_tools;
 mod cli;
 mod cli_links;
 mod corpus;
 mod differential;
+mod difffuzz;
 mod grammar;
 mod hostile;
 mod library;
