@@ -563,7 +563,7 @@ impl Gen<'_> {
         }
         let i = self.rng.below(a.members.len());
         let format = a.format;
-        match self.rng.below(18) {
+        match self.rng.below(20) {
             0 => {
                 let magic: &[u8] = self.rng.pick(&[
                     &b"ustar\x0000"[..],
@@ -767,6 +767,39 @@ impl Gen<'_> {
                 ]);
                 self.note(format!("member {i}: mtime field {}", show(field)));
                 a.members[i].main.header.set(136, 12, field);
+            }
+            18 | 19 => {
+                // A numeric field that decides nothing about the member
+                // (ownership, device numbers) or sits in an extension
+                // header, made unreadable or unusual.
+                let fields: &[(&str, usize, usize)] = &[
+                    ("mode", 100, 8),
+                    ("uid", 108, 8),
+                    ("gid", 116, 8),
+                    ("mtime", 136, 12),
+                    ("devmajor", 329, 8),
+                    ("devminor", 337, 8),
+                ];
+                let (field_name, offset, len) = fields[self.rng.below(fields.len())];
+                let value: &[u8] = self.rng.pick(&[
+                    &b"9999999"[..],
+                    b"zz",
+                    b"0_644",
+                    b"-1",
+                    b"+7",
+                    b" 7 ",
+                    b"\x80\0\0\0\0\0\0\x07",
+                    b"\xff\xff\xff\xff\xff\xff\xff\xff",
+                ]);
+                let value = &value[..value.len().min(len)];
+                let m = &mut a.members[i];
+                let e = self.rng.below(m.ext.len() + 1);
+                let (part, which) = match m.ext.get_mut(e) {
+                    Some(p) => (p, format!("extension {e}")),
+                    None => (&mut m.main, "header".to_string()),
+                };
+                part.header.set(offset, len, value);
+                self.note(format!("member {i}: {which} {field_name} field {}", show(value)));
             }
             _ => {
                 // Move a member's extension headers to the end, orphaned, or
