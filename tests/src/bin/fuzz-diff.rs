@@ -58,7 +58,7 @@ fn main() -> ExitCode {
     eprintln!("fuzz-diff: seed {}, cases {}..{}", config.seed, config.first, config.first + config.cases);
     let step = (config.cases / 20).max(100);
     let summary = fuzzer.run(&config, |s| {
-        if s.cases % step == 0 {
+        if s.cases.is_multiple_of(step) {
             eprintln!(
                 "fuzz-diff: {} cases, {} accepted, {} refused, {} failures, {:.0} s",
                 s.cases,

@@ -194,7 +194,7 @@ impl<'e> Fuzzer<'e> {
             summary.cases += 1;
             summary.well_formed += u64::from(c.mode == Mode::WellFormed);
             summary.gzip += u64::from(c.gzip);
-            let with_cli = config.cli.is_some() && case % config.cli_every.max(1) == 0;
+            let with_cli = config.cli.is_some() && case.is_multiple_of(config.cli_every.max(1));
             let failures = self.one(config, case, &c, with_cli, &mut summary);
             for mut f in failures {
                 if let Some(dir) = &config.save_dir {
@@ -258,7 +258,7 @@ impl<'e> Fuzzer<'e> {
         // The oracles. A hostile case that sealtar refused needs them for
         // the statistics only, so only one such case in eight runs them:
         // spawning GNU tar (and gzip) is most of a case's cost.
-        let needed = verdict == Verdict::Accepted || c.mode == Mode::WellFormed || case % 8 == 0;
+        let needed = verdict == Verdict::Accepted || c.mode == Mode::WellFormed || case.is_multiple_of(8);
         let (gnu, py) = if needed {
             summary.oracle_runs += 1;
             let gnu_dest = root.join("gnu");
