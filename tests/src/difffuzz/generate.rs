@@ -513,7 +513,7 @@ impl Gen<'_> {
                 }
                 6 => {
                     let v = self.number_text(1000);
-                    pax_record(self.rng.pick(&[&"uid", &"gid"]), &v)
+                    pax_record(self.rng.pick(&["uid", "gid"]), &v)
                 }
                 7 => {
                     // The same key twice.
@@ -522,9 +522,9 @@ impl Gen<'_> {
                     r.extend(pax_record(key, b"second"));
                     r
                 }
-                8 => pax_record(self.rng.pick(&[&"comment", &"SCHILY.xattr.user.a", &"foo.bar", &"atime"]), b"1"),
+                8 => pax_record(self.rng.pick(&["comment", "SCHILY.xattr.user.a", "foo.bar", "atime"]), b"1"),
                 9 => pax_record("hdrcharset", b"BINARY"),
-                10 => pax_record(self.rng.pick(&[&"GNU.sparse.size", &"GNU.sparse.major", &"GNU.sparse.name"]), b"1"),
+                10 => pax_record(self.rng.pick(&["GNU.sparse.size", "GNU.sparse.major", "GNU.sparse.name"]), b"1"),
                 11 => {
                     // A wrong length: too long, too short, zero, not a number.
                     let body = format!("path={}\n", m.path);
