@@ -1,7 +1,8 @@
 //! `check` and `extract` share one policy: on every archive of the public
-//! corpus and every archive of the differential fuzzer's fixed-seed run,
-//! `check` finds the archive acceptable exactly when `extract` (into an
-//! empty directory) accepts it.
+//! corpus (`../shared/corpus`, or the directory `SEALTAR_CORPUS` names) and
+//! every archive of the differential fuzzer's fixed-seed run, `check` finds
+//! the archive acceptable exactly when `extract` (into an empty directory)
+//! accepts it.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,10 @@ use sealtar_tests::difffuzz::{FIXED_CASES, FIXED_SEED};
 use crate::support::extractor;
 
 fn corpus_archives() -> Option<Vec<PathBuf>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    let dir = match std::env::var_os("SEALTAR_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+    };
     if !dir.join("MANIFEST.tsv").is_file() {
         return None;
     }
