@@ -32,7 +32,8 @@ pub struct Accepted {
 /// Vets `events` in order as `list` does (refused entries are skipped, a
 /// protocol fault ends the stream) and returns the accepted entries.
 pub fn vet(options: &Options, with_data: bool, events: &[Event]) -> Vec<Accepted> {
-    let mut vetter = Vetter::new(options, with_data);
+    // Options whose selection does not compile vet nothing.
+    let Ok(mut vetter) = Vetter::new(options, with_data) else { return Vec::new() };
     let mut out = Vec::new();
     for event in events {
         match event {
@@ -57,9 +58,9 @@ pub fn vet(options: &Options, with_data: bool, events: &[Event]) -> Vec<Accepted
                 match vetter.entry(&raw, 0) {
                     Err(_) => break,
                     Ok(Ok(a)) => out.push(Accepted {
+                        new_parents: a.new_parent_paths().into_iter().map(str::to_string).collect(),
                         path: a.path,
                         kind: a.kind,
-                        new_parents: a.new_parents,
                         already_made: a.already_made,
                     }),
                     Ok(Err(_)) => {}
