@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest check-windows check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld
+.PHONY: help build guest check-guest rules-doc check-windows check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
 	@echo "make test-realworld  sealtar vs GNU tar on real upstream archives (make fetch-realworld downloads them)"
 	@echo "make fmt | lint   rustfmt, clippy, the library's docs (warnings are errors)"
+	@echo "make rules-doc    regenerate docs/RULES.md from the rule table in host/src/rule.rs"
 	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
 	@echo "make fuzz         fuzz the guest parser and the host policy (nightly + cargo-fuzz)"
 	@echo "make fuzz-diff    differential fuzzing against GNU tar and Python (CASES=N SEED=S)"
@@ -146,3 +147,7 @@ fuzz-diff: build
 check-windows:
 	rustup target add x86_64-pc-windows-gnu
 	$(CARGO) check --release --locked --target x86_64-pc-windows-gnu -p sealtar -p sealtar-cli -p sealtar-guest -p sealtar-tests --all-targets
+
+# docs/RULES.md from the rule table in host/src/rule.rs (tests/tests/it/rules.rs checks it).
+rules-doc:
+	SEALTAR_BLESS=1 $(CARGO) test --release --locked -p sealtar-tests --test it rules::

@@ -117,7 +117,7 @@ pub use options::{
 };
 pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, MAX_VIOLATIONS, Violation};
 pub use report::{Copied, Digest, HashAlgorithm, Observer, Progress, Report, Skipped, Written};
-pub use rule::{LinkProblem, Rule};
+pub use rule::{GRAMMAR_RULES, LinkProblem, RULES, Rule, RuleInfo};
 pub use visit::{Entry, EntryVisitor};
 
 use sandbox::Sandbox;

@@ -15,17 +15,17 @@
 //!
 //! # What refuses the archive
 //!
-//! | rule | why |
-//! |---|---|
-//! | symlinks and hard links (unless [`Options::links`](crate::Options::links) skips or copies them) | a link lets a later write land elsewhere (CVE-2026-5223) |
-//! | devices, FIFOs (unless [`Options::special`](crate::Options::special) skips them), unknown types | nothing a source tree needs; devices grant access |
-//! | under `--links copy`, a link whose target is absolute, outside the archive, dangling, has a drive letter or backslash, loops, or is a later member for a hard link | the copy must be of something the archive itself extracts |
-//! | `..` components, absolute paths | path traversal (CVE-2007-4131, CVE-2001-1267 class) |
-//! | NUL bytes, non-UTF-8 names, empty names, `.` components after the start (`a/./b`, `dir/.`) | the name written is not the name checked |
-//! | the same path twice, a file where a directory is needed | one path, one meaning: scanners and extractors must agree |
-//! | anything already in the destination except directories | nothing existing is replaced or chmod'ed (CVE-2026-33056) |
-//! | malformed or ambiguous headers | parser differentials (CVE-2025-62518 "TARmageddon") |
-//! | limits ([`Options`](crate::Options)) | bombs and resource exhaustion |
+//! Links, devices and FIFOs (unless [`Options::links`](crate::Options::links)
+//! or [`Options::special`](crate::Options::special) say otherwise), path
+//! traversal, names that readers could take two ways or that name nothing,
+//! one path with two meanings, anything already in the destination except
+//! directories, malformed or ambiguous headers, names reserved for staging,
+//! and archives over a limit ([`Options`](crate::Options)). Every rule, with
+//! its id, when it applies and why, is a row of [`RULES`](crate::RULES) (the
+//! host's policy, [`Rule::id`](crate::Rule::id)) or
+//! [`GRAMMAR_RULES`](crate::GRAMMAR_RULES) (the guest grammar's `[rule <id>]`
+//! in [`Error::Malformed`](crate::Error::Malformed) messages);
+//! `docs/RULES.md` in the repository is generated from them.
 //!
 //! See `docs/THREAT-MODEL.md` in the repository for the layer that stops each
 //! known attack and the test that proves it.

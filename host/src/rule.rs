@@ -1,5 +1,10 @@
 //! The policy's rules: what an entry may break, each with a stable id and
 //! a sentence saying why.
+//!
+//! [`RULES`] and [`GRAMMAR_RULES`] are the one table of rules: `docs/RULES.md`
+//! is generated from them, and a test fails when the two differ, when a
+//! [`Rule`] has no row, or when the guest's grammar ids and
+//! [`GRAMMAR_RULES`] disagree.
 
 use std::fmt;
 
@@ -241,6 +246,274 @@ impl fmt::Display for Rule {
     }
 }
 
+/// One row of the rule table: a rule id, when it applies, and one sentence
+/// saying what is refused and why. Example: [`RuleInfo::find`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuleInfo {
+    /// The stable id: [`Rule::id`] for the host's rules, the `[rule <id>]`
+    /// of a message for the guest's grammar rules.
+    pub id: &'static str,
+    /// When the rule applies: `always`, or the option or command that adds it.
+    pub applies: &'static str,
+    /// What is refused, and why, in one sentence.
+    pub summary: &'static str,
+}
+
+impl RuleInfo {
+    /// The row for a rule id, looked up in [`RULES`] and then
+    /// [`GRAMMAR_RULES`].
+    ///
+    /// ```
+    /// let row = sealtar::RuleInfo::find("parent-component").expect("a rule id");
+    /// assert_eq!(row.applies, "always");
+    /// assert!(sealtar::RuleInfo::find("numeric-field").is_some());
+    /// assert!(sealtar::RuleInfo::find("no-such-rule").is_none());
+    /// ```
+    pub fn find(id: &str) -> Option<&'static RuleInfo> {
+        RULES.iter().chain(GRAMMAR_RULES).find(|row| row.id == id)
+    }
+}
+
+const fn row(id: &'static str, applies: &'static str, summary: &'static str) -> RuleInfo {
+    RuleInfo { id, applies, summary }
+}
+
+const ALWAYS: &str = "always";
+const LINKS_COPY: &str = "`--links copy`";
+const PORTABLE: &str = "`--portable` (always on Windows and macOS)";
+const CHECK_CRATE: &str = "`check --crate`";
+const EXTRACT: &str = "`extract` only";
+
+/// The host's rules, one row per id [`Rule::id`] returns, in the order of
+/// [`Rule`]'s variants. `docs/RULES.md` is generated from this table and
+/// [`GRAMMAR_RULES`].
+///
+/// ```
+/// let rule = sealtar::Rule::ParentComponent;
+/// let row = sealtar::RULES.iter().find(|row| row.id == rule.id()).expect("every rule has a row");
+/// assert!(row.summary.contains("`..`"));
+/// ```
+pub const RULES: &[RuleInfo] = &[
+    row(
+        "forbidden-kind",
+        "always (`--links` and `--special` can skip or copy instead)",
+        "Symlinks, hard links, devices, FIFOs and unknown types are never written: a link makes a later write land \
+         elsewhere (CVE-2026-5223 in Cargo, CVE-2021-32803/32804 in node-tar), and devices grant access.",
+    ),
+    row(
+        "absolute-path",
+        ALWAYS,
+        "A path starting with `/` is path traversal (CVE-2007-4131 in GNU tar, CVE-2025-4517 in tarfile).",
+    ),
+    row(
+        "parent-component",
+        ALWAYS,
+        "A path with a `..` component is path traversal (CVE-2007-4131 in GNU tar, CVE-2025-4517 in tarfile).",
+    ),
+    row("empty-name", ALWAYS, "A file whose path names nothing (empty, or only `.` and `/`) has no place to go."),
+    row("nul-byte", ALWAYS, "A path containing a NUL byte is not the name a C reader would write."),
+    row("not-utf8", ALWAYS, "A path that is not valid UTF-8 is refused rather than guessed in some legacy encoding."),
+    row(
+        "trailing-slash",
+        ALWAYS,
+        "A regular file whose name ends in `/` is a directory to GNU tar and a file to Python.",
+    ),
+    row(
+        "dot-component",
+        ALWAYS,
+        "A `.` component after the start (`a/./b`, `dir/.`) is read differently by different readers; a leading \
+         `./` and an entry named exactly `.` are fine.",
+    ),
+    row(
+        "platform-unsafe",
+        "on Windows",
+        "A name with `\\`, `:` or a component ending in `.` or a space is one Windows would split or trim.",
+    ),
+    row(
+        "path-too-long",
+        ALWAYS,
+        "A path longer than the limit (4095 bytes, the most `PATH_MAX` allows with its NUL) cannot be created.",
+    ),
+    row(
+        "component-too-long",
+        ALWAYS,
+        "A path component longer than the limit (255 bytes, the most file systems allow) cannot be created.",
+    ),
+    row("too-deep", ALWAYS, "A path with more than 1024 components (by default) is resource exhaustion."),
+    row(
+        "duplicate",
+        ALWAYS,
+        "The same path twice (`a`, `./a`, `a//`) has two meanings, so a scanner and an extractor could see \
+         different files (CVE-2026-5223).",
+    ),
+    row(
+        "file-directory-conflict",
+        ALWAYS,
+        "A file where an earlier entry needs a directory, or the reverse, gives one path two meanings.",
+    ),
+    row("reserved-name", ALWAYS, "A top-level name starting with `.sealtar-staging-` is reserved for staging."),
+    row(
+        "exists-in-destination",
+        EXTRACT,
+        "Anything already in the destination except a directory (which may be entered) is never replaced, \
+         followed or chmod'ed (CVE-2026-33056 in tar-rs).",
+    ),
+    row(
+        "file-system-collision",
+        EXTRACT,
+        "A name the file system merges with one already extracted (case or normalization folding) would overwrite \
+         it.",
+    ),
+    row("too-many-entries", ALWAYS, "More members than `--max-entries` (1,000,000 by default) is resource exhaustion."),
+    row(
+        "too-many-directories",
+        ALWAYS,
+        "More directories than `--max-dirs` (100,000 by default), counting the ones paths imply, since a few \
+         kilobytes of deep paths would otherwise imply millions.",
+    ),
+    row(
+        "too-large",
+        ALWAYS,
+        "An unpacked size, headers included, over `--max-size` (max(1 GiB, 100 × compressed bytes) by default) is \
+         a bomb.",
+    ),
+    row(
+        "guest-verdict",
+        ALWAYS,
+        "An entry the sandboxed parser refused, where the host found nothing of its own, stays refused: the guest \
+         can add a refusal, never remove one.",
+    ),
+    row(
+        "not-portable",
+        PORTABLE,
+        "A name unsafe or ambiguous on some supported system (device names like `CON`, characters Windows reserves \
+         such as `:` and `?`, control or invisible characters, trailing dots or spaces, 8.3 short names) could become another file there.",
+    ),
+    row(
+        "folding-collision",
+        PORTABLE,
+        "A name equal to an earlier one under case or Unicode folding is the same file on a folding file system.",
+    ),
+    row(
+        "link-bad-target",
+        LINKS_COPY,
+        "A link whose target is empty, not UTF-8 or contains a NUL byte names nothing that can be copied.",
+    ),
+    row("link-absolute", LINKS_COPY, "A link with an absolute target would copy from outside the archive."),
+    row(
+        "link-windows-form",
+        LINKS_COPY,
+        "A link target with a drive letter or a backslash (`C:x`, `..\\x`) resolves differently on Windows \
+         (CVE-2026-31802, CVE-2026-29786 in node-tar), so it is refused on every system.",
+    ),
+    row("link-outside", LINKS_COPY, "A link target that climbs above the archive's root would copy from outside it."),
+    row(
+        "link-dangling",
+        LINKS_COPY,
+        "A link target the archive does not have (even if the destination has it) would copy from outside the \
+         archive.",
+    ),
+    row("link-not-file-or-directory", LINKS_COPY, "A link to a device or FIFO has nothing that may be copied."),
+    row("link-hardlink-to-directory", LINKS_COPY, "A hard link to a directory is one tar cannot make either."),
+    row(
+        "link-later-entry",
+        LINKS_COPY,
+        "A hard link to a later member is read differently by different readers (a tar hard link names a member \
+         already extracted).",
+    ),
+    row("link-chain-too-long", LINKS_COPY, "Resolving a target through more than 16 links is resource exhaustion."),
+    row(
+        "link-cycle",
+        LINKS_COPY,
+        "A target that leads back to itself, or a directory that holds the link, would be copied forever.",
+    ),
+    row(
+        "link-target-not-extracted",
+        LINKS_COPY,
+        "A link to a member that is not extracted itself (not selected, excluded, stripped away) would copy what \
+         the options left out.",
+    ),
+    row(
+        "stripped-to-nothing",
+        "`--strip-components`",
+        "An entry left with no name by stripping is refused, where tar skips it silently.",
+    ),
+    row(
+        "outside-crate-directory",
+        CHECK_CRATE,
+        "An entry outside the crate's `<name>-<version>/` directory would land in another crate's place.",
+    ),
+    row(
+        "cargo-toml-not-file",
+        CHECK_CRATE,
+        "A `Cargo.toml` at the crate root that is a directory (or implied as one) is a crate Cargo cannot build.",
+    ),
+    row(
+        "second-cargo-toml",
+        CHECK_CRATE,
+        "A second `Cargo.toml` in any letter case is two manifests where tools expect one.",
+    ),
+    row("missing-cargo-toml", CHECK_CRATE, "A crate with no `Cargo.toml` at its root is not a crate."),
+    row(
+        "cargo-ok-file",
+        CHECK_CRATE,
+        "A crate shipping `.cargo-ok`, the marker Cargo writes after unpacking, could fake that marker.",
+    ),
+    row(
+        "crate-too-large",
+        CHECK_CRATE,
+        "A crate that unpacks to more than Cargo allows (max(512 MiB, 20 × compressed size)) is one Cargo refuses.",
+    ),
+];
+
+/// The guest grammar's rules: header shapes that GNU tar 1.34 and Python's
+/// tarfile read differently, refused as malformed ([`Error::Malformed`](crate::Error::Malformed))
+/// with `[rule <id>]` at the end of the message. The guest's own table is
+/// `guest/src/rules.rs`; a test checks that both have the same ids.
+///
+/// ```
+/// assert!(sealtar::GRAMMAR_RULES.iter().any(|row| row.id == "pax-number"));
+/// ```
+pub const GRAMMAR_RULES: &[RuleInfo] = &[
+    row(
+        "prefix-outside-posix",
+        ALWAYS,
+        "Non-zero bytes in the prefix area (bytes 345..500) of a header that is not exactly POSIX ustar `00` are \
+         joined to the name by some readers and ignored by others.",
+    ),
+    row(
+        "extension-padding",
+        ALWAYS,
+        "Non-zero padding after an `L`, `K`, `x` or `g` payload is read as more name or PAX records by GNU tar and \
+         Python, and ignored by readers that honour the size.",
+    ),
+    row(
+        "old-style-slash",
+        ALWAYS,
+        "An old-style member whose raw name field and final name disagree about a trailing slash is a directory \
+         to Python and a file to GNU tar.",
+    ),
+    row(
+        "pax-number",
+        ALWAYS,
+        "A PAX `size`, `uid`, `gid`, `mtime`, `atime` or `ctime` that is not a plain number in range is an error \
+         to GNU tar and ignored by Python.",
+    ),
+    row(
+        "pax-time-rounding",
+        ALWAYS,
+        "A fractional PAX `mtime` whose whole second GNU tar (from the exact decimal) and Python (from a binary \
+         float) compute differently is two different times.",
+    ),
+    row(
+        "numeric-field",
+        ALWAYS,
+        "A numeric header field, in any header block, that is not strict octal or base-256 in range (or that GNU \
+         tar reads as blank) ends the archive for Python and is read as something else by GNU tar.",
+    ),
+];
+
 /// Why `--links copy` cannot replace a link by a copy of its target. Targets
 /// are resolved in the archive's namespace, never on the file system:
 /// symbolic link targets relative to the link's directory, hard link targets
@@ -321,6 +594,150 @@ impl fmt::Display for LinkProblem {
             LinkProblem::ChainTooLong { max } => write!(f, "resolving the target follows more than {max} links"),
             LinkProblem::Cycle => f.write_str("the target leads back to itself (a cycle)"),
             LinkProblem::NotExtracted => f.write_str("the target is not extracted itself (selection or --exclude)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One value of every [`Rule`] and [`LinkProblem`] variant. The match in
+    /// [`every_rule_has_one_row`] has no wildcard, so a new variant does not
+    /// compile until it is added here too.
+    fn one_of_each() -> Vec<Rule> {
+        let mut rules = vec![
+            Rule::ForbiddenKind(Kind::Symlink),
+            Rule::AbsolutePath,
+            Rule::ParentComponent,
+            Rule::EmptyName,
+            Rule::NulByte,
+            Rule::NotUtf8,
+            Rule::TrailingSlash,
+            Rule::DotComponent,
+            Rule::PlatformUnsafe("x"),
+            Rule::PathTooLong { len: 2, max: 1 },
+            Rule::ComponentTooLong { len: 2, max: 1 },
+            Rule::TooDeep { depth: 2, max: 1 },
+            Rule::Duplicate { first: 0 },
+            Rule::FileDirectoryConflict { other: 0 },
+            Rule::ReservedName,
+            Rule::ExistsInDestination,
+            Rule::FileSystemCollision,
+            Rule::TooManyEntries { max: 1 },
+            Rule::TooManyDirectories { max: 1 },
+            Rule::TooLarge { max: 1 },
+            Rule::GuestVerdict("x".into()),
+            Rule::NotPortable("x"),
+            Rule::FoldingCollision { other: 0 },
+        ];
+        rules.extend(
+            [
+                LinkProblem::BadTarget,
+                LinkProblem::Absolute,
+                LinkProblem::WindowsForm,
+                LinkProblem::Outside,
+                LinkProblem::Dangling,
+                LinkProblem::NotFileOrDirectory,
+                LinkProblem::HardlinkToDirectory,
+                LinkProblem::LaterEntry { target: 0 },
+                LinkProblem::ChainTooLong { max: 1 },
+                LinkProblem::Cycle,
+                LinkProblem::NotExtracted,
+            ]
+            .map(Rule::Link),
+        );
+        rules.extend([
+            Rule::StrippedToNothing,
+            Rule::OutsideCrateDirectory { prefix: "x".into() },
+            Rule::CargoTomlNotFile,
+            Rule::SecondCargoToml { first: 0 },
+            Rule::MissingCargoToml,
+            Rule::CargoOkFile,
+            Rule::CrateTooLarge { max: 1 },
+        ]);
+        rules
+    }
+
+    /// Names the variant without a wildcard: adding a variant to [`Rule`] or
+    /// [`LinkProblem`] breaks this until [`one_of_each`] knows it.
+    fn variant(rule: &Rule) -> &'static str {
+        match rule {
+            Rule::ForbiddenKind(_) => "ForbiddenKind",
+            Rule::AbsolutePath => "AbsolutePath",
+            Rule::ParentComponent => "ParentComponent",
+            Rule::EmptyName => "EmptyName",
+            Rule::NulByte => "NulByte",
+            Rule::NotUtf8 => "NotUtf8",
+            Rule::TrailingSlash => "TrailingSlash",
+            Rule::DotComponent => "DotComponent",
+            Rule::PlatformUnsafe(_) => "PlatformUnsafe",
+            Rule::PathTooLong { .. } => "PathTooLong",
+            Rule::ComponentTooLong { .. } => "ComponentTooLong",
+            Rule::TooDeep { .. } => "TooDeep",
+            Rule::Duplicate { .. } => "Duplicate",
+            Rule::FileDirectoryConflict { .. } => "FileDirectoryConflict",
+            Rule::ReservedName => "ReservedName",
+            Rule::ExistsInDestination => "ExistsInDestination",
+            Rule::FileSystemCollision => "FileSystemCollision",
+            Rule::TooManyEntries { .. } => "TooManyEntries",
+            Rule::TooManyDirectories { .. } => "TooManyDirectories",
+            Rule::TooLarge { .. } => "TooLarge",
+            Rule::GuestVerdict(_) => "GuestVerdict",
+            Rule::NotPortable(_) => "NotPortable",
+            Rule::FoldingCollision { .. } => "FoldingCollision",
+            Rule::Link(problem) => match problem {
+                LinkProblem::BadTarget => "Link(BadTarget)",
+                LinkProblem::Absolute => "Link(Absolute)",
+                LinkProblem::WindowsForm => "Link(WindowsForm)",
+                LinkProblem::Outside => "Link(Outside)",
+                LinkProblem::Dangling => "Link(Dangling)",
+                LinkProblem::NotFileOrDirectory => "Link(NotFileOrDirectory)",
+                LinkProblem::HardlinkToDirectory => "Link(HardlinkToDirectory)",
+                LinkProblem::LaterEntry { .. } => "Link(LaterEntry)",
+                LinkProblem::ChainTooLong { .. } => "Link(ChainTooLong)",
+                LinkProblem::Cycle => "Link(Cycle)",
+                LinkProblem::NotExtracted => "Link(NotExtracted)",
+            },
+            Rule::StrippedToNothing => "StrippedToNothing",
+            Rule::OutsideCrateDirectory { .. } => "OutsideCrateDirectory",
+            Rule::CargoTomlNotFile => "CargoTomlNotFile",
+            Rule::SecondCargoToml { .. } => "SecondCargoToml",
+            Rule::MissingCargoToml => "MissingCargoToml",
+            Rule::CargoOkFile => "CargoOkFile",
+            Rule::CrateTooLarge { .. } => "CrateTooLarge",
+        }
+    }
+
+    #[test]
+    fn every_rule_has_one_row() {
+        let rules = one_of_each();
+        let variants: std::collections::BTreeSet<_> = rules.iter().map(variant).collect();
+        assert_eq!(variants.len(), rules.len(), "one_of_each lists a variant twice");
+        let ids: Vec<&str> = rules.iter().map(Rule::id).collect();
+        let table: Vec<&str> = RULES.iter().map(|row| row.id).collect();
+        // The table lists exactly the ids the variants have, in their order.
+        assert_eq!(table, ids);
+    }
+
+    #[test]
+    fn ids_are_unique_and_rows_are_sentences() {
+        let all: Vec<&RuleInfo> = RULES.iter().chain(GRAMMAR_RULES).collect();
+        let ids: std::collections::BTreeSet<&str> = all.iter().map(|row| row.id).collect();
+        assert_eq!(ids.len(), all.len(), "a rule id is used twice");
+        // `check --json` uses these two for violations that are not rules.
+        assert!(!ids.contains("malformed") && !ids.contains("sandbox"));
+        for row in all {
+            assert!(
+                !row.id.is_empty() && row.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}",
+                row.id
+            );
+            let first = row.summary.chars().next().unwrap_or(' ');
+            assert!(first.is_uppercase() && row.summary.ends_with('.'), "not a sentence: {}", row.summary);
+            assert_eq!(row.summary.matches(". ").count(), 0, "more than one sentence: {}", row.summary);
+            assert!(!row.summary.contains('|') && !row.applies.contains('|'), "breaks the table: {}", row.id);
+            assert_eq!(RuleInfo::find(row.id), Some(row));
         }
     }
 }

@@ -14,6 +14,8 @@ mod grammar;
 mod hostile;
 mod library;
 mod links;
+mod messages;
+mod rules;
 mod sandbox;
 mod support;
 mod vetting;
