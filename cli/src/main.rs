@@ -282,7 +282,12 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+    let broken = |e: &io::Error| e.kind() == io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        // sealtar's Io error carries its io::Error as a field, not as a source.
+        c.downcast_ref::<io::Error>().is_some_and(broken)
+            || matches!(c.downcast_ref::<Error>(), Some(Error::Io { source, .. }) if broken(source))
+    })
 }
 
 /// Rust ignores SIGPIPE, so writing into a closed pipe is an error on every

@@ -88,7 +88,10 @@ pub enum Error {
     },
     /// The sandbox stopped the parser.
     Sandbox(SandboxFault),
-    /// Reading the archive or writing the destination failed.
+    /// Reading the archive or writing the destination failed. The message
+    /// includes `source`'s, so [`source`](std::error::Error::source) returns
+    /// `None` and an error chain (anyhow's `{:#}`) does not print it twice;
+    /// match the variant to reach the [`io::Error`].
     Io {
         /// What sealtar was doing, naming the path involved (escaped).
         context: String,
@@ -132,15 +135,17 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Refused { index, path, rule } => write!(f, "entry {index} \"{path}\": {rule}"),
+            Error::Refused { index, path, rule } => Refusal { index: *index, path, rule }.fmt(f),
             Error::Malformed { offset, layer, message } => {
-                let layer = match layer {
-                    Layer::Input => "archive",
-                    Layer::Tar => "tar stream",
-                };
-                write!(f, "malformed archive at byte {offset} of the {layer}: {}", crate::escape(message.as_bytes()))
+                // The parser's message quotes names it escaped itself: make
+                // it safe to print without escaping them twice.
+                let message = crate::escape::escape_text(message);
+                match layer {
+                    Layer::Input => write!(f, "malformed archive at byte {offset}: {message}"),
+                    Layer::Tar => write!(f, "malformed archive at byte {offset} of the tar stream: {message}"),
+                }
             }
-            Error::Sandbox(fault) => write!(f, "sandbox: {fault}"),
+            Error::Sandbox(fault) => write!(f, "the sandbox stopped the parser: {fault}"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Setup(what) => write!(f, "cannot set up the sandbox: {what}"),
             Error::InvalidOption(what) => write!(f, "invalid option: {what}"),
@@ -152,11 +157,26 @@ impl fmt::Display for Error {
     }
 }
 
+/// The text of a refusal: the entry (index and escaped path), the rule's
+/// sentence, and its id. One place, so that `check`'s violations read like
+/// the errors of `extract`.
+pub(crate) struct Refusal<'a> {
+    pub index: u64,
+    /// Escaped already.
+    pub path: &'a str,
+    pub rule: &'a Rule,
+}
+
+impl fmt::Display for Refusal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Refusal { index, path, rule } = self;
+        write!(f, "entry {index} \"{path}\": {rule} [rule {}]", rule.id())
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { source, .. } => Some(source),
-            _ => None,
-        }
+        // Error::Io's message already ends in its source's: see the variant.
+        None
     }
 }

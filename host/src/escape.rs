@@ -61,6 +61,28 @@ pub fn escape_truncated(bytes: &[u8], max: usize) -> String {
     out
 }
 
+/// Makes a message from the sandboxed parser safe to print without escaping
+/// it a second time: control and invisible characters become `\u{..}` (or
+/// `\n`, `\t`, `\r`) as in [`escape`], but backslashes are kept, because
+/// the parser already escaped the names it quotes (`a\\b` for `a\b`).
+/// Doubling them again would print `a\\\\b`. A compromised parser could make
+/// its text ambiguous this way, never reach the terminal raw.
+pub(crate) fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Control characters, and the invisible ones that reorder or hide text.
 fn needs_escape(c: char) -> bool {
     c.is_control()
@@ -114,6 +136,13 @@ mod tests {
     #[test]
     fn invalid_utf8_is_hex() {
         assert_eq!(escape(b"caf\xe9"), "caf\\xe9");
+    }
+
+    #[test]
+    fn parser_text_keeps_its_escapes_and_loses_its_controls() {
+        assert_eq!(escape_text(r#"entry 0 "a\\b": mode field "9\x00""#), r#"entry 0 "a\\b": mode field "9\x00""#);
+        assert_eq!(escape_text("x\u{1b}[2J\u{202e}y\n"), "x\\u{1b}[2J\\u{202e}y\\n");
+        assert!(!escape_text("\u{7}\u{2066}").chars().any(|c| c.is_control() || needs_escape(c)));
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! Vetting uploads: every violation in an archive, and what a Cargo registry
 //! needs of a `.crate` on top of the extraction policy.
 
-use crate::error::Error;
-use crate::escape;
+use crate::error::{Error, Refusal};
 use crate::escape::{SHOWN_NAME_BYTES, escape_truncated};
 use crate::kind::Kind;
 use crate::manifest::ManifestEntry;
@@ -191,7 +190,7 @@ impl<'a> Collector<'a> {
         for rule in found {
             self.push(|| {
                 let path = escape_truncated(&entry.raw_path, SHOWN_NAME_BYTES);
-                let message = format!("entry {} \"{path}\": {rule}", entry.index);
+                let message = Refusal { index: entry.index, path: &path, rule: &rule }.to_string();
                 Violation::of_rule(Some(entry.index), Some(path), rule, message)
             });
         }
@@ -224,7 +223,8 @@ impl<'a> Collector<'a> {
             && state.cargo_toml.is_none()
             && !state.cargo_toml_dir
         {
-            let message = format!("archive: {}", Rule::MissingCargoToml);
+            let rule = Rule::MissingCargoToml;
+            let message = format!("the archive: {rule} [rule {}]", rule.id());
             self.out.push(Violation::of_rule(None, None, Rule::MissingCargoToml, message));
         }
         CheckReport {
@@ -284,7 +284,7 @@ impl CrateState<'_> {
                     }
                 }
             }
-            _ => found.push(Rule::OutsideCrateDirectory { prefix: escape(self.rules.prefix.as_bytes()) }),
+            _ => found.push(Rule::OutsideCrateDirectory { prefix: self.rules.prefix.clone() }),
         }
         found
     }

@@ -225,7 +225,7 @@ impl fmt::Display for Rule {
             Rule::TooLarge { max } => {
                 write!(f, "unpacked size (headers included) exceeds the {max}-byte limit (--max-size)")
             }
-            Rule::GuestVerdict(why) => write!(f, "refused by the parser: {}", crate::escape(why.as_bytes())),
+            Rule::GuestVerdict(why) => write!(f, "refused by the parser: {}", crate::escape::escape_text(why)),
             Rule::NotPortable(why) => write!(f, "not portable: {why}"),
             Rule::FoldingCollision { other } => {
                 write!(f, "same file as entry {other} on case- or normalization-insensitive file systems")
