@@ -224,7 +224,7 @@ impl<'a> Collector<'a> {
             && !state.cargo_toml_dir
         {
             let rule = Rule::MissingCargoToml;
-            let message = format!("the archive: {rule} [rule {}]", rule.id());
+            let message = format!("{rule} [rule {}]", rule.id());
             self.out.push(Violation::of_rule(None, None, Rule::MissingCargoToml, message));
         }
         CheckReport {

@@ -192,56 +192,62 @@ impl fmt::Display for Rule {
                 write!(f, "{k} entries are never extracted: links can redirect later writes (CVE-2026-5223)")
             }
             Rule::ForbiddenKind(k) => write!(f, "{k} entries are never extracted: only files and directories are"),
-            Rule::AbsolutePath => f.write_str("absolute path (path traversal)"),
-            Rule::ParentComponent => f.write_str("path has a '..' component (path traversal)"),
-            Rule::EmptyName => f.write_str("empty file name"),
-            Rule::NulByte => f.write_str("path contains a NUL byte"),
-            Rule::NotUtf8 => f.write_str("path is not valid UTF-8"),
-            Rule::TrailingSlash => f.write_str("regular file whose name ends in '/' (readers disagree on its kind)"),
+            Rule::AbsolutePath => f.write_str("the path is absolute (path traversal)"),
+            Rule::ParentComponent => f.write_str("the path has a '..' component (path traversal)"),
+            Rule::EmptyName => f.write_str("the file has an empty name"),
+            Rule::NulByte => f.write_str("the path contains a NUL byte"),
+            Rule::NotUtf8 => f.write_str("the path is not valid UTF-8"),
+            Rule::TrailingSlash => f.write_str("the name of a regular file ends in '/' (readers disagree on its kind)"),
             Rule::DotComponent => {
-                f.write_str("path has a '.' component after its start (readers disagree on what `dir/.` names)")
+                f.write_str("the path has a '.' component after its start (readers disagree on what `dir/.` names)")
             }
-            Rule::PlatformUnsafe(why) => write!(f, "path is unsafe on this platform: {why}"),
-            Rule::PathTooLong { len, max } => write!(f, "path of {len} bytes exceeds the {max}-byte limit"),
+            Rule::PlatformUnsafe(why) => write!(f, "the path is unsafe on this platform: {why}"),
+            Rule::PathTooLong { len, max } => write!(f, "the path of {len} bytes exceeds the {max}-byte limit"),
             Rule::ComponentTooLong { len, max } => {
-                write!(f, "path component of {len} bytes exceeds the {max}-byte limit")
+                write!(f, "a path component of {len} bytes exceeds the {max}-byte limit")
             }
-            Rule::TooDeep { depth, max } => write!(f, "path depth {depth} exceeds the limit of {max}"),
-            Rule::Duplicate { first } => write!(f, "duplicate of entry {first} (one path, one meaning)"),
+            Rule::TooDeep { depth, max } => write!(f, "the path's depth of {depth} exceeds the limit of {max}"),
+            Rule::Duplicate { first } => write!(f, "the path duplicates entry {first} (one path, one meaning)"),
             Rule::FileDirectoryConflict { other } => {
-                write!(f, "file/directory conflict with entry {other} (one path, one meaning)")
+                write!(
+                    f,
+                    "the path conflicts with entry {other}: one needs it as a file, the other as a directory (one path, one meaning)"
+                )
             }
-            Rule::ReservedName => f.write_str("name is reserved for sealtar's staging directories"),
+            Rule::ReservedName => f.write_str("the name is reserved for sealtar's staging directories"),
             Rule::ExistsInDestination => {
-                f.write_str("already exists in the destination (only existing directories may be entered)")
+                f.write_str("the path already exists in the destination (only existing directories may be entered)")
             }
             Rule::FileSystemCollision => {
                 f.write_str("the file system treats this name as one already extracted (case or normalization folding)")
             }
-            Rule::TooManyEntries { max } => write!(f, "more than {max} entries (--max-entries)"),
+            Rule::TooManyEntries { max } => write!(f, "the archive has more than {max} entries (--max-entries)"),
             Rule::TooManyDirectories { max } => {
-                write!(f, "more than {max} directories, counting the ones paths imply (--max-dirs)")
+                write!(f, "the archive has more than {max} directories, counting the ones paths imply (--max-dirs)")
             }
             Rule::TooLarge { max } => {
-                write!(f, "unpacked size (headers included) exceeds the {max}-byte limit (--max-size)")
+                write!(f, "the unpacked size (headers included) exceeds the {max}-byte limit (--max-size)")
             }
-            Rule::GuestVerdict(why) => write!(f, "refused by the parser: {}", crate::escape::escape_text(why)),
-            Rule::NotPortable(why) => write!(f, "not portable: {why}"),
+            Rule::GuestVerdict(why) => write!(f, "the parser refused it: {}", crate::escape::escape_text(why)),
+            Rule::NotPortable(why) => write!(f, "the name is not portable: {why}"),
             Rule::FoldingCollision { other } => {
-                write!(f, "same file as entry {other} on case- or normalization-insensitive file systems")
+                write!(
+                    f,
+                    "the path names the same file as entry {other} on case- or normalization-insensitive file systems"
+                )
             }
-            Rule::Link(problem) => write!(f, "link cannot be copied: {problem}"),
+            Rule::Link(problem) => write!(f, "the link cannot be copied: {problem}"),
             Rule::StrippedToNothing => f.write_str("--strip-components leaves this entry with no name"),
             Rule::OutsideCrateDirectory { prefix } => {
-                write!(f, "not under the crate directory \"{}/\"", crate::escape(prefix.as_bytes()))
+                write!(f, "the entry is not under the crate directory \"{}/\"", crate::escape(prefix.as_bytes()))
             }
             Rule::SecondCargoToml { first } => {
-                write!(f, "a second Cargo.toml (in any letter case) after entry {first}")
+                write!(f, "this is a second Cargo.toml (in any letter case) after entry {first}")
             }
-            Rule::MissingCargoToml => f.write_str("no Cargo.toml at the crate root"),
+            Rule::MissingCargoToml => f.write_str("the crate has no Cargo.toml at its root"),
             Rule::CargoTomlNotFile => f.write_str("Cargo.toml at the crate root is a directory, not a file"),
             Rule::CargoOkFile => f.write_str(".cargo-ok is Cargo's unpack marker and may not be shipped"),
-            Rule::CrateTooLarge { max } => write!(f, "unpacks to more than Cargo allows ({max} bytes)"),
+            Rule::CrateTooLarge { max } => write!(f, "the crate unpacks to more than Cargo allows ({max} bytes)"),
         }
     }
 }

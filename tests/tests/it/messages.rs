@@ -38,7 +38,7 @@ fn traversal_refusal_names_the_entry_escaped_once_and_the_rule() {
         extract(&bytes, &[]),
         (
             1,
-            "sealtar: refused: entry 1 \"a\\\\b/../../evil\": path has a '..' component (path traversal) \
+            "sealtar: refused: entry 1 \"a\\\\b/../../evil\": the path has a '..' component (path traversal) \
              [rule parent-component]\n"
                 .to_string()
         )
@@ -61,7 +61,7 @@ fn link_refusals() {
         extract(&bytes, &["--links", "copy"]),
         (
             1,
-            "sealtar: refused: entry 0 \"pkg/link\": link cannot be copied: the target is an absolute path \
+            "sealtar: refused: entry 0 \"pkg/link\": the link cannot be copied: the target is an absolute path \
              [rule link-absolute]\n"
                 .to_string()
         )
@@ -75,7 +75,7 @@ fn too_large_refusal() {
         extract(&bytes, &["--max-size", "1000"]),
         (
             1,
-            "sealtar: refused: entry 0 \"big\": unpacked size (headers included) exceeds the 1000-byte limit \
+            "sealtar: refused: entry 0 \"big\": the unpacked size (headers included) exceeds the 1000-byte limit \
              (--max-size) [rule too-large]\n"
                 .to_string()
         )
@@ -128,8 +128,8 @@ fn check_prints_every_violation_like_extract_does() {
         (code, stdout.as_str(), stderr.as_str()),
         (
             1,
-            "entry 0 \"../up\": path has a '..' component (path traversal) [rule parent-component]\n\
-             entry 1 \"/abs\": absolute path (path traversal) [rule absolute-path]\n\
+            "entry 0 \"../up\": the path has a '..' component (path traversal) [rule parent-component]\n\
+             entry 1 \"/abs\": the path is absolute (path traversal) [rule absolute-path]\n\
              2 entries, 2 violations: NOT acceptable\n",
             ""
         )
