@@ -21,7 +21,7 @@ help:
 	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
 	@echo "make test-realworld  sealtar vs GNU tar on real upstream archives (make fetch-realworld downloads them)"
 	@echo "make fmt | lint   rustfmt, clippy, the library's docs (warnings are errors)"
-	@echo "make rules-doc    regenerate docs/RULES.md from the rule table in host/src/rule.rs"
+	@echo "make rules-doc    regenerate docs/RULES.md from the rule table in host/src/rule/table.rs"
 	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
 	@echo "make fuzz         fuzz the guest parser and the host policy (nightly + cargo-fuzz)"
 	@echo "make fuzz-diff    differential fuzzing against GNU tar and Python (CASES=N SEED=S)"
@@ -148,6 +148,6 @@ check-windows:
 	rustup target add x86_64-pc-windows-gnu
 	$(CARGO) check --release --locked --target x86_64-pc-windows-gnu -p sealtar -p sealtar-cli -p sealtar-guest -p sealtar-tests --all-targets
 
-# docs/RULES.md from the rule table in host/src/rule.rs (tests/tests/it/rules.rs checks it).
+# docs/RULES.md from the rule table in host/src/rule/table.rs (tests/tests/it/rules.rs checks it).
 rules-doc:
 	SEALTAR_BLESS=1 $(CARGO) test --release --locked -p sealtar-tests --test it rules::

@@ -1,4 +1,4 @@
-//! The rule table in `host/src/rule.rs` ([`sealtar::RULES`],
+//! The rule table in `host/src/rule/table.rs` ([`sealtar::RULES`],
 //! [`sealtar::GRAMMAR_RULES`]) is the one source for `docs/RULES.md`: the
 //! part between `<!-- rules:begin -->` and `<!-- rules:end -->` must be
 //! exactly what [`rules_markdown`] makes of it. After changing the table,
@@ -33,7 +33,7 @@ fn table(out: &mut String, rows: &[RuleInfo]) {
 /// The generated section: the host's rules, then the guest grammar's.
 fn rules_markdown() -> String {
     let mut out = String::from(
-        "<!-- Generated from host/src/rule.rs by `make rules-doc`; edit the table there, not here. -->\n\n",
+        "<!-- Generated from host/src/rule/table.rs by `make rules-doc`; edit the table there, not here. -->\n\n",
     );
     out.push_str("### Host policy\n\nThe `rule` of `--json` output and of `sealtar::Rule::id`.\n\n");
     table(&mut out, RULES);
@@ -59,7 +59,7 @@ fn rules_doc_is_generated_from_the_rule_table() {
     }
     assert!(
         text[start..end] == generated,
-        "docs/RULES.md is not what host/src/rule.rs generates; run `make rules-doc` and commit it.\n\
+        "docs/RULES.md is not what host/src/rule/table.rs generates; run `make rules-doc` and commit it.\n\
          --- in the file ---\n{}\n--- generated ---\n{generated}",
         &text[start..end]
     );
@@ -92,7 +92,7 @@ fn grammar_rule_table_has_exactly_the_guest_ids() {
     assert_eq!(guest.len(), variants, "every GrammarRule variant has one id");
     let host: BTreeSet<String> = GRAMMAR_RULES.iter().map(|row| row.id.to_owned()).collect();
     assert_eq!(host.len(), GRAMMAR_RULES.len(), "an id twice in GRAMMAR_RULES");
-    assert_eq!(host, guest, "GRAMMAR_RULES (host/src/rule.rs) and GrammarRule::id (guest/src/rules.rs) differ");
+    assert_eq!(host, guest, "GRAMMAR_RULES (host/src/rule/table.rs) and GrammarRule::id (guest/src/rules.rs) differ");
     for id in &guest {
         assert!(!RULES.iter().any(|row| &row.id == id), "{id} is both a host and a grammar rule");
     }
