@@ -94,6 +94,6 @@ fn grammar_rule_table_has_exactly_the_guest_ids() {
     assert_eq!(host.len(), GRAMMAR_RULES.len(), "an id twice in GRAMMAR_RULES");
     assert_eq!(host, guest, "GRAMMAR_RULES (host/src/rule/table.rs) and GrammarRule::id (guest/src/rules.rs) differ");
     for id in &guest {
-        assert!(!RULES.iter().any(|row| &row.id == id), "{id} is both a host and a grammar rule");
+        assert!(!RULES.iter().any(|row| row.id == id), "{id} is both a host and a grammar rule");
     }
 }
