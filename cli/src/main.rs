@@ -185,9 +185,11 @@ struct Limits {
     /// Symbolic and hard links: refuse the archive (the default), skip them
     /// (listed on standard error), or write a copy of the file or directory
     /// they name inside the archive. A copied link's target must resolve
-    /// inside the archive to an extracted file or directory; anything else
-    /// (absolute, outside, dangling, cyclic targets, drive letters or
-    /// backslashes, a hard link to a later member) refuses the archive.
+    /// inside the archive to an extracted file or directory; under `copy`
+    /// anything else (absolute, outside, dangling, cyclic targets, drive
+    /// letters or backslashes, a hard link to a later member) refuses the
+    /// archive, under `copy-or-skip` that link is skipped instead (listed
+    /// with the reason). A link bomb is refused under both.
     #[arg(long, value_enum, value_name = "HOW", default_value_t = LinksArg::Refuse)]
     links: LinksArg,
     /// FIFOs and character and block devices: refuse the archive (the
@@ -212,6 +214,7 @@ enum LinksArg {
     Refuse,
     Skip,
     Copy,
+    CopyOrSkip,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -235,6 +238,7 @@ impl Limits {
             LinksArg::Refuse => LinkPolicy::Refuse,
             LinksArg::Skip => LinkPolicy::Skip,
             LinksArg::Copy => LinkPolicy::Copy,
+            LinksArg::CopyOrSkip => LinkPolicy::CopyOrSkip,
         };
         options.special = match self.special {
             SpecialArg::Refuse => SpecialPolicy::Refuse,
@@ -465,6 +469,8 @@ fn print_check_json(out: &mut impl Write, report: &CheckReport) -> io::Result<()
                 "path": path,
                 "verdict": verdict_id(None, action),
                 "copy_of": copy_of(action),
+                "rule": skip_rule(action).map(Rule::id),
+                "reason": skip_rule(action).map(ToString::to_string),
             })
         })
         .collect();
@@ -637,7 +643,8 @@ fn print_skipped_and_copied(report: &Report, verbose: bool) -> io::Result<()> {
     if verbose {
         for s in &report.skipped {
             let target = s.link_target.as_ref().map(|t| format!(" -> \"{t}\"")).unwrap_or_default();
-            writeln!(err, "sealtar: skipped {} \"{}\"{target}", s.kind, s.path)?;
+            let reason = s.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+            writeln!(err, "sealtar: skipped {} \"{}\"{target}{reason}", s.kind, s.path)?;
         }
         for c in &report.copied {
             writeln!(err, "sealtar: wrote \"{}\" as a copy of \"{}\" (link entry {})", c.written, c.copy_of, c.index)?;
@@ -654,7 +661,7 @@ fn print_skipped_and_copied(report: &Report, verbose: bool) -> io::Result<()> {
 fn verdict_id(refusal: Option<&Rule>, action: &Action) -> &'static str {
     match (refusal, action) {
         (Some(_), _) => "refused",
-        (None, Action::Skip) => "skip",
+        (None, Action::Skip | Action::SkipLink { .. }) => "skip",
         (None, Action::Copy { .. }) => "copy",
         (None, Action::Excluded) => "excluded",
         (None, _) => "ok",
@@ -668,9 +675,18 @@ fn copy_of(action: &Action) -> Option<&str> {
     }
 }
 
+/// Why a link is skipped, for `--links copy-or-skip`.
+fn skip_rule(action: &Action) -> Option<&Rule> {
+    match action {
+        Action::SkipLink { rule } => Some(rule),
+        _ => None,
+    }
+}
+
 fn action_text(action: &Action) -> String {
     match action {
         Action::Copy { of } => format!("copy of \"{of}\""),
+        Action::SkipLink { rule } => format!("skip: {rule}"),
         other => verdict_id(None, other).to_string(),
     }
 }
@@ -721,8 +737,8 @@ fn list_json(extractor: &Extractor, input: impl Read + Send, out: &mut impl Writ
             "link_target": e.link_target,
             "verdict": verdict_id(e.refusal.as_ref(), &e.action),
             "copy_of": if e.refusal.is_none() { copy_of(&e.action) } else { None },
-            "rule": e.refusal.as_ref().map(Rule::id),
-            "reason": e.refusal.as_ref().map(ToString::to_string),
+            "rule": e.refusal.as_ref().or(skip_rule(&e.action)).map(Rule::id),
+            "reason": e.refusal.as_ref().or(skip_rule(&e.action)).map(ToString::to_string),
         });
         written = (if first { Ok(()) } else { out.write_all(b",") }).and_then(|()| write_json(out, &entry));
         first = false;

@@ -165,6 +165,7 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
                     path: escape(&raw.path),
                     kind: raw.kind,
                     link_target: raw.link_target.as_deref().map(escape),
+                    reason: None,
                 });
                 return Ok(());
             }
@@ -337,8 +338,20 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
         if self.vetter.copies_links() {
             for verdict in self.vetter.resolve_links() {
                 let copy = verdict.map_err(|(index, path, rule)| Error::Refused { index, path, rule })?;
+                if let Some(skip) = copy.skipped {
+                    self.report.skipped.push(Skipped {
+                        index: copy.index,
+                        path: skip.name,
+                        kind: skip.kind,
+                        link_target: skip.target,
+                        reason: Some(skip.rule),
+                    });
+                    continue;
+                }
                 self.write_copy(&copy)?;
             }
+            // Links skipped at the end join the others in archive order.
+            self.report.skipped.sort_by_key(|s| s.index);
         }
         for (path, mtime) in std::mem::take(&mut self.dir_times) {
             let Some(time) = system_time(mtime) else { continue };

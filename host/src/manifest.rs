@@ -66,7 +66,7 @@ pub struct ManifestEntry {
 /// reading stopped early, if it did.
 ///
 /// Entries are handed over as they are read, with one exception: under
-/// [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) a link's verdict depends on
+/// [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) (and `CopyOrSkip`) a link's verdict depends on
 /// the entries after it, so from the first link on, entries are held back
 /// (in archive order) until the whole archive is read. That mode keeps every
 /// name of the archive for resolving targets anyway; the entries held back
@@ -145,7 +145,10 @@ pub(crate) fn list_each<R: Read + Send>(
                         && e.refusal.is_none()
                         && matches!(e.action, Action::Copy { .. })
                     {
-                        e.action = Action::Copy { of: copy.copy_of };
+                        e.action = match copy.skipped {
+                            Some(skip) => Action::SkipLink { rule: skip.rule },
+                            None => Action::Copy { of: copy.copy_of },
+                        };
                     }
                 }
                 Err((index, path, rule)) => {
@@ -180,4 +183,10 @@ pub enum Action {
     },
     /// Not selected, or excluded: vetted, not written.
     Excluded,
+    /// A link that [`LinkPolicy::CopyOrSkip`](crate::LinkPolicy::CopyOrSkip)
+    /// cannot copy: not written. `rule` (a [`Rule::Link`]) says why.
+    SkipLink {
+        /// Why it cannot be copied.
+        rule: Rule,
+    },
 }

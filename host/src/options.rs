@@ -106,6 +106,23 @@ pub enum LinkPolicy {
     /// disk) to a regular file or directory that is itself extracted. Any
     /// other link refuses the archive. Copies count toward every limit.
     Copy,
+    /// Copy each link exactly as [`Copy`](Self::Copy) does, and skip (do not
+    /// write) each link that `Copy` would refuse for a reason of its own
+    /// ([`LinkProblem`](crate::LinkProblem): absolute, outside, dangling,
+    /// cyclic, over-long, Windows-form targets, a target not extracted), listing it
+    /// in the [`Report`](crate::Report) with the reason. A directory copy
+    /// leaves out the links inside it that cannot be resolved (they are
+    /// skipped where they are too). Archive-wide limits still refuse the
+    /// archive: a link bomb is refused, never trimmed.
+    CopyOrSkip,
+}
+
+impl LinkPolicy {
+    /// Whether links are replaced by copies ([`Copy`](Self::Copy) or
+    /// [`CopyOrSkip`](Self::CopyOrSkip)).
+    pub fn copies(self) -> bool {
+        matches!(self, LinkPolicy::Copy | LinkPolicy::CopyOrSkip)
+    }
 }
 
 /// What to do with FIFOs and character and block devices.

@@ -247,6 +247,12 @@ struct PendingLink {
     path: String,
     /// Its escaped name as the archive spells it, for messages.
     shown: String,
+    /// Its whole escaped name, for the report of a skipped link.
+    name: String,
+    /// Symbolic or hard link.
+    kind: Kind,
+    /// Its escaped target.
+    target: Option<String>,
     /// Where the copy goes, if the link is written.
     out: Option<String>,
 }
@@ -277,17 +283,35 @@ pub enum CopyOp {
     },
 }
 
-/// A link that `--links copy` replaces by a copy.
+/// A link that `--links copy` replaces by a copy, or that
+/// `--links copy-or-skip` skips.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkCopy {
     /// The link's entry.
     pub index: u64,
     /// The link's escaped name in the archive.
     pub shown: String,
-    /// The resolved target's output path, escaped, for reports.
+    /// The resolved target's output path, escaped, for reports (empty for
+    /// a skipped link).
     pub copy_of: String,
-    /// What to write (empty if the link itself is not written).
+    /// What to write (empty if the link itself is not written, or skipped).
     pub ops: Vec<CopyOp>,
+    /// Under `--links copy-or-skip`: the link is written and cannot be
+    /// copied, so it is skipped, for this reason (a [`Rule::Link`]).
+    pub skipped: Option<LinkSkip>,
+}
+
+/// A written link that `--links copy-or-skip` skips.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSkip {
+    /// Its whole escaped name.
+    pub name: String,
+    /// Symbolic or hard link.
+    pub kind: Kind,
+    /// Its escaped target.
+    pub target: Option<String>,
+    /// Why it cannot be copied.
+    pub rule: Rule,
 }
 
 /// The selection options, compiled: members, `--exclude` patterns and
@@ -443,7 +467,7 @@ impl<'o> Vetter<'o> {
             Kind::File | Kind::Directory => Plan::Write,
             Kind::Symlink | Kind::Hardlink => match self.options.links {
                 LinkPolicy::Skip => Plan::Skip,
-                LinkPolicy::Copy => Plan::Copy,
+                LinkPolicy::Copy | LinkPolicy::CopyOrSkip => Plan::Copy,
                 LinkPolicy::Refuse => return Ok(Err(Rule::ForbiddenKind(raw.kind))),
             },
             Kind::CharDevice | Kind::BlockDevice | Kind::Fifo => match self.options.special {
@@ -472,7 +496,7 @@ impl<'o> Vetter<'o> {
         {
             return Ok(Err(Rule::GuestVerdict(why.clone())));
         }
-        if self.options.links == LinkPolicy::Copy {
+        if self.options.links.copies() {
             self.record_name(raw, &placed);
         }
         let accepted = if self.filter.is_active() {
@@ -483,7 +507,7 @@ impl<'o> Vetter<'o> {
         } else {
             Accepted { plan, ..placed }
         };
-        if self.options.links == LinkPolicy::Copy {
+        if self.options.links.copies() {
             let written = accepted.plan != Plan::Excluded;
             let archive_path = components.join("/");
             if let Some(node) = self.names.get_mut(&archive_path) {
@@ -494,6 +518,9 @@ impl<'o> Vetter<'o> {
                     index: raw.index,
                     path: archive_path,
                     shown: escape::escape_truncated(&raw.path, escape::SHOWN_NAME_BYTES),
+                    name: escape(&raw.path),
+                    kind: raw.kind,
+                    target: raw.link_target.as_deref().map(escape),
                     out: written.then(|| accepted.path.clone()),
                 });
             }
@@ -602,7 +629,7 @@ impl<'o> Vetter<'o> {
     /// Whether links are copied (and [`resolve_links`](Self::resolve_links)
     /// has work to do).
     pub fn copies_links(&self) -> bool {
-        self.options.links == LinkPolicy::Copy
+        self.options.links.copies()
     }
 
     /// Members that matched no entry (escaped), once the archive is read.
@@ -629,10 +656,13 @@ impl<'o> Vetter<'o> {
         if self.filter.is_active() { self.out.index_of(path) } else { self.archive.index_of(path) }
     }
 
-    /// Under `--links copy`, once the whole archive is read: resolves every
-    /// link in the archive's namespace and plans its copy. One verdict per
-    /// link, in archive order. A link that is not written is still resolved
-    /// (a hostile link refuses the archive even when excluded). Copies count
+    /// Under `--links copy` (or `copy-or-skip`), once the whole archive is
+    /// read: resolves every link in the archive's namespace and plans its
+    /// copy. One verdict per link, in archive order. A link that is not
+    /// written is still resolved (under `copy`, a hostile link refuses the
+    /// archive even when excluded). Under `copy-or-skip`, a link's own
+    /// problem ([`Rule::Link`]) makes it skipped ([`LinkCopy::skipped`])
+    /// instead of refused; every other rule still refuses. Copies count
     /// toward the entry and size limits: the link whose copy crosses one gets
     /// that (archive-wide) rule, and later links are only resolved.
     ///
@@ -659,17 +689,35 @@ impl<'o> Vetter<'o> {
             max_dirs: self.options.max_dirs,
             exhausted: false,
         };
+        let skips = self.options.links == LinkPolicy::CopyOrSkip;
         let mut out = Vec::new();
         for link in &self.links {
-            let refuse = |rule| (link.index, link.shown.clone(), rule);
+            // Under copy-or-skip, a link's own problem skips it (or, for a
+            // link not written, is no problem at all); any other rule
+            // refuses the archive.
+            let refuse = |rule: Rule| match rule {
+                Rule::Link(_) if skips => Ok(LinkCopy {
+                    index: link.index,
+                    shown: link.shown.clone(),
+                    copy_of: String::new(),
+                    ops: Vec::new(),
+                    skipped: link.out.as_ref().map(|_| LinkSkip {
+                        name: link.name.clone(),
+                        kind: link.kind,
+                        target: link.target.clone(),
+                        rule,
+                    }),
+                }),
+                rule => Err((link.index, link.shown.clone(), rule)),
+            };
             let resolved = match memo.get(&link.index) {
                 Some(Ok(r)) => r.clone(),
                 Some(Err(problem)) => {
-                    out.push(Err(refuse(Rule::Link(problem.clone()))));
+                    out.push(refuse(Rule::Link(problem.clone())));
                     continue;
                 }
                 None => {
-                    out.push(Err(refuse(Rule::Link(LinkProblem::Dangling))));
+                    out.push(refuse(Rule::Link(LinkProblem::Dangling)));
                     continue;
                 }
             };
@@ -677,7 +725,7 @@ impl<'o> Vetter<'o> {
                 Some(p) => escape(p.as_bytes()),
                 None if link.out.is_none() => escape(resolved.as_bytes()),
                 None => {
-                    out.push(Err(refuse(Rule::Link(LinkProblem::NotExtracted))));
+                    out.push(refuse(Rule::Link(LinkProblem::NotExtracted)));
                     continue;
                 }
             };
@@ -704,14 +752,14 @@ impl<'o> Vetter<'o> {
                     if rule.is_archive_wide() {
                         budget.exhausted = true;
                     }
-                    out.push(Err(refuse(rule)));
+                    out.push(refuse(rule));
                     continue;
                 }
             } else if let Some(problem) = self.cycle(&link.path, &resolved, &[]) {
-                out.push(Err(refuse(Rule::Link(problem))));
+                out.push(refuse(Rule::Link(problem)));
                 continue;
             }
-            out.push(Ok(LinkCopy { index: link.index, shown: link.shown.clone(), copy_of, ops }));
+            out.push(Ok(LinkCopy { index: link.index, shown: link.shown.clone(), copy_of, ops, skipped: None }));
         }
         out
     }
@@ -886,7 +934,12 @@ impl<'o> Vetter<'o> {
                     }
                 }
                 What::Link { .. } if node.out.is_some() => match memo.get(&node.index) {
+                    // Under copy-or-skip, a link that is skipped where it
+                    // is for a problem of its own is left out of the copy
+                    // too.
+                    Some(Ok(inner)) if self.skips_on_its_own(path, inner) => {}
                     Some(Ok(inner)) => self.expand(memo, path, inner, &child_to, stack, budget, ops)?,
+                    Some(Err(_)) | None if self.options.links == LinkPolicy::CopyOrSkip => {}
                     Some(Err(problem)) => return Err(Rule::Link(problem.clone())),
                     None => return Err(Rule::Link(LinkProblem::Dangling)),
                 },
@@ -895,6 +948,15 @@ impl<'o> Vetter<'o> {
         }
         stack.pop();
         Ok(())
+    }
+
+    /// Under copy-or-skip: whether the written link `link_path`, which
+    /// resolves to `resolved`, is skipped for a problem of its own (its
+    /// target is not extracted, or is a directory holding the link), as
+    /// [`resolve_links`](Self::resolve_links) finds before expanding it.
+    fn skips_on_its_own(&self, link_path: &str, resolved: &str) -> bool {
+        self.options.links == LinkPolicy::CopyOrSkip
+            && (self.output_of(resolved).is_none() || self.cycle(link_path, resolved, &[]).is_some())
     }
 
     /// A copy's path obeys the same length and depth limits as a name.

@@ -34,7 +34,9 @@ pub struct Report {
     pub entries: Vec<Written>,
     /// Links and special files not written, as the options ask
     /// ([`LinkPolicy::Skip`](crate::LinkPolicy::Skip),
-    /// [`SpecialPolicy::Skip`](crate::SpecialPolicy::Skip)), in archive order.
+    /// [`SpecialPolicy::Skip`](crate::SpecialPolicy::Skip), and the links
+    /// [`LinkPolicy::CopyOrSkip`](crate::LinkPolicy::CopyOrSkip) cannot
+    /// copy), in archive order.
     pub skipped: Vec<Skipped>,
     /// Links replaced by a copy of their target
     /// ([`LinkPolicy::Copy`](crate::LinkPolicy::Copy)), in archive order.
@@ -55,6 +57,11 @@ pub struct Skipped {
     pub kind: Kind,
     /// Its target, escaped, for a link.
     pub link_target: Option<String>,
+    /// Why it was skipped, for a link that
+    /// [`LinkPolicy::CopyOrSkip`](crate::LinkPolicy::CopyOrSkip) could not
+    /// copy (a [`Rule::Link`](crate::Rule::Link)); `None` when the options
+    /// skip every link or special file of its kind.
+    pub reason: Option<crate::Rule>,
 }
 
 /// A link written as a copy of its target (see [`Report::copied`]).

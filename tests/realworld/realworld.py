@@ -25,7 +25,9 @@ those:
   on a tiny archive); the summary says which.
 - links and special files: refused by default (the archive must then be
   refused as a whole); under --links skip they are absent; under --links copy
-  a link is a copy of what it points to; under --special skip, fifos and
+  a link is a copy of what it points to; under --links copy-or-skip too, and
+  a link whose target is outside the tree or not in it is absent (and absent
+  from directory copies); under --special skip, fifos and
   devices are absent. Each option set runs only if the binary has the flags.
 
 Standard library only. Exit status 1 if any archive differs in any other
@@ -209,6 +211,7 @@ class Sealtar:
         help_text = run([self.binary, "extract", "--help"], env=self.env).stdout
         self.has_links = "--links" in help_text
         self.has_special = "--special" in help_text
+        self.has_copy_or_skip = "copy-or-skip" in help_text
         self.dir_mtimes = self.probe_dir_mtimes()
 
     def extract(self, archive, dest, options):
@@ -244,6 +247,8 @@ def option_sets(sealtar):
     if sealtar.has_links and sealtar.has_special:
         sets.append(("--links skip --special skip", ["--links", "skip", "--special", "skip"]))
         sets.append(("--links copy --special skip", ["--links", "copy", "--special", "skip"]))
+        if sealtar.has_copy_or_skip:
+            sets.append(("--links copy-or-skip --special skip", ["--links", "copy-or-skip", "--special", "skip"]))
     elif sealtar.has_links:
         sets.append(("--links skip", ["--links", "skip"]))
         sets.append(("--links copy", ["--links", "copy"]))
@@ -265,20 +270,30 @@ def expected_tree(gnu, kinds, options, gnu_root):
     if mode == "skip":
         for p in links:
             tree.pop(p, None)
-    elif mode == "copy":
+    elif mode in ("copy", "copy-or-skip"):
+        # A symlink whose target is outside the tree or not in it cannot be
+        # copied: copy refuses the archive (or sealtar may skip it first);
+        # copy-or-skip leaves it out, and out of every directory copy.
+        root = os.path.realpath(gnu_root)
+        targets, uncopyable = {}, set()
         for p in links:
             if kinds[p] == "symlink":
                 target = os.path.realpath(os.path.join(gnu_root, p))
-                if os.path.commonpath([target, os.path.realpath(gnu_root)]) != os.path.realpath(gnu_root):
-                    return "refuse-or-skip"
-                rel = os.path.relpath(target, os.path.realpath(gnu_root))
-                if rel not in gnu:
-                    return "refuse-or-skip"
-                tree[p] = ("copy-of", rel)
-                if gnu[rel][0] == "dir":
-                    for q, v in gnu.items():
-                        if q.startswith(rel + "/"):
-                            tree[p + q[len(rel) :]] = ("copy-of", q)
+                rel = os.path.relpath(target, root)
+                if os.path.commonpath([target, root]) != root or rel not in gnu:
+                    uncopyable.add(p)
+                else:
+                    targets[p] = rel
+        if uncopyable and mode == "copy":
+            return "refuse-or-skip"
+        for p in uncopyable:
+            tree.pop(p, None)
+        for p, rel in targets.items():
+            tree[p] = ("copy-of", rel)
+            if gnu[rel][0] == "dir":
+                for q in gnu:
+                    if q.startswith(rel + "/") and q not in uncopyable:
+                        tree[p + q[len(rel) :]] = ("copy-of", q)
     return tree
 
 

@@ -165,7 +165,107 @@ fn help_describes_the_new_options() {
     let scene = Scene::bare();
     let out = run_in(&scene.root, &["extract", "--help"], b"");
     let help = text(&out.stdout);
-    for needle in ["--links <HOW>", "--special <HOW>", "--strip-components <N>", "--exclude <GLOB>", "[MEMBER]..."] {
+    for needle in
+        ["--links <HOW>", "copy-or-skip", "--special <HOW>", "--strip-components <N>", "--exclude <GLOB>", "[MEMBER]..."]
+    {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
+}
+
+fn partly_copyable() -> Vec<u8> {
+    Tar::new()
+        .dir("pkg/")
+        .file("pkg/a.txt", b"a")
+        .symlink("pkg/l1", "a.txt")
+        .symlink("pkg/changelog\x1b[1m", "../../other/changelog")
+        .symlink("pkg/abs", "/etc/passwd")
+        .fifo("pkg/pipe")
+        .finish()
+}
+
+#[test]
+fn copy_or_skip_copies_what_it_can_and_skips_the_rest_with_the_reason() {
+    let scene = Scene::bare();
+    let archive = archive_file(&scene, "l.tar", &partly_copyable());
+    let out = run_in(&scene.root, &["extract", &archive, "-C", "dest", "--links", "copy", "--special", "skip"], b"");
+    assert_eq!(code(&out), 1, "{out:?}");
+    assert!(text(&out.stderr).contains("entry 3 \"pkg/changelog\\u{1b}[1m\": link cannot be copied"), "{out:?}");
+
+    let args = ["extract", &archive, "-C", "dest", "--links", "copy-or-skip", "--special", "skip"];
+    let out = run_in(&scene.root, &args, b"");
+    assert_eq!(code(&out), 0, "{out:?}");
+    assert_eq!(text(&out.stderr), "sealtar: skipped 2 link(s) and 1 special file(s); -v lists them\n");
+    assert_eq!(scene.dest_tree(), tree(&[("pkg", Node::Dir), ("pkg/a.txt", file(b"a")), ("pkg/l1", file(b"a"))]));
+
+    let scene = Scene::bare();
+    let archive = archive_file(&scene, "l.tar", &partly_copyable());
+    let args = ["extract", &archive, "-C", "dest", "--links=copy-or-skip", "--special=skip", "-v"];
+    let out = run_in(&scene.root, &args, b"");
+    assert_eq!(code(&out), 0, "{out:?}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "sealtar: skipped symlink \"pkg/changelog\\u{1b}[1m\" -> \"../../other/changelog\": link cannot be \
+             copied: the target resolves outside the archive\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "sealtar: skipped symlink \"pkg/abs\" -> \"/etc/passwd\": link cannot be copied: the target is an \
+             absolute path\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("sealtar: skipped fifo \"pkg/pipe\"\n"), "{stderr}");
+    assert!(stderr.contains("sealtar: wrote \"pkg/l1\" as a copy of \"pkg/a.txt\" (link entry 2)\n"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "names are escaped: {stderr:?}");
+}
+
+#[test]
+fn copy_or_skip_list_and_check_report_the_skips_and_their_reasons() {
+    let scene = Scene::bare();
+    let archive = archive_file(&scene, "l.tar", &partly_copyable());
+    let flags = ["--links", "copy-or-skip", "--special", "skip"];
+
+    let out = run_in(&scene.root, &[&["list", "--json", archive.as_str()][..], &flags].concat(), b"");
+    assert_eq!(code(&out), 0, "{out:?}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["acceptable"], true);
+    let entries = doc["entries"].as_array().unwrap();
+    let verdicts: Vec<&str> = entries.iter().map(|e| e["verdict"].as_str().unwrap()).collect();
+    assert_eq!(verdicts, ["ok", "ok", "copy", "skip", "skip", "skip"]);
+    assert_eq!(entries[2]["copy_of"], "pkg/a.txt");
+    assert_eq!((entries[3]["rule"].as_str(), entries[4]["rule"].as_str()), (Some("link-outside"), Some("link-absolute")));
+    assert_eq!(entries[4]["reason"], "link cannot be copied: the target is an absolute path");
+    assert_eq!((&entries[5]["rule"], &entries[2]["rule"]), (&Value::Null, &Value::Null));
+
+    let out = run_in(&scene.root, &[&["list", archive.as_str()][..], &flags].concat(), b"");
+    assert_eq!(code(&out), 0, "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("pkg/abs -> /etc/passwd  [skip: link cannot be copied: the target is an absolute path]"),
+        "{stdout}"
+    );
+
+    let out = run_in(&scene.root, &[&["check", "--json", archive.as_str()][..], &flags].concat(), b"");
+    assert_eq!(code(&out), 0, "{out:?}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["violations"].as_array().unwrap().len(), 0);
+    let actions = doc["actions"].as_array().unwrap();
+    let got: Vec<(u64, &str, Option<&str>)> = actions
+        .iter()
+        .map(|a| (a["index"].as_u64().unwrap(), a["verdict"].as_str().unwrap(), a["rule"].as_str()))
+        .collect();
+    assert_eq!(got, [(2, "copy", None), (3, "skip", Some("link-outside")), (4, "skip", Some("link-absolute")), (5, "skip", None)]);
+    assert_eq!(actions[3]["reason"], Value::Null);
+
+    let out = run_in(&scene.root, &[&["check", archive.as_str()][..], &flags].concat(), b"");
+    assert_eq!(code(&out), 0, "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("entry 4 \"pkg/abs\": skip: link cannot be copied: the target is an absolute path\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("6 entries, 0 violations: acceptable\n"), "{stdout}");
 }

@@ -636,3 +636,219 @@ fn copied_directories_take_their_targets_time() {
     assert_eq!(mtime(&scene.dest.join("c")), SystemTime::UNIX_EPOCH + Duration::from_secs(1_500_000_000));
     assert_eq!(mtime(&scene.dest.join("c/a")), SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
 }
+
+// ---------------------------------------------------------------------------
+// --links copy-or-skip
+// ---------------------------------------------------------------------------
+
+fn copying_or_skipping() -> Extractor {
+    extractor_with(|o| o.links = LinkPolicy::CopyOrSkip)
+}
+
+/// Under `copy`, entry `index` refuses the archive for `problem`; under
+/// `copy-or-skip` the archive is extracted to `expected`, the link is
+/// reported skipped with that reason, and `list` and `check` say the same.
+fn link_skipped(bytes: &[u8], index: u64, problem: LinkProblem, expected: &BTreeMap<String, Node>) -> Report {
+    link_refused(bytes, index, problem.clone());
+    let rule = Rule::Link(problem);
+    let e = copying_or_skipping();
+    let report = accept(&e, bytes, expected);
+    let skip = report.skipped.iter().find(|s| s.index == index).unwrap_or_else(|| panic!("{:?}", report.skipped));
+    assert_eq!(skip.reason.as_ref(), Some(&rule));
+    assert!(matches!(skip.kind, Kind::Symlink | Kind::Hardlink));
+    assert!(report.copied.iter().all(|c| c.index != index));
+    let indices: Vec<u64> = report.skipped.iter().map(|s| s.index).collect();
+    assert!(indices.is_sorted(), "skips in archive order: {indices:?}");
+
+    let manifest = e.list(bytes).unwrap();
+    assert!(manifest.is_acceptable(), "{:?}", manifest.error);
+    let entry = &manifest.entries[index as usize];
+    assert_eq!((&entry.refusal, &entry.action), (&None, &Action::SkipLink { rule: rule.clone() }));
+    let check = e.check(bytes, None).unwrap();
+    assert!(check.is_acceptable(), "{:?}", check.violations);
+    assert!(check.actions.iter().any(|(i, _, a)| *i == index && *a == Action::SkipLink { rule: rule.clone() }));
+    // One policy: every link the report skips for a reason is a SkipLink in
+    // the listing, and every copy a Copy.
+    for s in report.skipped.iter().filter(|s| s.reason.is_some()) {
+        assert!(matches!(manifest.entries[s.index as usize].action, Action::SkipLink { .. }), "{}", s.path);
+    }
+    for c in &report.copied {
+        assert_eq!(manifest.entries[c.index as usize].action, Action::Copy { of: c.copy_of.clone() });
+    }
+    report
+}
+
+#[test]
+fn copy_or_skip_skips_absolute_outside_and_dangling_targets() {
+    let scene = Scene::new();
+    let target = scene.root.join("sentinel/secret.txt");
+    let abs = pkg().symlink("pkg/abs", target.to_str().unwrap()).finish();
+    link_skipped(&abs, 3, LinkProblem::Absolute, &pkg_tree());
+    link_skipped(&pkg().hardlink("pkg/abs", "/etc/passwd").finish(), 3, LinkProblem::Absolute, &pkg_tree());
+    let out = pkg().symlink("pkg/out", "../../sentinel/secret.txt").finish();
+    link_skipped(&out, 3, LinkProblem::Outside, &pkg_tree());
+    let through = pkg().symlink("l", "pkg").symlink("out", "l/../../x").finish();
+    let mut expected = pkg_tree();
+    expected.extend(tree(&[("l", Node::Dir), ("l/tool", exec(b"#!/bin/sh\n")), ("l/README", file(b"read me\n"))]));
+    link_skipped(&through, 4, LinkProblem::Outside, &expected);
+    // The Debian case: a changelog that links to another package's file.
+    let deb = pkg().symlink("pkg/changelog.Debian.gz", "../other/changelog.Debian.gz").finish();
+    link_skipped(&deb, 3, LinkProblem::Dangling, &pkg_tree());
+    link_skipped(&pkg().symlink("pkg/l", "../existing.txt").finish(), 3, LinkProblem::Dangling, &pkg_tree());
+    link_skipped(&pkg().symlink("pkg/l", "README/x").finish(), 3, LinkProblem::Dangling, &pkg_tree());
+    link_skipped(&pkg().hardlink("pkg/l", "pkg/nothere").finish(), 3, LinkProblem::Dangling, &pkg_tree());
+}
+
+#[test]
+fn copy_or_skip_skips_windows_forms_bad_targets_and_bad_hardlinks() {
+    for target in ["C:../x", "C:\\x", "..\\x", "pkg\\README"] {
+        link_skipped(&pkg().symlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm, &pkg_tree());
+        link_skipped(&pkg().hardlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm, &pkg_tree());
+    }
+    link_skipped(&pkg().symlink("l", "").finish(), 3, LinkProblem::BadTarget, &pkg_tree());
+    link_skipped(&pkg().hardlink("h", "pkg").finish(), 3, LinkProblem::HardlinkToDirectory, &pkg_tree());
+    let later = Tar::new().hardlink("early", "late").file("late", b"late").finish();
+    link_skipped(&later, 0, LinkProblem::LaterEntry { target: 1 }, &tree(&[("late", file(b"late"))]));
+}
+
+#[test]
+fn copy_or_skip_skips_cycles_and_over_long_chains() {
+    let report = link_skipped(&pkg().symlink("a", "b").symlink("b", "a").finish(), 3, LinkProblem::Cycle, &pkg_tree());
+    assert_eq!(report.skipped.len(), 2, "both links of the cycle");
+    link_skipped(&pkg().symlink("pkg/up", "..").finish(), 3, LinkProblem::Cycle, &pkg_tree());
+    // Two directories that each hold a link to the other.
+    let bytes = Tar::new().dir("a/").dir("b/").symlink("a/l", "../b").symlink("b/m", "../a").finish();
+    link_skipped(&bytes, 2, LinkProblem::Cycle, &tree(&[("a", Node::Dir), ("b", Node::Dir)]));
+
+    let mut t = pkg();
+    let hops = MAX_LINK_HOPS + 1;
+    for i in 0..hops {
+        t.symlink(&format!("l{i}"), &format!("l{}", i + 1));
+    }
+    t.symlink(&format!("l{hops}"), "pkg/README");
+    // `l0` follows one link too many; the others are within the cap.
+    let mut expected = pkg_tree();
+    for i in 1..=hops {
+        expected.insert(format!("l{i}"), file(b"read me\n"));
+    }
+    let report = link_skipped(&t.finish(), 3, LinkProblem::ChainTooLong { max: MAX_LINK_HOPS }, &expected);
+    assert_eq!((report.skipped.len(), report.copied.len()), (1, hops));
+}
+
+#[test]
+fn copy_or_skip_skips_a_link_whose_target_is_not_extracted() {
+    let bytes = pkg().symlink("l", "pkg/README").finish();
+    let e = extractor_with(|o| {
+        o.links = LinkPolicy::CopyOrSkip;
+        o.exclude = vec!["README".into()];
+    });
+    let expected = tree(&[("pkg", Node::Dir), ("pkg/tool", exec(b"#!/bin/sh\n"))]);
+    let report = accept(&e, &bytes, &expected);
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].reason, Some(Rule::Link(LinkProblem::NotExtracted)));
+    assert_eq!(e.list(&bytes[..]).unwrap().entries[3].action, Action::SkipLink {
+        rule: Rule::Link(LinkProblem::NotExtracted)
+    });
+    // An excluded link that cannot be copied is neither written nor skipped.
+    let e = extractor_with(|o| {
+        o.links = LinkPolicy::CopyOrSkip;
+        o.exclude = vec!["l".into()];
+    });
+    let report = accept(&e, &pkg().symlink("l", "/etc/passwd").finish(), &pkg_tree());
+    assert!(report.skipped.is_empty() && report.copied.is_empty());
+}
+
+#[test]
+fn copy_or_skip_still_copies_what_copy_copies() {
+    // The same archive as under `copy`: nothing skipped, the same tree.
+    let bytes = Tar::new().symlink("run", "pkg/tool").dir("pkg/").exec_file("pkg/tool", b"#!/bin/sh\n").finish();
+    let expected = tree(&[("run", exec(b"#!/bin/sh\n")), ("pkg", Node::Dir), ("pkg/tool", exec(b"#!/bin/sh\n"))]);
+    assert_eq!(accept(&copying(), &bytes, &expected).copied, accept(&copying_or_skipping(), &bytes, &expected).copied);
+
+    // Copies next to skips, in one archive.
+    let bytes = pkg()
+        .symlink("pkg/run", "tool")
+        .symlink("pkg/abs", "/etc/passwd")
+        .hardlink("pkg/hard", "pkg/README")
+        .symlink("pkg/gone", "../../elsewhere/x")
+        .finish();
+    let mut expected = pkg_tree();
+    expected.insert("pkg/run".into(), exec(b"#!/bin/sh\n"));
+    expected.insert("pkg/hard".into(), file(b"read me\n"));
+    let report = link_skipped(&bytes, 4, LinkProblem::Absolute, &expected);
+    let copied: Vec<(u64, &str)> = report.copied.iter().map(|c| (c.index, c.copy_of.as_str())).collect();
+    assert_eq!(copied, [(3, "pkg/tool"), (5, "pkg/README")]);
+    let skipped: Vec<(u64, Option<&str>)> = report.skipped.iter().map(|s| (s.index, s.link_target.as_deref())).collect();
+    assert_eq!(skipped, [(4, Some("/etc/passwd")), (6, Some("../../elsewhere/x"))]);
+    assert_eq!(report.skipped[1].reason, Some(Rule::Link(LinkProblem::Outside)));
+}
+
+#[test]
+fn copy_or_skip_leaves_skipped_links_out_of_directory_copies() {
+    // `pkg/mirror -> .` holds itself and `pkg/bad` is absolute: both are
+    // skipped, and the copy `alias` of `pkg` is what `pkg` is on disk.
+    let bytes = pkg()
+        .dir("pkg/sub/")
+        .file("pkg/sub/x.txt", b"x")
+        .symlink("pkg/mirror", ".")
+        .symlink("pkg/bad", "/etc/passwd")
+        .symlink("pkg/sub/r", "../README")
+        .symlink("alias", "pkg")
+        .finish();
+    link_refused(&bytes, 5, LinkProblem::Cycle);
+    let mut expected = pkg_tree();
+    expected.extend(tree(&[("pkg/sub", Node::Dir), ("pkg/sub/x.txt", file(b"x")), ("pkg/sub/r", file(b"read me\n"))]));
+    let copies: Vec<(String, Node)> =
+        expected.iter().map(|(p, n)| (p.replacen("pkg", "alias", 1), n.clone())).collect();
+    expected.extend(copies);
+    let report = link_skipped(&bytes, 5, LinkProblem::Cycle, &expected);
+    let skipped: Vec<u64> = report.skipped.iter().map(|s| s.index).collect();
+    assert_eq!(skipped, [5, 6]);
+    assert_eq!(report.skipped[1].reason, Some(Rule::Link(LinkProblem::Absolute)));
+    assert_eq!(report.copied.iter().map(|c| c.index).collect::<Vec<_>>(), [7, 8]);
+}
+
+#[test]
+fn copy_or_skip_still_refuses_link_bombs() {
+    let mut t = Tar::new();
+    t.file("big", &vec![7u8; 4096]).symlink("bad", "/etc/passwd");
+    for i in 0..20 {
+        t.symlink(&format!("l{i}"), "big");
+    }
+    let bytes = t.finish();
+    let limited = extractor_with(|o| {
+        o.links = LinkPolicy::CopyOrSkip;
+        o.max_size = Some(40_000);
+    });
+    // 4,608 + 21 × 512 = 15,360 before any copy; six copies fit (39,936),
+    // the seventh (`l6`, entry 8) crosses 40,000.
+    assert_refused(&limited, &bytes, 8, Rule::TooLarge { max: 40_000 });
+    assert_listed_refused(&limited, &bytes, 8, &Rule::TooLarge { max: 40_000 });
+
+    let mut t = Tar::new();
+    t.dir("d/").symlink("d/bad", "../../x");
+    for i in 0..50 {
+        t.file(&format!("d/f{i}"), b"x");
+    }
+    for i in 0..10 {
+        t.symlink(&format!("c{i}"), "d");
+    }
+    let limited = extractor_with(|o| {
+        o.links = LinkPolicy::CopyOrSkip;
+        o.max_entries = 200;
+    });
+    // 62 entries, then 51 per copy (the skipped link is left out): the
+    // third copy crosses 200.
+    let bytes = t.finish();
+    assert_refused(&limited, &bytes, 54, Rule::TooManyEntries { max: 200 });
+    assert_listed_refused(&limited, &bytes, 54, &Rule::TooManyEntries { max: 200 });
+
+    let mut t = Tar::new();
+    t.dir("d/").dir("d/s1/").dir("d/s2/").dir("d/s3/").symlink("d/s1/x", "C:x");
+    t.symlink("c0", "d").symlink("c1", "d");
+    let limited = extractor_with(|o| {
+        o.links = LinkPolicy::CopyOrSkip;
+        o.max_dirs = 10;
+    });
+    assert_refused(&limited, &t.finish(), 6, Rule::TooManyDirectories { max: 10 });
+}
