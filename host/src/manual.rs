@@ -16,7 +16,9 @@
 //! # What refuses the archive
 //!
 //! Links, devices and FIFOs (unless [`Options::links`](crate::Options::links)
-//! or [`Options::special`](crate::Options::special) say otherwise), path
+//! or [`Options::special`](crate::Options::special) say otherwise;
+//! under `copy-or-skip` a link that cannot be copied is skipped and
+//! reported), path
 //! traversal, names that readers could take two ways or that name nothing,
 //! one path with two meanings, anything already in the destination except
 //! directories, malformed or ambiguous headers, names reserved for staging,

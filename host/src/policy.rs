@@ -1294,7 +1294,7 @@ mod tests {
         let kinds = [Kind::File, Kind::Directory, Kind::Symlink, Kind::Hardlink, Kind::Fifo, Kind::Other];
         let (mut accepted_count, mut refused_count, mut faults) = (0, 0, 0);
         for round in 0..2000 {
-            let links = [LinkPolicy::Refuse, LinkPolicy::Skip, LinkPolicy::Copy][round % 3];
+            let links = [LinkPolicy::Refuse, LinkPolicy::Skip, LinkPolicy::Copy, LinkPolicy::CopyOrSkip][round % 4];
             let special = if round % 5 == 0 { SpecialPolicy::Skip } else { SpecialPolicy::Refuse };
             let strip_components = round % 7 / 5;
             let options = Options { portable: round % 2 == 0, links, special, strip_components, ..Options::default() };
@@ -1346,8 +1346,17 @@ mod tests {
             }
             let _ = v.finish();
             // Whatever the links, resolving never panics and every copy
-            // stays on names the archive wrote.
-            for copy in v.resolve_links().into_iter().flatten() {
+            // stays on names the archive wrote. Only copy-or-skip skips, only
+            // for a link's own problem, and a skipped link writes nothing.
+            for verdict in v.resolve_links() {
+                if let Err((_, _, rule)) = &verdict {
+                    assert!(links != LinkPolicy::CopyOrSkip || !matches!(rule, Rule::Link(_)), "{rule:?}");
+                }
+                let Ok(copy) = verdict else { continue };
+                if let Some(skip) = &copy.skipped {
+                    assert_eq!(links, LinkPolicy::CopyOrSkip);
+                    assert!(matches!(skip.rule, Rule::Link(_)) && copy.ops.is_empty(), "{skip:?}");
+                }
                 for op in copy.ops {
                     let (CopyOp::Dir { path: p, .. } | CopyOp::File { to: p, .. }) = op;
                     assert!(!p.starts_with('/') && p.split('/').all(|c| !c.is_empty() && c != ".." && c != "."));

@@ -175,7 +175,9 @@ impl<'a> Collector<'a> {
     /// Takes one entry.
     pub fn entry(&mut self, entry: &ManifestEntry) {
         self.entries += 1;
-        if entry.refusal.is_none() && matches!(entry.action, crate::Action::Skip | crate::Action::Copy { .. } | crate::Action::SkipLink { .. }) {
+        if entry.refusal.is_none()
+            && matches!(entry.action, crate::Action::Skip | crate::Action::Copy { .. } | crate::Action::SkipLink { .. })
+        {
             if self.actions.len() < MAX_VIOLATIONS {
                 let path = escape_truncated(&entry.raw_path, SHOWN_NAME_BYTES);
                 self.actions.push((entry.index, path, entry.action.clone()));

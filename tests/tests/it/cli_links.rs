@@ -165,9 +165,14 @@ fn help_describes_the_new_options() {
     let scene = Scene::bare();
     let out = run_in(&scene.root, &["extract", "--help"], b"");
     let help = text(&out.stdout);
-    for needle in
-        ["--links <HOW>", "copy-or-skip", "--special <HOW>", "--strip-components <N>", "--exclude <GLOB>", "[MEMBER]..."]
-    {
+    for needle in [
+        "--links <HOW>",
+        "copy-or-skip",
+        "--special <HOW>",
+        "--strip-components <N>",
+        "--exclude <GLOB>",
+        "[MEMBER]...",
+    ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
 }
@@ -236,7 +241,10 @@ fn copy_or_skip_list_and_check_report_the_skips_and_their_reasons() {
     let verdicts: Vec<&str> = entries.iter().map(|e| e["verdict"].as_str().unwrap()).collect();
     assert_eq!(verdicts, ["ok", "ok", "copy", "skip", "skip", "skip"]);
     assert_eq!(entries[2]["copy_of"], "pkg/a.txt");
-    assert_eq!((entries[3]["rule"].as_str(), entries[4]["rule"].as_str()), (Some("link-outside"), Some("link-absolute")));
+    assert_eq!(
+        (entries[3]["rule"].as_str(), entries[4]["rule"].as_str()),
+        (Some("link-outside"), Some("link-absolute"))
+    );
     assert_eq!(entries[4]["reason"], "link cannot be copied: the target is an absolute path");
     assert_eq!((&entries[5]["rule"], &entries[2]["rule"]), (&Value::Null, &Value::Null));
 
@@ -257,7 +265,10 @@ fn copy_or_skip_list_and_check_report_the_skips_and_their_reasons() {
         .iter()
         .map(|a| (a["index"].as_u64().unwrap(), a["verdict"].as_str().unwrap(), a["rule"].as_str()))
         .collect();
-    assert_eq!(got, [(2, "copy", None), (3, "skip", Some("link-outside")), (4, "skip", Some("link-absolute")), (5, "skip", None)]);
+    assert_eq!(
+        got,
+        [(2, "copy", None), (3, "skip", Some("link-outside")), (4, "skip", Some("link-absolute")), (5, "skip", None)]
+    );
     assert_eq!(actions[3]["reason"], Value::Null);
 
     let out = run_in(&scene.root, &[&["check", archive.as_str()][..], &flags].concat(), b"");

@@ -746,9 +746,10 @@ fn copy_or_skip_skips_a_link_whose_target_is_not_extracted() {
     let report = accept(&e, &bytes, &expected);
     assert_eq!(report.skipped.len(), 1);
     assert_eq!(report.skipped[0].reason, Some(Rule::Link(LinkProblem::NotExtracted)));
-    assert_eq!(e.list(&bytes[..]).unwrap().entries[3].action, Action::SkipLink {
-        rule: Rule::Link(LinkProblem::NotExtracted)
-    });
+    assert_eq!(
+        e.list(&bytes[..]).unwrap().entries[3].action,
+        Action::SkipLink { rule: Rule::Link(LinkProblem::NotExtracted) }
+    );
     // An excluded link that cannot be copied is neither written nor skipped.
     let e = extractor_with(|o| {
         o.links = LinkPolicy::CopyOrSkip;
@@ -778,7 +779,8 @@ fn copy_or_skip_still_copies_what_copy_copies() {
     let report = link_skipped(&bytes, 4, LinkProblem::Absolute, &expected);
     let copied: Vec<(u64, &str)> = report.copied.iter().map(|c| (c.index, c.copy_of.as_str())).collect();
     assert_eq!(copied, [(3, "pkg/tool"), (5, "pkg/README")]);
-    let skipped: Vec<(u64, Option<&str>)> = report.skipped.iter().map(|s| (s.index, s.link_target.as_deref())).collect();
+    let skipped: Vec<(u64, Option<&str>)> =
+        report.skipped.iter().map(|s| (s.index, s.link_target.as_deref())).collect();
     assert_eq!(skipped, [(4, Some("/etc/passwd")), (6, Some("../../elsewhere/x"))]);
     assert_eq!(report.skipped[1].reason, Some(Rule::Link(LinkProblem::Outside)));
 }
