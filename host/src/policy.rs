@@ -662,7 +662,9 @@ impl<'o> Vetter<'o> {
     /// written is still resolved (under `copy`, a hostile link refuses the
     /// archive even when excluded). Under `copy-or-skip`, a link's own
     /// problem ([`Rule::Link`]) makes it skipped ([`LinkCopy::skipped`])
-    /// instead of refused; every other rule still refuses. Copies count
+    /// instead of refused; every other rule still refuses. The entries a
+    /// skipped link's copy got through before it failed count toward the
+    /// entry limit, so skips cannot multiply the work. Copies count
     /// toward the entry and size limits: the link whose copy crosses one gets
     /// that (archive-wide) rule, and later links are only resolved.
     ///
@@ -751,6 +753,12 @@ impl<'o> Vetter<'o> {
                 if let Err(rule) = counted {
                     if rule.is_archive_wide() {
                         budget.exhausted = true;
+                    }
+                    // A skipped link's attempted copy still counts toward
+                    // the entry limit: many links that each expand a big
+                    // tree before failing must not cost unbounded work.
+                    if skips && matches!(rule, Rule::Link(_)) {
+                        budget.entries = trial.entries;
                     }
                     out.push(refuse(rule));
                     continue;

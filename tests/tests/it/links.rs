@@ -854,3 +854,33 @@ fn copy_or_skip_still_refuses_link_bombs() {
     });
     assert_refused(&limited, &t.finish(), 6, Rule::TooManyDirectories { max: 10 });
 }
+
+/// Links that each expand a big directory before failing (the directory
+/// holds a link back to a directory that holds it) are skipped, but the work
+/// their copies did counts toward the entry limit.
+#[test]
+fn copy_or_skip_counts_the_work_of_skipped_copies() {
+    let mut t = Tar::new();
+    t.dir("a/").dir("b/");
+    for i in 0..40 {
+        t.file(&format!("b/f{i}"), b"x");
+    }
+    t.symlink("b/z", "../a");
+    for i in 0..10 {
+        t.symlink(&format!("a/l{i}"), "../b");
+    }
+    let bytes = t.finish();
+    let roomy = extractor_with(|o| o.links = LinkPolicy::CopyOrSkip);
+    let report = Scene::bare().extract_with(&roomy, &bytes[..]).unwrap_or_else(|e| panic!("refused: {e}"));
+    assert_eq!(report.skipped.len(), 11, "{:?}", report.skipped);
+    assert!(report.skipped.iter().all(|s| s.reason == Some(Rule::Link(LinkProblem::Cycle))));
+    assert!(report.copied.is_empty());
+    // 53 entries; the failed copy of `a` at `b/z` gets through 1, each of `b`
+    // through 41, before the cycle: `a/l6` crosses 300.
+    let limited = extractor_with(|o| {
+        o.links = LinkPolicy::CopyOrSkip;
+        o.max_entries = 300;
+    });
+    assert_refused(&limited, &bytes, 49, Rule::TooManyEntries { max: 300 });
+    assert_listed_refused(&limited, &bytes, 49, &Rule::TooManyEntries { max: 300 });
+}
