@@ -251,8 +251,6 @@ struct PendingLink {
     name: String,
     /// Symbolic or hard link.
     kind: Kind,
-    /// Its escaped target.
-    target: Option<String>,
     /// Where the copy goes, if the link is written.
     out: Option<String>,
 }
@@ -520,7 +518,6 @@ impl<'o> Vetter<'o> {
                     shown: escape::escape_truncated(&raw.path, escape::SHOWN_NAME_BYTES),
                     name: escape(&raw.path),
                     kind: raw.kind,
-                    target: raw.link_target.as_deref().map(escape),
                     out: written.then(|| accepted.path.clone()),
                 });
             }
@@ -706,7 +703,11 @@ impl<'o> Vetter<'o> {
                     skipped: link.out.as_ref().map(|_| LinkSkip {
                         name: link.name.clone(),
                         kind: link.kind,
-                        target: link.target.clone(),
+                        // Escaped only for the links skipped.
+                        target: match self.names.get(&link.path) {
+                            Some(Node { what: What::Link { target, .. }, .. }) => target.as_deref().map(escape),
+                            _ => None,
+                        },
                         rule,
                     }),
                 }),
