@@ -194,7 +194,7 @@ fn copy_or_skip_copies_what_it_can_and_skips_the_rest_with_the_reason() {
     let archive = archive_file(&scene, "l.tar", &partly_copyable());
     let out = run_in(&scene.root, &["extract", &archive, "-C", "dest", "--links", "copy", "--special", "skip"], b"");
     assert_eq!(code(&out), 1, "{out:?}");
-    assert!(text(&out.stderr).contains("entry 3 \"pkg/changelog\\u{1b}[1m\": link cannot be copied"), "{out:?}");
+    assert!(text(&out.stderr).contains("entry 3 \"pkg/changelog\\u{1b}[1m\": the link cannot be copied"), "{out:?}");
 
     let args = ["extract", &archive, "-C", "dest", "--links", "copy-or-skip", "--special", "skip"];
     let out = run_in(&scene.root, &args, b"");
@@ -210,14 +210,14 @@ fn copy_or_skip_copies_what_it_can_and_skips_the_rest_with_the_reason() {
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(
-            "sealtar: skipped symlink \"pkg/changelog\\u{1b}[1m\" -> \"../../other/changelog\": link cannot be \
+            "sealtar: skipped symlink \"pkg/changelog\\u{1b}[1m\" -> \"../../other/changelog\": the link cannot be \
              copied: the target resolves outside the archive\n"
         ),
         "{stderr}"
     );
     assert!(
         stderr.contains(
-            "sealtar: skipped symlink \"pkg/abs\" -> \"/etc/passwd\": link cannot be copied: the target is an \
+            "sealtar: skipped symlink \"pkg/abs\" -> \"/etc/passwd\": the link cannot be copied: the target is an \
              absolute path\n"
         ),
         "{stderr}"
@@ -245,14 +245,14 @@ fn copy_or_skip_list_and_check_report_the_skips_and_their_reasons() {
         (entries[3]["rule"].as_str(), entries[4]["rule"].as_str()),
         (Some("link-outside"), Some("link-absolute"))
     );
-    assert_eq!(entries[4]["reason"], "link cannot be copied: the target is an absolute path");
+    assert_eq!(entries[4]["reason"], "the link cannot be copied: the target is an absolute path");
     assert_eq!((&entries[5]["rule"], &entries[2]["rule"]), (&Value::Null, &Value::Null));
 
     let out = run_in(&scene.root, &[&["list", archive.as_str()][..], &flags].concat(), b"");
     assert_eq!(code(&out), 0, "{out:?}");
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("pkg/abs -> /etc/passwd  [skip: link cannot be copied: the target is an absolute path]"),
+        stdout.contains("pkg/abs -> /etc/passwd  [skip: the link cannot be copied: the target is an absolute path]"),
         "{stdout}"
     );
 
@@ -275,7 +275,7 @@ fn copy_or_skip_list_and_check_report_the_skips_and_their_reasons() {
     assert_eq!(code(&out), 0, "{out:?}");
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("entry 4 \"pkg/abs\": skip: link cannot be copied: the target is an absolute path\n"),
+        stdout.contains("entry 4 \"pkg/abs\": skip: the link cannot be copied: the target is an absolute path\n"),
         "{stdout}"
     );
     assert!(stdout.ends_with("6 entries, 0 violations: acceptable\n"), "{stdout}");
