@@ -482,18 +482,21 @@ impl<'o> Vetter<'o> {
             Ok(c) => c,
             Err(rule) => return Ok(Err(rule)),
         };
-        let placed = match self.place(raw.index, &components, is_dir) {
-            Ok(placed) => placed,
-            Err(rule) => return Ok(Err(rule)),
-        };
         // The guest refuses every kind but files and directories. For the
-        // kinds these options let through, the host's own checks above
-        // decide; for files and directories the guest's refusal stands.
+        // kinds these options let through, the host's own checks decide; for
+        // files and directories the guest's refusal stands. It is applied
+        // before the path is placed, so that a refused entry's name and
+        // parents are never recorded as seen (a later entry below them must
+        // still create them).
         if plan == Plan::Write
             && let Some(why) = &raw.refusal
         {
             return Ok(Err(Rule::GuestVerdict(why.clone())));
         }
+        let placed = match self.place(raw.index, &components, is_dir) {
+            Ok(placed) => placed,
+            Err(rule) => return Ok(Err(rule)),
+        };
         if self.options.links.copies() {
             self.record_name(raw, &placed);
         }
@@ -1231,6 +1234,22 @@ mod tests {
         let mut e = raw(0, "fine.txt", Kind::File, 0);
         e.refusal = Some("guest says no".into());
         assert_eq!(v.entry(&e, 0).unwrap(), Err(Rule::GuestVerdict("guest says no".into())));
+    }
+
+    #[test]
+    fn a_guest_refused_entry_leaves_no_trace_in_the_namespace() {
+        // Found by the policy fuzz target: the parents of an entry the guest
+        // refused were recorded as seen, so a later entry below them was
+        // told they existed already (no new parents to create).
+        let options = Options::default();
+        let mut v = Vetter::new(&options, false).unwrap();
+        let mut refused = raw(0, "d/x", Kind::File, 0);
+        refused.refusal = Some("guest says no".into());
+        assert!(v.entry(&refused, 0).unwrap().is_err());
+        let later = v.entry(&raw(1, "d/y", Kind::File, 0), 0).unwrap().unwrap();
+        assert_eq!(later.new_parent_paths(), ["d"]);
+        // And the refused name itself is free.
+        assert!(v.entry(&raw(2, "d/x", Kind::File, 0), 0).unwrap().is_ok());
     }
 
     #[test]
