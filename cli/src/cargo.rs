@@ -17,7 +17,7 @@ use anyhow::Context;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use sealtar::audit::{self, Finding};
-use sealtar::{CheckReport, CrateRules, Extractor, escape};
+use sealtar::{CheckReport, CrateRules, Extractor, escape, escape_path};
 
 /// Runs `work` on every item of `items` on `jobs` threads, handing each
 /// result to `done` (under a lock, in completion order).
@@ -61,7 +61,7 @@ fn resolve_cargo_home(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 fn shown(path: &Path) -> String {
-    escape(path.as_os_str().as_encoded_bytes())
+    escape_path(path)
 }
 
 /// One crate directory to audit.
@@ -342,7 +342,7 @@ pub fn audit_cargo(
 
 /// The JSON line of one batch result.
 fn batch_line(path: &OsString, result: &Result<CheckReport, String>) -> serde_json::Value {
-    let path = escape(path.as_encoded_bytes());
+    let path = escape_path(std::path::Path::new(path));
     match result {
         Ok(report) => serde_json::json!({
             "path": path,

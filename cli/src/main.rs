@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sealtar::{
     Action, CheckReport, CrateRules, Error, Extractor, Kind, LinkPolicy, Options, Report, Rule, SpecialPolicy, escape,
+    escape_path,
 };
 
 /// Extract untrusted tar archives (optionally gzip, xz, bzip2 or zstd): parsed inside a WebAssembly
@@ -372,7 +373,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     report.bytes,
                     report.files,
                     report.directories,
-                    escape(dir.as_os_str().as_encoded_bytes())
+                    escape_path(&dir)
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -524,7 +525,7 @@ fn open_input_sized(path: &Path, options: &Options) -> anyhow::Result<(Box<dyn R
     let file = if path.as_os_str() == "-" {
         stdin_file().context("reading standard input")?
     } else {
-        File::open(path).with_context(|| format!("opening {}", escape(path.as_os_str().as_encoded_bytes())))?
+        File::open(path).with_context(|| format!("opening {}", escape_path(path)))?
     };
     let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
     let deadline = Instant::now().checked_add(options.timeout);
@@ -626,7 +627,7 @@ impl sealtar::Observer for Bar<'_> {
 
 /// The one place the CLI turns a path into a capability (ambient authority).
 fn open_destination(dir: &Path) -> anyhow::Result<(Dir, bool)> {
-    let shown = escape(dir.as_os_str().as_encoded_bytes());
+    let shown = escape_path(dir);
     let created = match std::fs::create_dir(dir) {
         Ok(()) => true,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,

@@ -83,6 +83,14 @@ pub(crate) fn escape_text(text: &str) -> String {
     out
 }
 
+/// Escapes a path on this machine's disk for display, like [`escape`], except
+/// that on Windows its `\\` separators are shown as they are (there they
+/// cannot be part of a name), so `C:\\out` is not printed as `C:\\\\out`.
+pub fn escape_path(path: &std::path::Path) -> String {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if cfg!(windows) { bytes.split(|&b| b == b'\\').map(escape).collect::<Vec<_>>().join("\\") } else { escape(bytes) }
+}
+
 /// Control characters, and the invisible ones that reorder or hide text.
 fn needs_escape(c: char) -> bool {
     c.is_control()
@@ -149,5 +157,13 @@ mod tests {
     fn backslash_is_doubled_so_escapes_are_unambiguous() {
         assert_ne!(escape(b"\\x41"), escape(b"\x41"));
         assert_eq!(escape(b"a\\b"), "a\\\\b");
+    }
+
+    #[test]
+    fn paths_on_disk_keep_their_separator() {
+        #[cfg(windows)]
+        assert_eq!(escape_path(std::path::Path::new("C:\\out\\a\nb")), "C:\\out\\a\\nb");
+        #[cfg(unix)]
+        assert_eq!(escape_path(std::path::Path::new("/out/a\\b\n")), "/out/a\\\\b\\n");
     }
 }

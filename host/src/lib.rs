@@ -107,7 +107,7 @@ use cap_std::fs::Dir;
 
 pub use cache::default_cache_dir;
 pub use error::{Error, Layer, SandboxFault};
-pub use escape::escape;
+pub use escape::{escape, escape_path};
 pub use kind::Kind;
 pub use manifest::{Action, Manifest, ManifestEntry};
 pub use options::{

@@ -1070,12 +1070,14 @@ pub fn normalize<'p>(raw: &'p [u8], kind: Kind, options: &Options) -> Result<Vec
         return Err(Rule::TooDeep { depth: components.len(), max: options.max_depth });
     }
     for component in &components {
-        if let Some(why) = portable::native_problem(component) {
-            return Err(Rule::PlatformUnsafe(why));
-        }
+        // One rule, one id on every OS: what Windows itself cannot store is
+        // reported exactly as `--portable` reports it elsewhere.
         if options.portable
             && let Some(why) = portable::component_problem(component)
         {
+            return Err(Rule::NotPortable(why));
+        }
+        if let Some(why) = portable::native_problem(component) {
             return Err(Rule::NotPortable(why));
         }
     }

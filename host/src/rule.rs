@@ -39,10 +39,6 @@ pub enum Rule {
     /// normalizing reader writes it as `dir`. A leading `./` and an entry
     /// named exactly `.` or `./` are fine.
     DotComponent,
-    /// The path is unsafe on this operating system (on Windows: `\\` and `:`,
-    /// which the system treats as separators or stream markers, and
-    /// components ending in `.` or space, which it silently trims).
-    PlatformUnsafe(&'static str),
     /// The path is longer than the limit.
     PathTooLong {
         /// Its length in bytes.
@@ -104,7 +100,9 @@ pub enum Rule {
     /// found nothing of its own.
     GuestVerdict(String),
     /// Portable mode: the name is unsafe or ambiguous on some supported
-    /// operating system.
+    /// operating system. On Windows also, whatever the options, a name
+    /// Windows cannot store as written (`\\`, `:`, a trailing dot or space):
+    /// the same id and message as portable mode gives on every OS.
     NotPortable(&'static str),
     /// Portable mode: the path names the same file as an earlier entry's on a
     /// case-insensitive or normalization-insensitive file system.
@@ -156,7 +154,6 @@ impl Rule {
             Rule::NotUtf8 => "not-utf8",
             Rule::TrailingSlash => "trailing-slash",
             Rule::DotComponent => "dot-component",
-            Rule::PlatformUnsafe(_) => "platform-unsafe",
             Rule::PathTooLong { .. } => "path-too-long",
             Rule::ComponentTooLong { .. } => "component-too-long",
             Rule::TooDeep { .. } => "too-deep",
@@ -205,7 +202,6 @@ impl fmt::Display for Rule {
             Rule::DotComponent => {
                 f.write_str("the path has a '.' component after its start (readers disagree on what `dir/.` names)")
             }
-            Rule::PlatformUnsafe(why) => write!(f, "the path is unsafe on this platform: {why}"),
             Rule::PathTooLong { len, max } => write!(f, "the path of {len} bytes exceeds the {max}-byte limit"),
             Rule::ComponentTooLong { len, max } => {
                 write!(f, "a path component of {len} bytes exceeds the {max}-byte limit")
@@ -357,7 +353,6 @@ mod tests {
             Rule::NotUtf8,
             Rule::TrailingSlash,
             Rule::DotComponent,
-            Rule::PlatformUnsafe("x"),
             Rule::PathTooLong { len: 2, max: 1 },
             Rule::ComponentTooLong { len: 2, max: 1 },
             Rule::TooDeep { depth: 2, max: 1 },
@@ -413,7 +408,6 @@ mod tests {
             Rule::NotUtf8 => "NotUtf8",
             Rule::TrailingSlash => "TrailingSlash",
             Rule::DotComponent => "DotComponent",
-            Rule::PlatformUnsafe(_) => "PlatformUnsafe",
             Rule::PathTooLong { .. } => "PathTooLong",
             Rule::ComponentTooLong { .. } => "ComponentTooLong",
             Rule::TooDeep { .. } => "TooDeep",

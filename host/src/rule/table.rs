@@ -85,11 +85,6 @@ pub const RULES: &[RuleInfo] = &[
          `./` and an entry named exactly `.` are fine.",
     ),
     row(
-        "platform-unsafe",
-        "on Windows",
-        "A name with `\\`, `:` or a component ending in `.` or a space is one Windows would split or trim.",
-    ),
-    row(
         "path-too-long",
         ALWAYS,
         "A path longer than the limit (4095 bytes, the most `PATH_MAX` allows with its NUL) cannot be created.",
@@ -147,7 +142,7 @@ pub const RULES: &[RuleInfo] = &[
         "not-portable",
         PORTABLE,
         "A name unsafe or ambiguous on some supported system (device names like `CON`, characters Windows reserves \
-         such as `:` and `?`, control or invisible characters, trailing dots or spaces, 8.3 short names) could become another file there.",
+         such as `:` and `?`, control or invisible characters, trailing dots or spaces, 8.3 short names) could become another file there; on Windows, where `--portable` is on by default, a name with `\\`, `:` or a trailing dot or space is refused under this id whatever the options.",
     ),
     row(
         "folding-collision",
