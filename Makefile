@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest rules-doc check-windows check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld
+.PHONY: help build guest check-guest rules-doc check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -27,6 +27,8 @@ help:
 	@echo "make fuzz-diff    differential fuzzing against GNU tar and Python (CASES=N SEED=S)"
 	@echo "make fuzz-policy  fuzz the host policy with records from a compromised guest (FUZZ_SECONDS=N)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
+	@echo "make test-windows   build the tests for Windows and run them under Wine (CONTRIBUTING.md)"
+	@echo "make check-macos | check-freebsd   type-check the library and CLI for macOS / FreeBSD"
 
 # --workspace: the binaries are built with the same feature resolution as
 # `cargo test --workspace`, so `make test` does not build wasmtime a second time.
@@ -151,3 +153,22 @@ check-windows:
 # docs/RULES.md from the rule table in host/src/rule/table.rs (tests/tests/it/rules.rs checks it).
 rules-doc:
 	SEALTAR_BLESS=1 $(CARGO) test --release --locked -p sealtar-tests --test it rules::
+
+# Build the workspace's tests for Windows (MinGW-w64) and run them under Wine
+# with `cargo test`; sets up its own Wine prefix and stub DLL under the target
+# directory. See CONTRIBUTING.md.
+test-windows:
+	CARGO="$(CARGO)" sh tests/wine/run.sh
+
+# Type-check the library and the CLI for macOS and FreeBSD, so code behind
+# cfg(target_os = ...) at least compiles. Build scripts that compile C for the
+# target get the host compiler (tests/cross-cc): nothing is linked.
+CROSS_CHECK = rustup target add $(1) && \
+	CC_$(subst -,_,$(1))=$(CURDIR)/tests/cross-cc AR_$(subst -,_,$(1))=ar \
+	$(CARGO) check --release --locked --target $(1) -p sealtar -p sealtar-cli --all-targets
+
+check-macos:
+	$(call CROSS_CHECK,x86_64-apple-darwin)
+
+check-freebsd:
+	$(call CROSS_CHECK,x86_64-unknown-freebsd)

@@ -19,3 +19,5 @@ mod rules;
 mod sandbox;
 mod support;
 mod vetting;
+#[cfg(windows)]
+mod windows;

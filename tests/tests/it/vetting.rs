@@ -226,3 +226,40 @@ fn check_reports_malformed_input_as_one_violation() {
     assert_eq!(ids, [(None, "malformed")]);
     assert!(report.violations[0].message.contains("checksum"), "{}", report.violations[0].message);
 }
+
+/// What Windows cannot store as written gets one rule id and one message on
+/// every OS: `not-portable`, as portable mode reports it. On Windows it is
+/// refused whatever the options; elsewhere only under portable mode.
+#[test]
+fn windows_unstorable_names_have_one_rule_everywhere() {
+    let archive = Tar::new().file("pkg/a\\b", b"").file("pkg/a:b", b"").file("pkg/x.", b"").finish();
+    let expected = [
+        ("pkg/a\\\\b", "not portable: '\\' is a path separator on Windows"),
+        ("pkg/a:b", "not portable: ':' marks a drive or an alternate data stream on Windows"),
+        ("pkg/x.", "not portable: ends with a dot or a space, which Windows trims"),
+    ];
+    let seen = |extractor: &Extractor| -> Vec<(String, String, String)> {
+        let report = extractor.check(&archive[..], None).unwrap();
+        report
+            .violations
+            .iter()
+            .map(|v| (v.id().to_string(), v.path.clone().unwrap_or_default(), v.message.clone()))
+            .collect()
+    };
+    let refused: Vec<(String, String, String)> =
+        expected.iter().map(|(p, m)| ("not-portable".to_string(), p.to_string(), m.to_string())).collect();
+    let portable = seen(&portable_extractor());
+    assert_eq!(portable.len(), 3, "{portable:#?}");
+    for ((id, path, message), (eid, epath, emessage)) in portable.iter().zip(&refused) {
+        assert_eq!((id, path), (eid, epath));
+        assert!(message.ends_with(emessage.as_str()), "{message:?} does not end with {emessage:?}");
+    }
+    let mut plain = options();
+    plain.portable = false;
+    let native = seen(&Extractor::new(plain).unwrap());
+    if cfg!(windows) {
+        assert_eq!(native, portable, "Windows refuses these whatever the options, in the same words");
+    } else {
+        assert!(native.is_empty(), "{native:#?}");
+    }
+}
