@@ -560,8 +560,8 @@ mod os {
     /// The SIDs of the current process's user and of the owner it gives new
     /// objects (an administrator's may be the Administrators group).
     struct Token {
-        user: Vec<u8>,
-        owner: Vec<u8>,
+        user: Vec<u32>,
+        owner: Vec<u32>,
     }
 
     impl Token {
@@ -577,13 +577,15 @@ mod os {
                     return None;
                 }
                 let token = OwnedHandle::from_raw_handle(raw as _);
-                let query = |class| -> Option<Vec<u8>> {
+                // The buffer is returned whole (u64 words: it holds
+                // pointers, so it must be aligned for them), because the
+                // SID pointer in the structure points into it.
+                let query = |class| -> Option<Vec<u64>> {
                     let mut len = 0u32;
                     GetTokenInformation(token.as_raw_handle() as HANDLE, class, std::ptr::null_mut(), 0, &mut len);
                     if len == 0 {
                         return None;
                     }
-                    // u64 elements: the buffer holds pointers, so align it.
                     let mut buf = vec![0u64; (len as usize).div_ceil(8)];
                     (GetTokenInformation(
                         token.as_raw_handle() as HANDLE,
@@ -592,22 +594,29 @@ mod os {
                         len,
                         &mut len,
                     ) != 0)
-                        .then(|| buf.iter().flat_map(|w| w.to_ne_bytes()).collect())
+                        .then_some(buf)
                 };
                 let user_info = query(TokenUser)?;
                 let owner_info = query(TokenOwner)?;
+                // Copied while `user_info` and `owner_info` are alive.
                 let user = copy_sid((*(user_info.as_ptr() as *const TOKEN_USER)).User.Sid);
                 let owner = copy_sid((*(owner_info.as_ptr() as *const TOKEN_OWNER)).Owner);
                 Some(Token { user, owner })
             }
         }
 
+        /// Whether `sid` is this user: the token's user, or the
+        /// Administrators group when the token gives new objects to it (an
+        /// elevated administrator's do). Any other default owner the token
+        /// names (Wine names a group every user is in) is not trusted.
         fn is_me(&self, sid: PSID) -> bool {
             // SAFETY: both SIDs are valid for the call: `sid` points into a
             // live descriptor or ACL, ours into owned buffers.
             #[allow(unsafe_code)]
             unsafe {
-                EqualSid(sid, self.user.as_ptr() as PSID) != 0 || EqualSid(sid, self.owner.as_ptr() as PSID) != 0
+                EqualSid(sid, self.user.as_ptr() as PSID) != 0
+                    || (EqualSid(sid, self.owner.as_ptr() as PSID) != 0
+                        && IsWellKnownSid(sid, WinBuiltinAdministratorsSid) != 0)
             }
         }
     }
@@ -618,13 +627,18 @@ mod os {
     ///
     /// `sid` must point to a valid SID.
     #[allow(unsafe_code)]
-    unsafe fn copy_sid(sid: PSID) -> Vec<u8> {
-        // A SID is 8 bytes plus 4 per sub-authority (count at offset 1).
+    unsafe fn copy_sid(sid: PSID) -> Vec<u32> {
+        // A SID is 8 bytes plus 4 per sub-authority (count at offset 1),
+        // copied into u32 words so the copy is aligned as a SID is.
         // SAFETY: the caller guarantees a valid SID, whose length follows
-        // from its sub-authority count.
+        // from its sub-authority count; the copy writes `words * 4` bytes
+        // into a buffer of exactly that size.
         unsafe {
             let count = *(sid as *const u8).add(1) as usize;
-            std::slice::from_raw_parts(sid as *const u8, 8 + 4 * count).to_vec()
+            let words = 2 + count;
+            let mut copy = vec![0u32; words];
+            std::ptr::copy_nonoverlapping(sid as *const u8, copy.as_mut_ptr().cast::<u8>(), words * 4);
+            copy
         }
     }
 }
@@ -749,6 +763,17 @@ mod tests {
         let original = Component::new(&engine, EMPTY_COMPONENT).unwrap().serialize().unwrap();
         let cache = CacheDir::open(&top.join("cache")).unwrap();
         cache.store("x.cwasm", &original).unwrap();
+        if cfg!(windows) {
+            // Windows: the handle shares no delete access, so the directory
+            // cannot even be moved while the cache is open
+            // (ERROR_SHARING_VIOLATION).
+            let err = std::fs::rename(top.join("cache"), top.join("moved")).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(32), "{err}");
+            assert!(cache.load(&engine, "x.cwasm").is_some());
+            drop(cache);
+            remove(&top);
+            return;
+        }
         // The directory is moved away and another put at its path, holding a
         // different artifact with a matching digest: the open cache still
         // reads what its handle refers to.
@@ -880,6 +905,98 @@ mod tests {
         let why = CacheDir::open(&cache_dir).err().expect("a cache directory owned by someone else is refused");
         assert_eq!(why, "it belongs to user 65534, not to this user");
         remove(&top);
+    }
+
+    /// Adds an access-list entry letting Everyone write to `path`, the
+    /// Windows form of `chmod o+w`.
+    #[cfg(windows)]
+    fn grant_everyone_write(path: &Path) {
+        use std::os::windows::ffi::OsStrExt;
+        use windows_sys::Win32::Foundation::LocalFree;
+        use windows_sys::Win32::Security::Authorization::{
+            EXPLICIT_ACCESS_W, GRANT_ACCESS, GetNamedSecurityInfoW, SE_FILE_OBJECT, SetEntriesInAclW,
+            SetNamedSecurityInfoW, TRUSTEE_IS_SID, TRUSTEE_IS_WELL_KNOWN_GROUP, TRUSTEE_W,
+        };
+        use windows_sys::Win32::Security::{
+            ACL, CreateWellKnownSid, DACL_SECURITY_INFORMATION, NO_INHERITANCE, PSECURITY_DESCRIPTOR, PSID,
+            SECURITY_MAX_SID_SIZE, WinWorldSid,
+        };
+        use windows_sys::Win32::Storage::FileSystem::FILE_GENERIC_WRITE;
+        let wide: Vec<u16> = path.as_os_str().encode_wide().chain([0]).collect();
+        let mut everyone = vec![0u32; SECURITY_MAX_SID_SIZE as usize / 4];
+        let mut sid_len = SECURITY_MAX_SID_SIZE;
+        // SAFETY: plain Win32 calls on valid, NUL-terminated and
+        // sufficiently large buffers; what the system allocates is freed
+        // with LocalFree.
+        #[allow(unsafe_code)]
+        unsafe {
+            let sid = everyone.as_mut_ptr() as PSID;
+            assert_ne!(CreateWellKnownSid(WinWorldSid, std::ptr::null_mut(), sid, &mut sid_len), 0);
+            let mut old: *mut ACL = std::ptr::null_mut();
+            let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+            let status = GetNamedSecurityInfoW(
+                wide.as_ptr(),
+                SE_FILE_OBJECT,
+                DACL_SECURITY_INFORMATION,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut old,
+                std::ptr::null_mut(),
+                &mut sd,
+            );
+            assert_eq!(status, 0);
+            let entry = EXPLICIT_ACCESS_W {
+                grfAccessPermissions: FILE_GENERIC_WRITE,
+                grfAccessMode: GRANT_ACCESS,
+                grfInheritance: NO_INHERITANCE,
+                Trustee: TRUSTEE_W {
+                    TrusteeForm: TRUSTEE_IS_SID,
+                    TrusteeType: TRUSTEE_IS_WELL_KNOWN_GROUP,
+                    ptstrName: sid.cast(),
+                    ..TRUSTEE_W::default()
+                },
+            };
+            let mut new: *mut ACL = std::ptr::null_mut();
+            assert_eq!(SetEntriesInAclW(1, &entry, old, &mut new), 0);
+            let status = SetNamedSecurityInfoW(
+                wide.as_ptr(),
+                SE_FILE_OBJECT,
+                DACL_SECURITY_INFORMATION,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                new,
+                std::ptr::null(),
+            );
+            assert_eq!(status, 0);
+            LocalFree(new.cast());
+            LocalFree(sd);
+        }
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn cache_directory_writable_by_everyone_is_refused() {
+        let dir = scratch("everyone");
+        std::fs::create_dir(&dir).unwrap();
+        assert!(CacheDir::open(&dir).is_ok(), "a fresh directory under the temporary directory is trusted");
+        grant_everyone_write(&dir);
+        let why = CacheDir::open(&dir).err().expect("a cache directory Everyone may write to is refused");
+        assert_eq!(why, "it is writable by others");
+        remove(&dir);
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn artifact_writable_by_everyone_is_not_loaded() {
+        let engine = Engine::default();
+        let dir = scratch("everyonefile");
+        let cache = CacheDir::open(&dir).unwrap();
+        cache.store("x.cwasm", &serialized(&engine)).unwrap();
+        assert!(cache.load(&engine, "x.cwasm").is_some());
+        grant_everyone_write(&dir.join("x.cwasm"));
+        assert!(cache.load(&engine, "x.cwasm").is_none(), "an artifact Everyone may write to is not loaded");
+        drop(cache);
+        remove(&dir);
     }
 
     #[test]

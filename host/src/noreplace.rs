@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | Linux, Android | `renameat2(…, RENAME_NOREPLACE)` | check, then rename |
 //! | macOS, iOS | `renameatx_np(…, RENAME_EXCL)` | check, then rename |
-//! | Windows | `SetFileInformationByHandle(FileRenameInfo)` with `ReplaceIfExists = FALSE` and the destination directory's handle as `RootDirectory` | — |
+//! | Windows | `NtSetInformationFile(FileRenameInformation)` with `ReplaceIfExists = FALSE` and the destination directory's handle as `RootDirectory` | — |
 //! | FreeBSD | files: `linkat` then `unlinkat` (a link never replaces); directories: check, then `renameat` | check, then rename |
 //! | others | check, then rename | — |
 //!
@@ -101,15 +101,25 @@ mod os {
 
 #[cfg(windows)]
 mod os {
+    //! `NtSetInformationFile(FileRenameInformation)`: the call that
+    //! `SetFileInformationByHandle(FileRenameInfo)` wraps, made directly
+    //! because only its documentation (the WDK's) pins down that the new name
+    //! may be relative to `RootDirectory`, and because Wine's wrapper turns
+    //! such a name into an absolute path (relative to the working directory),
+    //! which the system then refuses beside a `RootDirectory` ("Invalid
+    //! parameter").
+
     use std::io;
     use std::os::windows::io::AsRawHandle;
 
     use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
-    use windows_sys::Win32::Foundation::HANDLE;
+    use windows_sys::Wdk::Storage::FileSystem::{FILE_RENAME_INFORMATION, FileRenameInformation, NtSetInformationFile};
+    use windows_sys::Win32::Foundation::{HANDLE, RtlNtStatusToDosError};
     use windows_sys::Win32::Storage::FileSystem::{
-        DELETE, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_RENAME_INFO, FILE_SHARE_DELETE,
-        FILE_SHARE_READ, FILE_SHARE_WRITE, FileRenameInfo, SetFileInformationByHandle,
+        DELETE, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE, FILE_SHARE_READ,
+        FILE_SHARE_WRITE,
     };
+    use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 
     pub(super) fn rename_no_replace(from: &Dir, name: &str, to: &Dir, new_name: &str) -> io::Result<()> {
         // The entry itself, file or directory, opened for deletion (which a
@@ -121,22 +131,27 @@ mod os {
             .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT);
         let entry = from.open_with(name, &options)?;
 
-        // FILE_RENAME_INFO ends in a variable-length UTF-16 name; build it in
-        // a buffer aligned for the struct (u64 words cover its pointer).
+        // FILE_RENAME_INFORMATION ends in a variable-length UTF-16 name (not
+        // NUL-terminated: its length is given in bytes). The buffer is u64
+        // words, aligned for the struct's handle, and never shorter than the
+        // struct itself, which the system checks.
         let wide: Vec<u16> = new_name.encode_utf16().collect();
         let name_bytes = wide.len() * 2;
-        let size = std::mem::offset_of!(FILE_RENAME_INFO, FileName) + name_bytes;
-        let mut buffer = vec![0u64; size.div_ceil(8).max(size_of::<FILE_RENAME_INFO>().div_ceil(8))];
-        let info = buffer.as_mut_ptr().cast::<FILE_RENAME_INFO>();
-        let name_len = u32::try_from(name_bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        let buffer_len = u32::try_from(buffer.len() * 8).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        // SAFETY: `buffer` is zeroed, aligned for FILE_RENAME_INFO and large
-        // enough for its fixed part plus `name_bytes` of name (computed above);
-        // the writes stay inside it. `entry` and `to` are open handles for the
-        // duration of the call, and the system reads at most `buffer_len`
-        // bytes of `buffer`.
+        let size = (std::mem::offset_of!(FILE_RENAME_INFORMATION, FileName) + name_bytes)
+            .max(size_of::<FILE_RENAME_INFORMATION>());
+        let mut buffer = vec![0u64; size.div_ceil(8)];
+        let info = buffer.as_mut_ptr().cast::<FILE_RENAME_INFORMATION>();
+        let too_long = || io::Error::from(io::ErrorKind::InvalidInput);
+        let name_len = u32::try_from(name_bytes).map_err(|_| too_long())?;
+        let info_len = u32::try_from(size).map_err(|_| too_long())?;
+        let mut status_block = IO_STATUS_BLOCK::default();
+        // SAFETY: `buffer` is zeroed, aligned for FILE_RENAME_INFORMATION and
+        // at least `size` bytes: the fixed part plus `name_bytes` of name
+        // (computed above), so the writes stay inside it and the system reads
+        // at most `info_len` bytes. `entry` and `to` are open handles for the
+        // duration of the call; `status_block` outlives it.
         #[allow(unsafe_code)]
-        let ok = unsafe {
+        let status = unsafe {
             (*info).Anonymous.ReplaceIfExists = false;
             (*info).RootDirectory = to.as_raw_handle() as HANDLE;
             (*info).FileNameLength = name_len;
@@ -145,14 +160,23 @@ mod os {
                 std::ptr::addr_of_mut!((*info).FileName).cast::<u16>(),
                 wide.len(),
             );
-            SetFileInformationByHandle(
+            NtSetInformationFile(
                 entry.as_raw_handle() as HANDLE,
-                FileRenameInfo,
+                &mut status_block,
                 info.cast::<core::ffi::c_void>(),
-                buffer_len,
+                info_len,
+                FileRenameInformation,
             )
         };
-        if ok == 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+        if status >= 0 {
+            return Ok(());
+        }
+        // STATUS_OBJECT_NAME_COLLISION becomes ERROR_ALREADY_EXISTS, which
+        // std maps to `AlreadyExists`.
+        // SAFETY: a pure conversion of a status code.
+        #[allow(unsafe_code)]
+        let code = unsafe { RtlNtStatusToDosError(status) };
+        Err(io::Error::from_raw_os_error(code as i32))
     }
 }
 
