@@ -597,9 +597,14 @@ impl Staging {
         let Staging { name, root, lock, tree } = self;
         drop(tree);
         if is_our_marker(&root, &lock) {
+            // Windows deletes an open file only when its last handle closes:
+            // until then the name stays, and with it the staging directory.
+            // So the lock is closed before the removal there (after the
+            // check above); on Unix it is held to the end.
+            #[cfg(not(unix))]
+            drop(lock);
             let _ = remove_own_dir(dest, &name, root);
         }
-        drop(lock);
     }
 }
 
