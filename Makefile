@@ -28,6 +28,7 @@ help:
 	@echo "make fuzz-policy  fuzz the host policy with records from a compromised guest (FUZZ_SECONDS=N)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
 	@echo "make test-windows   build the tests for Windows and run them under Wine (CONTRIBUTING.md)"
+	@echo "make test-windows-crates  the Windows CLI under Wine vs GNU tar on the local Cargo cache's .crate files"
 	@echo "make check-macos | check-freebsd   type-check the library and CLI for macOS / FreeBSD"
 
 # --workspace: the binaries are built with the same feature resolution as
@@ -158,7 +159,12 @@ rules-doc:
 # with `cargo test`; sets up its own Wine prefix and stub DLL under the target
 # directory. See CONTRIBUTING.md.
 test-windows:
-	CARGO="$(CARGO)" sh tests/wine/run.sh
+	CARGO="$(CARGO)" sh tests/wine/run.sh $(ARGS)
+
+# The Windows CLI under Wine against GNU tar on every .crate in the local
+# Cargo cache: same paths, kinds and bytes.
+test-windows-crates:
+	CARGO="$(CARGO)" CARGO_HOME="$(CARGO_HOME)" sh tests/wine/crates.sh
 
 # Type-check the library and the CLI for macOS and FreeBSD, so code behind
 # cfg(target_os = ...) at least compiles. Build scripts that compile C for the

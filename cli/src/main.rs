@@ -562,22 +562,29 @@ impl Read for TimedReader {
 }
 
 impl TimedReader {
+    /// How long the next wait may last, or the error if the deadline or
+    /// the stall timeout (counted from `started`) has passed.
+    fn time_left(&self, started: Instant) -> io::Result<Duration> {
+        let now = Instant::now();
+        let stall_left = self.stall.saturating_sub(now - started);
+        let left = self.deadline.map_or(stall_left, |d| d.saturating_duration_since(now).min(stall_left));
+        if !left.is_zero() {
+            return Ok(left);
+        }
+        let what = if self.deadline.is_some_and(|d| now >= d) {
+            "the input was not read before the deadline (--timeout)"
+        } else {
+            "the input stalled: no bytes arrived in time (--stall-timeout)"
+        };
+        Err(io::Error::new(io::ErrorKind::TimedOut, what))
+    }
+
     #[cfg(unix)]
     fn wait(&self) -> io::Result<()> {
         use rustix::event::{PollFd, PollFlags, Timespec, poll};
         let started = Instant::now();
         loop {
-            let now = Instant::now();
-            let stall_left = self.stall.saturating_sub(now - started);
-            let left = self.deadline.map_or(stall_left, |d| d.saturating_duration_since(now).min(stall_left));
-            if left.is_zero() {
-                let what = if self.deadline.is_some_and(|d| now >= d) {
-                    "the input was not read before the deadline (--timeout)"
-                } else {
-                    "the input stalled: no bytes arrived in time (--stall-timeout)"
-                };
-                return Err(io::Error::new(io::ErrorKind::TimedOut, what));
-            }
+            let left = self.time_left(started)?;
             let mut fds = [PollFd::new(&self.file, PollFlags::IN)];
             let timeout = Timespec::try_from(left.min(Duration::from_secs(1))).ok();
             match poll(&mut fds, timeout.as_ref()) {
@@ -589,7 +596,61 @@ impl TimedReader {
         }
     }
 
-    #[cfg(not(unix))]
+    /// Windows cannot wait on a pipe with a timeout (short of overlapped
+    /// I/O, which an inherited standard input does not offer): a pipe is
+    /// peeked at every few milliseconds until it holds bytes or its writer
+    /// is gone (then `read` reports the end). Other handles (files,
+    /// consoles) are read directly.
+    #[cfg(windows)]
+    fn wait(&self) -> io::Result<()> {
+        use std::os::windows::io::AsRawHandle;
+        type Handle = *mut core::ffi::c_void;
+        #[link(name = "kernel32")]
+        #[allow(unsafe_code)]
+        unsafe extern "system" {
+            fn GetFileType(file: Handle) -> u32;
+            fn PeekNamedPipe(
+                pipe: Handle,
+                buffer: *mut core::ffi::c_void,
+                size: u32,
+                read: *mut u32,
+                available: *mut u32,
+                left_in_message: *mut u32,
+            ) -> i32;
+        }
+        const FILE_TYPE_PIPE: u32 = 3;
+        let handle = self.file.as_raw_handle();
+        // SAFETY: `handle` is open for as long as `self.file` is.
+        #[allow(unsafe_code)]
+        let file_type = unsafe { GetFileType(handle) };
+        if file_type != FILE_TYPE_PIPE {
+            return Ok(());
+        }
+        let started = Instant::now();
+        loop {
+            let mut available = 0u32;
+            // SAFETY: as above; the only out-pointer is a live local, the
+            // others are null, which the call allows.
+            #[allow(unsafe_code)]
+            let ok = unsafe {
+                PeekNamedPipe(
+                    handle,
+                    std::ptr::null_mut(),
+                    0,
+                    std::ptr::null_mut(),
+                    &mut available,
+                    std::ptr::null_mut(),
+                )
+            };
+            if ok == 0 || available > 0 {
+                return Ok(());
+            }
+            let left = self.time_left(started)?;
+            std::thread::sleep(left.min(Duration::from_millis(10)));
+        }
+    }
+
+    #[cfg(not(any(unix, windows)))]
     fn wait(&self) -> io::Result<()> {
         Ok(())
     }

@@ -762,6 +762,14 @@ fn open_nofollow(dir: &Dir, name: &str, directory: bool) -> io::Result<cap_std::
         }
         options.custom_flags(flags.bits() as i32);
     }
+    #[cfg(windows)]
+    {
+        // A directory opens only with backup semantics; a reparse point
+        // (symlink, junction) is opened itself, never followed.
+        use cap_std::fs::OpenOptionsExt;
+        use windows_sys::Win32::Storage::FileSystem::{FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT};
+        options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT | if directory { FILE_FLAG_BACKUP_SEMANTICS } else { 0 });
+    }
     #[cfg(not(unix))]
     {
         // No O_NOFOLLOW: look first (a race with a concurrent writer remains;

@@ -268,6 +268,7 @@ pub struct Progress {
 /// assert_eq!(log.lines, ["file hello"]);
 /// assert_eq!(log.last.bytes_written, 3);
 /// assert_eq!(report.entries.len(), 1);
+/// drop(dir); // Windows removes no directory that is still open.
 /// std::fs::remove_dir_all(&dest)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -30,7 +30,7 @@ exe="$target_dir/$TRIPLE/release/sealtar.exe"
 
 work="$wine_dir/crates"
 rm -rf "$work"
-mkdir -p "$work"
+mkdir -p "$work/gnu" "$work/win"
 # One Wine server for all the runs; stopped on exit.
 wineserver -p >/dev/null 2>&1 </dev/null
 trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
@@ -52,7 +52,7 @@ for crate in "$cargo_home"/registry/cache/*/*.crate; do
     tar -xf "$crate" -C "$gnu" --no-same-owner
     if ! wine "$exe" extract "$(winpath "$crate")" -C "$(winpath "$win")" \
         >"$work/out" 2>&1 </dev/null; then
-        echo "DIFFERS $name: the Windows CLI did not extract it: $(cat "$work/out")"
+        echo "DIFFERS $name: the Windows CLI did not extract it: $(tr -d '\r' <"$work/out")"
         failed=$((failed + 1))
         continue
     fi

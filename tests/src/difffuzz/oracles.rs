@@ -6,10 +6,36 @@
 //! cases does not pay 100,000 interpreter start-ups.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+/// A name's bytes: exact on Unix; elsewhere (where the fuzzer's oracles do
+/// not run, but the crate must build) its UTF-8 form.
+fn os_bytes(name: &OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(name).to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+/// The owner-exec bit (there is none outside Unix).
+fn owner_exec(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o100 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
 
 /// What a path in an extracted tree is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,24 +76,21 @@ fn walk(dir: &Path, prefix: &[u8], out: &mut Tree) {
         if !rel.is_empty() {
             rel.push(b'/');
         }
-        rel.extend_from_slice(entry.file_name().as_bytes());
+        rel.extend_from_slice(&os_bytes(&entry.file_name()));
         let path = entry.path();
         let node = match std::fs::symlink_metadata(&path) {
             Err(e) => Entry::Other(format!("no metadata: {e}")),
             Ok(m) if m.file_type().is_symlink() => {
-                Entry::Symlink(std::fs::read_link(&path).map(|t| t.as_os_str().as_bytes().to_vec()).unwrap_or_default())
+                Entry::Symlink(std::fs::read_link(&path).map(|t| os_bytes(t.as_os_str())).unwrap_or_default())
             }
             Ok(m) if m.is_dir() => {
                 walk(&path, &rel, out);
                 Entry::Dir
             }
-            Ok(m) if m.is_file() => {
-                use std::os::unix::fs::PermissionsExt;
-                match std::fs::read(&path) {
-                    Ok(contents) => Entry::File { contents, exec: m.permissions().mode() & 0o100 != 0 },
-                    Err(e) => Entry::Other(format!("unreadable file: {e}")),
-                }
-            }
+            Ok(m) if m.is_file() => match std::fs::read(&path) {
+                Ok(contents) => Entry::File { contents, exec: owner_exec(&m) },
+                Err(e) => Entry::Other(format!("unreadable file: {e}")),
+            },
             Ok(m) => Entry::Other(format!("{:?}", m.file_type())),
         };
         out.insert(rel, node);
@@ -191,9 +214,9 @@ impl Python {
     /// exception if tarfile raised. Restarts the interpreter if it died.
     pub fn extract(&mut self, archive: &Path, dest: &Path) -> Result<(), String> {
         let mut line = Vec::new();
-        line.extend_from_slice(archive.as_os_str().as_bytes());
+        line.extend_from_slice(&os_bytes(archive.as_os_str()));
         line.push(b'\t');
-        line.extend_from_slice(dest.as_os_str().as_bytes());
+        line.extend_from_slice(&os_bytes(dest.as_os_str()));
         line.push(b'\n');
         let mut answer = String::new();
         let asked = self.stdin.write_all(&line).and_then(|()| self.stdin.flush());

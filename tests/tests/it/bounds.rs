@@ -13,7 +13,7 @@ use sealtar_tests::{Header, Node, Tar, gzip};
 use serde_json::Value;
 
 use crate::cli::{archive_file, code, run_in, sealtar_command, text};
-use crate::support::{Scene, extractor, file, options, prepopulated, tree};
+use crate::support::{Scene, extractor, file, options, prepopulated, tree, under_wine};
 
 /// A path of exactly `len` bytes made of 200-byte components.
 fn path_of(len: usize) -> String {
@@ -57,6 +57,10 @@ fn path_of_4096_bytes_is_refused_by_check_and_extract_alike() {
     // destination: the absolute path would be too long to open).
     let fits = Tar::new().pax(&[("path", path_of(4095).as_bytes())]).file("placeholder", b"x").finish();
     assert!(extractor().check(&fits[..], None).unwrap().is_acceptable());
+    if under_wine() {
+        eprintln!("skipping the extraction of a 4095-byte path under Wine");
+        return;
+    }
     let scene = Scene::bare();
     scene.extract(&fits[..]).unwrap();
     assert_eq!(scene.dest_dir().read(path_of(4095)).unwrap(), b"x");
@@ -112,6 +116,10 @@ fn list_and_check_json_escape_c1_controls() {
     }
 }
 
+/// Unix only: it closes the descriptor with the shell's `2>&-`, which has no
+/// Windows counterpart (a process there always has the three handles, maybe
+/// invalid ones).
+#[cfg(unix)]
 #[test]
 fn closed_standard_error_ends_extract_quietly() {
     let scene = Scene::bare();
@@ -161,7 +169,10 @@ fn output_into_a_closed_pipe_ends_quietly() {
         let mut stderr = Vec::new();
         child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
         let status = child.wait().unwrap();
-        assert_quiet_end(status, &stderr, &[0]);
+        // Windows has no SIGPIPE: the write fails, and sealtar ends with the
+        // I/O error code, saying nothing.
+        let allowed: &[i32] = if cfg!(windows) { &[0, 2] } else { &[0] };
+        assert_quiet_end(status, &stderr, allowed);
         assert!(stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&stderr));
     }
     // Standard error a closed pipe while extract -v reports.
@@ -186,6 +197,7 @@ fn portable_extractor() -> Extractor {
 #[test]
 fn portable_refuses_invisible_characters_and_short_names() {
     let portable = portable_extractor();
+    let lax = Extractor::new(options().portable(false)).unwrap();
     for name in [
         "pkg/a\u{200b}b.txt",
         "pkg/\u{feff}x",
@@ -206,8 +218,9 @@ fn portable_refuses_invisible_characters_and_short_names() {
         assert_eq!(scene.dest_tree(), prepopulated());
         let report = portable.check(&bytes[..], None).unwrap();
         assert_eq!(report.violations.iter().map(|v| v.id()).collect::<Vec<_>>(), ["not-portable"], "{name:?}");
-        // Without --portable they are ordinary names.
-        assert!(extractor().check(&bytes[..], None).unwrap().is_acceptable(), "{name:?}");
+        // Without --portable (explicitly: it is the default on Windows and
+        // macOS) they are ordinary names.
+        assert!(lax.check(&bytes[..], None).unwrap().is_acceptable(), "{name:?}");
     }
     let fine = Tar::new().file("pkg/backup~", b"x").file("pkg/a~b.txt", b"x").file("pkg/caf\u{e9}", b"x").finish();
     assert!(portable.check(&fine[..], None).unwrap().is_acceptable());
@@ -229,11 +242,13 @@ fn implied_directories_count_toward_max_dirs() {
     let mut o = options();
     o.max_dirs = 1000;
     let limited = Extractor::new(o).unwrap();
-    // 5 entries of 300 implied directories each: the fourth crosses 1000.
-    let bytes = gzip(&deep_archive(5, 300));
+    // 50 entries of 30 implied directories each: the 34th crosses 1000.
+    // (Shallow enough for the paths Wine can resolve: see
+    // `support::under_wine`.)
+    let bytes = gzip(&deep_archive(50, 30));
     let scene = Scene::new();
     match scene.extract_with(&limited, &bytes[..]) {
-        Err(Error::Refused { index: 3, rule: Rule::TooManyDirectories { max: 1000 }, .. }) => {}
+        Err(Error::Refused { index: 33, rule: Rule::TooManyDirectories { max: 1000 }, .. }) => {}
         other => panic!("{other:?}"),
     }
     assert_eq!(scene.dest_tree(), prepopulated());
@@ -241,10 +256,10 @@ fn implied_directories_count_toward_max_dirs() {
     scene.assert_outside_untouched();
     let report = limited.check(&bytes[..], None).unwrap();
     let found: Vec<_> = report.violations.iter().map(|v| (v.index, v.id())).collect();
-    assert_eq!(found, [(Some(3), "too-many-directories")]);
+    assert_eq!(found, [(Some(33), "too-many-directories")]);
     // Listing stops there too.
     let manifest = limited.list(&bytes[..]).unwrap();
-    assert_eq!(manifest.entries.len(), 4);
+    assert_eq!(manifest.entries.len(), 34);
     assert!(matches!(manifest.error, Some(Error::Refused { rule: Rule::TooManyDirectories { .. }, .. })));
     // Explicit directory entries count the same.
     let mut tar = Tar::new();
@@ -281,12 +296,17 @@ fn extension_headers_count_toward_max_size() {
         ("g", Tar::new().pax_typed(b'g', &[("comment", &comment)]).file("a", b"1").file("b", b"2").finish(), 1),
         ("L", long_names.finish(), 25),
     ] {
-        let scene = Scene::new();
-        match scene.extract_with(&limited, &bytes[..]) {
-            Err(Error::Refused { index: i, rule: Rule::TooLarge { max: 100_000 }, .. }) if i == index => {}
-            other => panic!("{what}: {other:?}"),
+        if what == "L" && under_wine() {
+            // Its names are 2,800 bytes long; see `support::under_wine`.
+            eprintln!("skipping the extraction of the long names under Wine");
+        } else {
+            let scene = Scene::new();
+            match scene.extract_with(&limited, &bytes[..]) {
+                Err(Error::Refused { index: i, rule: Rule::TooLarge { max: 100_000 }, .. }) if i == index => {}
+                other => panic!("{what}: {other:?}"),
+            }
+            assert_eq!(scene.dest_tree(), prepopulated());
         }
-        assert_eq!(scene.dest_tree(), prepopulated());
         let found: Vec<_> =
             limited.check(&bytes[..], None).unwrap().violations.iter().map(|v| (v.index, v.id())).collect();
         assert_eq!(found, [(Some(index), "too-large")], "{what}");
@@ -391,6 +411,20 @@ fn mtime_of(path: &Path) -> std::time::SystemTime {
     std::fs::metadata(path).unwrap().modified().unwrap()
 }
 
+/// Sets a directory's modification time. Windows opens a directory only
+/// with backup semantics, and setting times needs write access there.
+fn set_dir_mtime(path: &Path, time: std::time::SystemTime) {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+        options.write(true).custom_flags(FILE_FLAG_BACKUP_SEMANTICS);
+    }
+    options.open(path).unwrap().set_modified(time).unwrap();
+}
+
 #[cfg(unix)]
 #[test]
 fn deep_staging_is_removed_with_few_file_descriptors() {
@@ -422,7 +456,7 @@ fn deep_staging_is_removed_with_few_file_descriptors() {
 fn destination_mtime_is_kept_on_refusal_and_without_new_top_level_entries() {
     let scene = Scene::new();
     let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_500_000_000);
-    let set_old = || std::fs::File::open(&scene.dest).unwrap().set_modified(old).unwrap();
+    let set_old = || set_dir_mtime(&scene.dest, old);
     set_old();
     let refused = Tar::new().file("new.txt", b"n").symlink("s", "t").finish();
     assert!(scene.extract(&refused[..]).is_err());

@@ -12,6 +12,37 @@ use sealtar::{Error, Extractor, Options, Report};
 use sealtar_tests::{Node, snapshot};
 use tempfile::TempDir;
 
+/// Whether the tests run under Wine rather than Windows (ntdll exports
+/// `wine_get_version` there). Wine 8 resolves a handle back to its path
+/// (`GetFinalPathNameByHandleW`, which cap-std uses for every open relative
+/// to a directory) only up to MAX_PATH (260) characters and fails beyond
+/// with "More data available", where Windows allows 32,767: the few tests
+/// that write longer paths skip that part under Wine, and say so.
+pub fn under_wine() -> bool {
+    #[cfg(windows)]
+    {
+        type Module = *mut core::ffi::c_void;
+        #[link(name = "kernel32")]
+        #[allow(unsafe_code)]
+        unsafe extern "system" {
+            fn GetModuleHandleA(name: *const u8) -> Module;
+            fn GetProcAddress(module: Module, name: *const u8) -> *mut core::ffi::c_void;
+        }
+        // SAFETY: both names are NUL-terminated; ntdll is always loaded and
+        // never unloaded.
+        #[allow(unsafe_code)]
+        let found = unsafe {
+            let ntdll = GetModuleHandleA(b"ntdll.dll\0".as_ptr());
+            !ntdll.is_null() && !GetProcAddress(ntdll, b"wine_get_version\0".as_ptr()).is_null()
+        };
+        found
+    }
+    #[cfg(not(windows))]
+    {
+        false
+    }
+}
+
 /// Where compiled guest code is cached for the tests: under Cargo's
 /// per-target temporary directory, never the user's cache.
 pub fn cache_dir() -> PathBuf {
