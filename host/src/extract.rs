@@ -468,7 +468,7 @@ fn system_time(mtime: i64) -> Option<SystemTime> {
 }
 
 /// The destination's modification time before the run.
-struct DestTime(#[cfg(unix)] Option<rustix::fs::Stat>);
+struct DestTime(#[cfg(unix)] Option<rustix::fs::Stat>, #[cfg(windows)] Option<SystemTime>);
 
 impl DestTime {
     #[cfg(unix)]
@@ -476,7 +476,12 @@ impl DestTime {
         DestTime(rustix::fs::fstat(dest).ok())
     }
 
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    fn read(dest: &Dir) -> DestTime {
+        DestTime(dest.dir_metadata().and_then(|m| m.modified()).ok().map(|t| t.into_std()))
+    }
+
+    #[cfg(not(any(unix, windows)))]
     fn read(_dest: &Dir) -> DestTime {
         DestTime()
     }
@@ -503,7 +508,41 @@ impl DestTime {
         }
     }
 
-    #[cfg(not(unix))]
+    /// Windows: the caller's handle may lack the right to change
+    /// attributes, so the same directory is opened again from the handle
+    /// (`ReOpenFile`, no path involved) with just that right.
+    #[cfg(windows)]
+    fn restore(&self, dest: &Dir) {
+        use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+        use windows_sys::Win32::Foundation::{HANDLE, INVALID_HANDLE_VALUE};
+        use windows_sys::Win32::Storage::FileSystem::{
+            FILE_FLAG_BACKUP_SEMANTICS, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_WRITE_ATTRIBUTES,
+            ReOpenFile,
+        };
+        let Some(before) = self.0 else { return };
+        let Ok(now) = dest.dir_metadata().and_then(|m| m.modified()) else { return };
+        if now.into_std() == before {
+            return;
+        }
+        // SAFETY: `dest` is an open handle for the duration of the call; a
+        // valid returned handle is owned (and closed) by `OwnedHandle`.
+        #[allow(unsafe_code)]
+        let itself = unsafe {
+            let raw = ReOpenFile(
+                dest.as_raw_handle() as HANDLE,
+                FILE_WRITE_ATTRIBUTES,
+                FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                FILE_FLAG_BACKUP_SEMANTICS,
+            );
+            if raw == INVALID_HANDLE_VALUE || raw.is_null() {
+                return;
+            }
+            OwnedHandle::from_raw_handle(raw as _)
+        };
+        let _ = std::fs::File::from(itself).set_modified(before);
+    }
+
+    #[cfg(not(any(unix, windows)))]
     fn restore(&self, _dest: &Dir) {}
 }
 

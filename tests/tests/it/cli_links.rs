@@ -19,6 +19,10 @@ fn linked() -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "its names hold control characters, which Windows cannot store and the CLI there refuses (--portable is its default); cli::refusal_messages_escape_every_hostile_name covers their escaping on Windows"
+)]
 fn skip_prints_one_summary_line_or_every_entry_with_v() {
     let scene = Scene::bare();
     let archive = archive_file(&scene, "l.tar", &linked());
@@ -50,6 +54,10 @@ fn default_refuses_links_and_special_files() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "its names hold control characters, which Windows cannot store and the CLI there refuses (--portable is its default); cli::refusal_messages_escape_every_hostile_name covers their escaping on Windows"
+)]
 fn copy_writes_copies_and_list_and_check_say_so() {
     let scene = Scene::bare();
     let archive = archive_file(&scene, "l.tar", &linked());
