@@ -97,6 +97,13 @@ fn check_and_extract_agree_on_the_corpus_and_the_fuzz_archives() {
 
 /// Wine's "More data available" (ERROR_MORE_DATA) for a path past MAX_PATH.
 fn is_wine_path_limit(e: &sealtar::Error) -> bool {
+    // An I/O error carries its cause in a field (its `source()` is None:
+    // the message already includes it).
+    if let sealtar::Error::Io { source, .. } = e
+        && source.raw_os_error() == Some(234)
+    {
+        return true;
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
         if err.downcast_ref::<std::io::Error>().is_some_and(|io| io.raw_os_error() == Some(234)) {
