@@ -21,15 +21,10 @@ pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                c if needs_escape(c) => {
-                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
-                }
-                c => out.push(c),
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                push_shown(&mut out, c);
             }
         }
         for b in chunk.invalid() {
@@ -70,17 +65,24 @@ pub fn escape_truncated(bytes: &[u8], max: usize) -> String {
 pub(crate) fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
+        push_shown(&mut out, c);
     }
     out
+}
+
+/// Pushes `c` as [`escape`] and [`escape_text`] show it: `\n`, `\t`, `\r`,
+/// `\u{..}` for other control and invisible characters, else `c` itself.
+/// (Backslashes are the callers' business.)
+fn push_shown(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if needs_escape(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
 }
 
 /// Escapes a path on this machine's disk for display, like [`escape`], except
