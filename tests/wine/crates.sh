@@ -8,24 +8,11 @@
 set -eu
 cd "$(dirname "$0")/../.."
 CARGO=${CARGO:-cargo}
-TRIPLE=x86_64-pc-windows-gnu
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
+prefix_name=crates-prefix
+. tests/wine/prefix.sh
 
-target_dir=$($CARGO metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-wine_dir="$target_dir/wine"
-mkdir -p "$wine_dir"
-x86_64-w64-mingw32-gcc -shared -O2 -o "$wine_dir/bcryptprimitives.dll" \
-    tests/wine/bcryptprimitives.c -ladvapi32
-export WINEPREFIX="$wine_dir/crates-prefix"
-export WINEDEBUG=-all
-export WINEDLLOVERRIDES="bcryptprimitives=n;mscoree,mshtml="
-rm -rf "$WINEPREFIX"
-wineboot --init >/dev/null 2>&1
-cp "$wine_dir/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
-
-CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
-    $CARGO build --release --locked --target "$TRIPLE" -p sealtar-cli
+$CARGO build --release --locked --target "$TRIPLE" -p sealtar-cli
 exe="$target_dir/$TRIPLE/release/sealtar.exe"
 
 work="$wine_dir/crates"
