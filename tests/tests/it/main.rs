@@ -7,6 +7,7 @@ mod bounds;
 mod cargo_tools;
 mod cli;
 mod cli_links;
+mod compress;
 mod corpus;
 mod differential;
 mod difffuzz;
