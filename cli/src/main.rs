@@ -711,10 +711,18 @@ fn print_skipped_and_copied(report: &Report, verbose: bool) -> io::Result<()> {
         for c in &report.copied {
             writeln!(err, "sealtar: wrote \"{}\" as a copy of \"{}\" (link entry {})", c.written, c.copy_of, c.index)?;
         }
+        let (skipped, copied) = (report.omitted.skipped, report.omitted.copied);
+        if skipped + copied > 0 {
+            writeln!(err, "sealtar: {skipped} more skipped and {copied} more copied not listed (the report is full)")?;
+        }
     } else if !report.skipped.is_empty() {
         let links = report.skipped.iter().filter(|s| matches!(s.kind, Kind::Symlink | Kind::Hardlink)).count();
         let special = report.skipped.len() - links;
-        writeln!(err, "sealtar: skipped {links} link(s) and {special} special file(s); -v lists them")?;
+        let more = match report.omitted.skipped {
+            0 => String::new(),
+            n => format!(" (and {n} more not counted by kind)"),
+        };
+        writeln!(err, "sealtar: skipped {links} link(s) and {special} special file(s){more}; -v lists them")?;
     }
     Ok(())
 }

@@ -33,9 +33,10 @@ use crate::kind::Kind;
 use crate::noreplace::rename_no_replace;
 use crate::options::Options;
 use crate::policy::{Accepted, CopyOp, LinkCopy, Plan, STAGING_PREFIX, Vetter};
-use crate::report::{Copied, Hasher, Observer, Progress, Report, Skipped, Written};
+use crate::report::{Copied, Hasher, Observer, Progress, REPORT_BYTES, Report, Skipped, Written};
 use crate::rule::Rule;
 use crate::sandbox::{RawEntry, RawEvent, Sandbox};
+use crate::seen::{NodeId, Tree};
 
 /// The mode a file is created with (before the umask): the archive's
 /// permission bits narrowed, never widened; the owner can always read and
@@ -72,8 +73,9 @@ pub fn extract<R: Read + Send, O: Observer + ?Sized>(
         options,
         open: None,
         discard: false,
-        dir_times: Vec::new(),
+        dir_times: DirTimes::default(),
         report: Report::default(),
+        report_bytes: 0,
         progress: Progress::default(),
         observer,
     };
@@ -107,8 +109,11 @@ struct Writer<'a, O: ?Sized> {
     /// The current file is not written (excluded): its data is dropped.
     discard: bool,
     /// Directories whose archive mtime is set once everything is written.
-    dir_times: Vec<(String, i64)>,
+    dir_times: DirTimes,
     report: Report,
+    /// Bytes the report's lists hold so far ([`REPORT_BYTES`]); `usize::MAX`
+    /// once they are full.
+    report_bytes: usize,
     progress: Progress,
     observer: &'a mut O,
 }
@@ -160,7 +165,7 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
         match accepted.plan {
             Plan::Write => {}
             Plan::Skip => {
-                self.report.skipped.push(Skipped {
+                self.record_skipped(Skipped {
                     index: raw.index,
                     path: escape(&raw.path),
                     kind: raw.kind,
@@ -187,7 +192,9 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
                         .map_err(|e| self.fs_error(e, &accepted.path, &refuse))?;
                     self.report.directories += 1;
                 }
-                self.dir_times.push((accepted.path.clone(), raw.mtime));
+                if !self.dir_times.push(&accepted.path, raw.mtime) {
+                    return Err(refuse(Rule::TooManyDirectories { max: self.options.max_dirs }));
+                }
                 let mode = self.dir_mode(&accepted.path)?;
                 let written = Written {
                     index: raw.index,
@@ -198,8 +205,7 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
                     mode,
                     hash: None,
                 };
-                self.observer.entry(&written);
-                self.report.entries.push(written);
+                self.record(written);
             }
             _ => {
                 let mode = narrowed_file_mode(raw.mode);
@@ -320,8 +326,7 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
             })?;
         }
         written.hash = hasher.map(Hasher::finish);
-        self.observer.entry(&written);
-        self.report.entries.push(written);
+        self.record(written);
         Ok(())
     }
 
@@ -339,7 +344,7 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
             for verdict in self.vetter.resolve_links() {
                 let copy = verdict.map_err(|(index, path, rule)| Error::Refused { index, path, rule })?;
                 if let Some(skip) = copy.skipped {
-                    self.report.skipped.push(Skipped {
+                    self.record_skipped(Skipped {
                         index: copy.index,
                         path: skip.name,
                         kind: skip.kind,
@@ -353,8 +358,10 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
             // Links skipped at the end join the others in archive order.
             self.report.skipped.sort_by_key(|s| s.index);
         }
-        for (path, mtime) in std::mem::take(&mut self.dir_times) {
+        let dir_times = std::mem::take(&mut self.dir_times);
+        for &(node, mtime) in &dir_times.times {
             let Some(time) = system_time(mtime) else { continue };
+            let path = dir_times.tree.path(node);
             set_dir_time(self.tree, &path, time)
                 .map_err(|e| Error::io(format!("setting the time of \"{}\"", escape(path.as_bytes())), e))?;
         }
@@ -373,8 +380,10 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
                         .create_dir_with(path, &dir_builder(narrowed_dir_mode(*mode)))
                         .map_err(|e| self.fs_error(e, path, &refuse))?;
                     self.report.directories += 1;
-                    if let Some(mtime) = mtime {
-                        self.dir_times.push((path.clone(), *mtime));
+                    if let Some(mtime) = mtime
+                        && !self.dir_times.push(path, *mtime)
+                    {
+                        return Err(refuse(Rule::TooManyDirectories { max: self.options.max_dirs }));
                     }
                     written.get_or_insert_with(|| path.clone());
                 }
@@ -399,14 +408,74 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
             }
         }
         if let Some(written) = written {
-            self.report.copied.push(Copied {
+            let copied = Copied {
                 index: copy.index,
                 path: copy.shown.clone(),
                 written: escape(written.as_bytes()),
                 copy_of: copy.copy_of.clone(),
-            });
+            };
+            let cost = size_of::<Copied>() + copied.path.len() + copied.written.len() + copied.copy_of.len();
+            if self.report_takes(cost) {
+                self.report.copied.push(copied);
+            } else {
+                self.report.omitted.copied += 1;
+            }
         }
         Ok(())
+    }
+
+    /// Tells the observer of a written entry and lists it in the report
+    /// while the report has room.
+    fn record(&mut self, written: Written) {
+        self.observer.entry(&written);
+        if self.report_takes(size_of::<Written>() + written.path.len() + written.dest_path.len()) {
+            self.report.entries.push(written);
+        } else {
+            self.report.omitted.entries += 1;
+        }
+    }
+
+    /// Lists a skipped entry in the report while it has room.
+    fn record_skipped(&mut self, skipped: Skipped) {
+        let target = skipped.link_target.as_ref().map_or(0, String::len);
+        if self.report_takes(size_of::<Skipped>() + skipped.path.len() + target) {
+            self.report.skipped.push(skipped);
+        } else {
+            self.report.omitted.skipped += 1;
+        }
+    }
+
+    /// Whether the report's lists can hold `cost` more bytes (and, if so,
+    /// counts them).
+    /// Once one record does not fit, none after it does: the lists hold
+    /// the first records, in the order they were made.
+    fn report_takes(&mut self, cost: usize) -> bool {
+        if self.report_bytes.saturating_add(cost) > REPORT_BYTES {
+            self.report_bytes = usize::MAX;
+            return false;
+        }
+        self.report_bytes += cost;
+        true
+    }
+}
+
+/// The directories whose times are set last, as nodes of a tree of
+/// components rather than paths: a hundred thousand directories 4,000 bytes
+/// deep cost a node each, not 4,000 bytes each.
+#[derive(Default)]
+struct DirTimes {
+    tree: Tree,
+    /// In the order the directories were written.
+    times: Vec<(NodeId, i64)>,
+}
+
+impl DirTimes {
+    /// Remembers `path`'s time; `false` if the tree is full (more nodes or
+    /// name bytes than 32 bits count, far past any limit's default).
+    fn push(&mut self, path: &str, mtime: i64) -> bool {
+        let Some(node) = self.tree.intern(path) else { return false };
+        self.times.push((node, mtime));
+        true
     }
 }
 

@@ -116,7 +116,7 @@ pub use options::{
     DEFAULT_TIMEOUT, LinkPolicy, MAX_LINK_HOPS, Options, SpecialPolicy,
 };
 pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, MAX_VIOLATIONS, Violation};
-pub use report::{Copied, Digest, HashAlgorithm, Observer, Progress, Report, Skipped, Written};
+pub use report::{Copied, Digest, HashAlgorithm, Observer, Omitted, Progress, REPORT_BYTES, Report, Skipped, Written};
 pub use rule::{GRAMMAR_RULES, LinkProblem, RULES, Rule, RuleInfo};
 pub use visit::{Entry, EntryVisitor};
 

@@ -43,6 +43,28 @@ pub struct Report {
     /// Their files and directories count in `files`, `directories` and
     /// `bytes`, not in `entries`.
     pub copied: Vec<Copied>,
+    /// What the three lists above leave out: together they hold at most
+    /// [`REPORT_BYTES`] of names and records, so that an archive of a million
+    /// long names cannot make the host keep them all. Zero unless an archive
+    /// is that large; [`Observer::entry`] sees every written entry either way.
+    pub omitted: Omitted,
+}
+
+/// The most bytes the lists of a [`Report`] hold (names plus a fixed size
+/// per record): 64 MiB, a few hundred thousand entries. The rest are counted
+/// in [`Report::omitted`].
+pub const REPORT_BYTES: usize = 64 << 20;
+
+/// Records left out of a [`Report`]'s lists once they hold [`REPORT_BYTES`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Omitted {
+    /// Written entries not in [`Report::entries`].
+    pub entries: u64,
+    /// Skipped links and special files not in [`Report::skipped`].
+    pub skipped: u64,
+    /// Copied links not in [`Report::copied`].
+    pub copied: u64,
 }
 
 /// A link or special file that was not written (see [`Report::skipped`]).

@@ -117,6 +117,40 @@ impl Tree {
         components.into_iter().try_fold(ROOT, |at, c| self.find(at, c))
     }
 
+    /// The node for `path` (components joined by `/`), adding the
+    /// components it does not have yet with value and flags 0. `None` if
+    /// the tree is full.
+    pub fn intern(&mut self, path: &str) -> Option<NodeId> {
+        let mut at = ROOT;
+        for name in path.split('/').filter(|c| !c.is_empty()) {
+            at = match self.find(at, name) {
+                Some(child) => child,
+                None => self.insert(at, name, 0, 0)?,
+            };
+        }
+        Some(at)
+    }
+
+    /// The path from the root to `id`, components joined by `/`.
+    pub fn path(&self, id: NodeId) -> String {
+        let mut names = Vec::new();
+        let mut at = id;
+        while at != ROOT && at != NONE {
+            let node = &self.nodes[at as usize];
+            names.push(self.name(node));
+            at = node.parent;
+        }
+        let mut path = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+        for (i, name) in names.iter().rev().enumerate() {
+            if i > 0 {
+                path.push(b'/');
+            }
+            path.extend_from_slice(name);
+        }
+        // Every name was inserted as a `&str` and is whole.
+        String::from_utf8(path).unwrap_or_default()
+    }
+
     /// Nodes besides the root.
     #[cfg(test)]
     pub fn len(&self) -> usize {
@@ -145,6 +179,21 @@ mod tests {
         assert_eq!((t.value(b), t.flags(b)), (10, 3));
         assert_eq!(t.len(), 3);
         assert_eq!(t.insert(ROOT, &"x".repeat(65_536), 0, 0), None);
+    }
+
+    #[test]
+    fn intern_shares_components_and_path_rebuilds_them() {
+        let mut t = Tree::new();
+        let deep = t.intern("a/b/c").unwrap();
+        let sibling = t.intern("a/b/d").unwrap();
+        assert_eq!(t.len(), 4, "a, b, c and d: the shared parents are stored once");
+        assert_eq!(t.intern("a/b/c"), Some(deep));
+        assert_eq!(t.intern("/a//b/c/"), Some(deep));
+        assert_eq!(t.path(deep), "a/b/c");
+        assert_eq!(t.path(sibling), "a/b/d");
+        assert_eq!(t.path(ROOT), "");
+        assert_eq!(t.intern(""), Some(ROOT));
+        assert_eq!(t.lookup(["a", "b"]).map(|b| t.path(b)), Some("a/b".to_string()));
     }
 
     #[test]

@@ -294,3 +294,37 @@ fn one_extractor_shared_by_eight_threads() {
         }
     });
 }
+
+/// The report's lists hold at most `REPORT_BYTES`: past that they count what
+/// they leave out, so a million long names cannot make the host keep them
+/// all. 17,000 skipped links with 4,000-byte targets are about 68 MB of
+/// names; the file after them is written and the observer sees it, though
+/// the full report leaves it out.
+#[test]
+fn a_full_report_counts_what_it_leaves_out() {
+    let target = "t/".repeat(2000);
+    let links = 17_000u64;
+    let mut tar = Tar::new();
+    tar.dir("pkg/");
+    for i in 0..links {
+        tar.pax(&[("linkpath", target.as_bytes())]);
+        tar.symlink(&format!("pkg/link{i}"), "t");
+    }
+    tar.file("pkg/last", b"end\n");
+    let archive = sealtar_tests::gzip(&tar.finish());
+    let mut options = Options::new();
+    options.links = sealtar::LinkPolicy::Skip;
+    let scene = crate::support::Scene::bare();
+    let mut recorder = Recorder::default();
+    let report = extractor_with(options).extract_observed(&archive[..], &scene.dest_dir(), &mut recorder).unwrap();
+    assert_eq!(recorder.entries, ["pkg", "pkg/last"]);
+    assert_eq!((report.files, report.bytes), (1, 4));
+    let omitted = report.omitted;
+    assert!(omitted.skipped > 0, "the report held every skipped link");
+    assert_eq!(report.skipped.len() as u64 + omitted.skipped, links);
+    assert_eq!((report.entries.len() as u64, omitted.entries), (1, 1), "pkg listed, pkg/last left out");
+    let held: usize = report.skipped.iter().map(|s| s.path.len() + s.link_target.as_ref().map_or(0, String::len)).sum();
+    assert!(held <= sealtar::REPORT_BYTES, "{held} bytes of names held");
+    assert!(held > sealtar::REPORT_BYTES / 2, "only {held} bytes held before the report counted the rest");
+    assert_eq!(report.skipped.last().map(|s| s.index), Some(report.skipped.len() as u64), "the first ones are kept");
+}
