@@ -341,8 +341,13 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
             return Err(Error::MembersNotFound(missing));
         }
         if self.vetter.copies_links() {
+            // Every verdict first: a refused link (a link bomb crossing a
+            // limit) ends the run before any copy is written.
+            let mut copies = Vec::new();
             for verdict in self.vetter.resolve_links() {
-                let copy = verdict.map_err(|(index, path, rule)| Error::Refused { index, path, rule })?;
+                copies.push(verdict.map_err(|(index, path, rule)| Error::Refused { index, path, rule })?);
+            }
+            for copy in copies {
                 if let Some(skip) = copy.skipped {
                     self.record_skipped(Skipped {
                         index: copy.index,

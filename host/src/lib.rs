@@ -113,7 +113,7 @@ pub use manifest::{Action, Manifest, ManifestEntry};
 pub use options::{
     DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_DIRS, DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_STALL_TIMEOUT,
-    DEFAULT_TIMEOUT, LinkPolicy, MAX_LINK_HOPS, Options, SpecialPolicy,
+    DEFAULT_TIMEOUT, LinkPolicy, MAX_LINK_HOPS, MAX_LINK_STATE_BYTES, Options, SpecialPolicy,
 };
 pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, MAX_VIOLATIONS, Violation};
 pub use report::{Copied, Digest, HashAlgorithm, Observer, Omitted, Progress, REPORT_BYTES, Report, Skipped, Written};

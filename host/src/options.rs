@@ -86,6 +86,12 @@ pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// [`LinkPolicy::Copy`]: 16. Real trees chain two or three (`libfoo.so ->
 /// libfoo.so.1 -> libfoo.so.1.2`); Linux itself gives up after 40.
 pub const MAX_LINK_HOPS: usize = 16;
+/// Bytes of names, at most, that [`LinkPolicy::Copy`] (and `CopyOrSkip`)
+/// keeps to resolve links by name and to plan their copies: 192 MiB, far
+/// more than an archive of 100,000 entries needs. An archive past it is
+/// refused ([`Rule::TooManyNames`](crate::Rule::TooManyNames)) rather than
+/// held in memory.
+pub const MAX_LINK_STATE_BYTES: u64 = 192 << 20;
 
 /// What to do with symbolic and hard links.
 ///

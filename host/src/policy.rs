@@ -12,7 +12,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use crate::error::Error;
 use crate::escape;
 use crate::kind::Kind;
-use crate::options::{LinkPolicy, MAX_LINK_HOPS, Options, SpecialPolicy};
+use crate::options::{LinkPolicy, MAX_LINK_HOPS, MAX_LINK_STATE_BYTES, Options, SpecialPolicy};
 use crate::portable;
 use crate::rule::{LinkProblem, Rule};
 use crate::sandbox::RawEntry;
@@ -239,6 +239,10 @@ enum What {
     Special,
 }
 
+/// What one name of [`Vetter::names`] costs besides its bytes, about: the
+/// node, the key's header and the map's share.
+const NAME_COST: usize = size_of::<Node>() + size_of::<String>() + 16;
+
 /// A link to resolve once the whole archive is read.
 #[derive(Debug, Clone)]
 struct PendingLink {
@@ -383,6 +387,8 @@ pub struct Vetter<'o> {
     /// directory's contents are one range.
     names: BTreeMap<String, Node>,
     links: Vec<PendingLink>,
+    /// Bytes `names` and `links` hold, about ([`MAX_LINK_STATE_BYTES`]).
+    link_bytes: u64,
     next_index: u64,
     /// Where the next entry's first header may start at the earliest.
     next_offset: u64,
@@ -412,6 +418,7 @@ impl<'o> Vetter<'o> {
             out: Namespace::default(),
             names: BTreeMap::new(),
             links: Vec::new(),
+            link_bytes: 0,
             next_index: 0,
             next_offset: 0,
             counted: 0,
@@ -497,8 +504,10 @@ impl<'o> Vetter<'o> {
             Ok(placed) => placed,
             Err(rule) => return Ok(Err(rule)),
         };
-        if self.options.links.copies() {
-            self.record_name(raw, &placed);
+        if self.options.links.copies()
+            && let Err(rule) = self.record_name(raw, &placed)
+        {
+            return Ok(Err(rule));
         }
         let accepted = if self.filter.is_active() {
             match self.select(raw.index, &components, placed, plan) {
@@ -513,25 +522,49 @@ impl<'o> Vetter<'o> {
             let archive_path = components.join("/");
             if let Some(node) = self.names.get_mut(&archive_path) {
                 node.out = (written && !matches!(node.what, What::Dir)).then(|| accepted.path.clone());
+                let out = node.out.as_ref().map_or(0, String::len);
+                if let Err(rule) = self.charge(out) {
+                    return Ok(Err(rule));
+                }
             }
             if plan == Plan::Copy {
-                self.links.push(PendingLink {
+                let link = PendingLink {
                     index: raw.index,
                     path: archive_path,
                     shown: escape::escape_truncated(&raw.path, escape::SHOWN_NAME_BYTES),
                     name: escape(&raw.path),
                     kind: raw.kind,
                     out: written.then(|| accepted.path.clone()),
-                });
+                };
+                let cost = size_of::<PendingLink>()
+                    + link.path.len()
+                    + link.shown.len()
+                    + link.name.len()
+                    + link.out.as_ref().map_or(0, String::len);
+                if let Err(rule) = self.charge(cost) {
+                    return Ok(Err(rule));
+                }
+                self.links.push(link);
             }
         }
         Ok(Ok(accepted))
     }
 
+    /// Counts `bytes` more of the names and paths kept for link copies
+    /// against [`MAX_LINK_STATE_BYTES`].
+    fn charge(&mut self, bytes: usize) -> Result<(), Rule> {
+        self.link_bytes = self.link_bytes.saturating_add(bytes as u64);
+        if self.link_bytes > MAX_LINK_STATE_BYTES {
+            return Err(Rule::TooManyNames { max: MAX_LINK_STATE_BYTES });
+        }
+        Ok(())
+    }
+
     /// Records an entry and the directories it implies in the namespace that
     /// link targets are resolved in.
-    fn record_name(&mut self, raw: &RawEntry, placed: &Accepted) {
+    fn record_name(&mut self, raw: &RawEntry, placed: &Accepted) -> Result<(), Rule> {
         for parent in placed.new_parent_paths() {
+            self.charge(NAME_COST + parent.len())?;
             self.names.insert(
                 parent.to_string(),
                 Node { index: raw.index, what: What::Dir, mtime: None, mode: 0o755, size: 0, out: None },
@@ -546,7 +579,7 @@ impl<'o> Vetter<'o> {
             _ => What::Special,
         };
         if placed.path.is_empty() {
-            return;
+            return Ok(());
         }
         let explicit_time = matches!(what, What::File | What::Dir).then_some(raw.mtime);
         match self.names.get_mut(&placed.path) {
@@ -556,12 +589,18 @@ impl<'o> Vetter<'o> {
                 node.mode = raw.mode;
             }
             _ => {
+                let target = match &what {
+                    What::Link { target, .. } => target.as_ref().map_or(0, Vec::len),
+                    _ => 0,
+                };
+                self.charge(NAME_COST + placed.path.len() + target)?;
                 self.names.insert(
                     placed.path.clone(),
                     Node { index: raw.index, what, mtime: explicit_time, mode: raw.mode, size: raw.size, out: None },
                 );
             }
         }
+        Ok(())
     }
 
     /// Applies members, `--exclude` and `--strip-components` to an entry
@@ -676,9 +715,13 @@ impl<'o> Vetter<'o> {
     /// or a directory. A copy only ever reads files the archive itself wrote.
     pub fn resolve_links(&self) -> Vec<Result<LinkCopy, (u64, String, Rule)>> {
         let mut memo: HashMap<u64, Result<String, LinkProblem>> = HashMap::new();
+        let mut memo_bytes = 0u64;
         for (path, node) in &self.names {
             if let What::Link { .. } = node.what {
-                memo.insert(node.index, self.resolve(node.index, path));
+                let resolved = self.resolve(node.index, path);
+                memo_bytes +=
+                    (size_of::<(u64, Result<String, LinkProblem>)>() + resolved.as_ref().map_or(0, String::len)) as u64;
+                memo.insert(node.index, resolved);
             }
         }
         let written = if self.filter.is_active() { &self.out } else { &self.archive };
@@ -689,6 +732,7 @@ impl<'o> Vetter<'o> {
             max_entries: self.options.max_entries,
             max_bytes: self.options.size_limit(self.compressed),
             max_dirs: self.options.max_dirs,
+            names: self.link_bytes.saturating_add(memo_bytes),
             exhausted: false,
         };
         let skips = self.options.links == LinkPolicy::CopyOrSkip;
@@ -716,6 +760,13 @@ impl<'o> Vetter<'o> {
                 }),
                 rule => Err((link.index, link.shown.clone(), rule)),
             };
+            if !budget.exhausted
+                && let Err(rule) = budget.add_names(0)
+            {
+                budget.exhausted = true;
+                out.push(refuse(rule));
+                continue;
+            }
             let resolved = match memo.get(&link.index) {
                 Some(Ok(r)) => r.clone(),
                 Some(Err(problem)) => {
@@ -891,10 +942,18 @@ impl<'o> Vetter<'o> {
         budget: &mut Budget,
         ops: &mut Option<&mut Vec<CopyOp>>,
     ) -> Result<(), Rule> {
-        let push = |ops: &mut Option<&mut Vec<CopyOp>>, op: CopyOp| {
+        // Every planned step's paths count against the names limit, when
+        // counting as when planning: the plan is held until it is written.
+        let push = |ops: &mut Option<&mut Vec<CopyOp>>, budget: &mut Budget, op: CopyOp| {
+            let paths = match &op {
+                CopyOp::Dir { path, .. } => path.len(),
+                CopyOp::File { from, to, .. } => from.len() + to.len(),
+            };
+            budget.add_names(size_of::<CopyOp>() + paths)?;
             if let Some(ops) = ops.as_deref_mut() {
                 ops.push(op);
             }
+            Ok::<(), Rule>(())
         };
         if let Some(problem) = self.cycle(link_path, resolved, stack) {
             return Err(Rule::Link(problem));
@@ -907,12 +966,12 @@ impl<'o> Vetter<'o> {
         let node = self.names.get(resolved);
         if let Some(Node { what: What::File, mtime, mode, size, .. }) = node {
             budget.add(1, *size, 0)?;
-            push(ops, CopyOp::File { from, to: to.to_string(), mode: *mode, mtime: mtime.unwrap_or(0) });
+            push(ops, budget, CopyOp::File { from, to: to.to_string(), mode: *mode, mtime: mtime.unwrap_or(0) })?;
             return Ok(());
         }
         budget.add(1, 0, 1)?;
         let mode = node.map_or(0o755, |n| n.mode);
-        push(ops, CopyOp::Dir { path: to.to_string(), mode, mtime: node.and_then(|n| n.mtime) });
+        push(ops, budget, CopyOp::Dir { path: to.to_string(), mode, mtime: node.and_then(|n| n.mtime) })?;
         stack.push(link_path.to_string());
         let (lo, hi) = if resolved.is_empty() {
             (String::new(), String::from("\u{10ffff}"))
@@ -927,7 +986,7 @@ impl<'o> Vetter<'o> {
                     if self.output_of(path).is_some() {
                         self.check_output_path(&child_to)?;
                         budget.add(1, 0, 1)?;
-                        push(ops, CopyOp::Dir { path: child_to, mode: node.mode, mtime: node.mtime });
+                        push(ops, budget, CopyOp::Dir { path: child_to, mode: node.mode, mtime: node.mtime })?;
                     }
                 }
                 What::File => {
@@ -936,13 +995,14 @@ impl<'o> Vetter<'o> {
                         budget.add(1, node.size, 0)?;
                         push(
                             ops,
+                            budget,
                             CopyOp::File {
                                 from: from.clone(),
                                 to: child_to,
                                 mode: node.mode,
                                 mtime: node.mtime.unwrap_or(0),
                             },
-                        );
+                        )?;
                     }
                 }
                 What::Link { .. } if node.out.is_some() => match memo.get(&node.index) {
@@ -1018,6 +1078,8 @@ struct Budget {
     max_entries: u64,
     max_bytes: u64,
     max_dirs: u64,
+    /// Starts at the bytes of names kept for resolving links.
+    names: u64,
     exhausted: bool,
 }
 
@@ -1034,6 +1096,16 @@ impl Budget {
         }
         if self.dirs > self.max_dirs {
             return Err(Rule::TooManyDirectories { max: self.max_dirs });
+        }
+        Ok(())
+    }
+
+    /// Counts `bytes` more of planned paths against
+    /// [`MAX_LINK_STATE_BYTES`].
+    fn add_names(&mut self, bytes: usize) -> Result<(), Rule> {
+        self.names = self.names.saturating_add(bytes as u64);
+        if self.names > MAX_LINK_STATE_BYTES {
+            return Err(Rule::TooManyNames { max: MAX_LINK_STATE_BYTES });
         }
         Ok(())
     }
@@ -1264,6 +1336,70 @@ mod tests {
         assert_eq!(later.new_parent_paths(), ["d"]);
         // And the refused name itself is free.
         assert!(v.entry(&raw(2, "d/x", Kind::File, 0), 0).unwrap().is_ok());
+    }
+
+    /// Under `--links copy` the names kept to resolve links are bounded: an
+    /// archive of long names is refused once they pass
+    /// `MAX_LINK_STATE_BYTES`, not held. The same archive without copying
+    /// keeps no names and is accepted.
+    #[test]
+    fn the_names_kept_for_link_copies_are_bounded() {
+        let base: String = (0..15).map(|i| format!("{}{i:03}/", "d".repeat(246))).collect();
+        let count = |links: LinkPolicy| {
+            // raw() puts headers 1 MiB apart: no size limit here.
+            let options = Options { links, max_size: Some(u64::MAX), ..Options::default() };
+            let mut v = Vetter::new(&options, false).unwrap();
+            for i in 0..40_000u64 {
+                let path = format!("{base}f{i}");
+                match v.entry(&raw(i, &path, Kind::File, 0), 0).unwrap() {
+                    Ok(_) => {}
+                    Err(rule) => return Err((i, rule)),
+                }
+            }
+            Ok(v.link_bytes)
+        };
+        assert_eq!(count(LinkPolicy::Skip), Ok(0));
+        let (at, rule) = count(LinkPolicy::Copy).expect_err("40,000 names of 3,700 bytes are refused");
+        assert_eq!(rule, Rule::TooManyNames { max: MAX_LINK_STATE_BYTES });
+        assert!(rule.is_archive_wide());
+        // Each name costs its path twice (name and output) plus a node.
+        let per_name = 2 * (base.len() + 6) as u64;
+        assert!(at > MAX_LINK_STATE_BYTES / (per_name + 200) && at < MAX_LINK_STATE_BYTES / per_name + 1, "{at}");
+    }
+
+    /// A link bomb whose copies would take more memory to plan than
+    /// `MAX_LINK_STATE_BYTES` is refused while counting, before any plan is
+    /// kept; it is within every other limit (its 400 copies of 1,000 empty
+    /// files are 400,400 entries).
+    #[test]
+    fn the_paths_planned_for_link_copies_are_bounded() {
+        let options = Options { links: LinkPolicy::Copy, max_size: Some(u64::MAX), ..Options::default() };
+        let mut v = Vetter::new(&options, false).unwrap();
+        let long = "n".repeat(240);
+        let mut index = 0;
+        v.entry(&raw(index, "d/", Kind::Directory, 0), 0).unwrap().unwrap();
+        for i in 0..1000 {
+            index += 1;
+            v.entry(&raw(index, &format!("d/{long}{i:04}"), Kind::File, 0), 0).unwrap().unwrap();
+        }
+        for i in 0..400 {
+            index += 1;
+            let mut link = raw(index, &format!("l{i}"), Kind::Symlink, 0);
+            link.link_target = Some(b"d".to_vec());
+            v.entry(&link, 0).unwrap().unwrap();
+        }
+        v.finish().unwrap();
+        let verdicts = v.resolve_links();
+        assert_eq!(verdicts.len(), 400);
+        let refused: Vec<_> =
+            verdicts.iter().enumerate().filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e))).collect();
+        assert_eq!(refused.len(), 1, "one archive-wide refusal");
+        let (at, (_, _, rule)) = refused[0];
+        assert_eq!(*rule, Rule::TooManyNames { max: MAX_LINK_STATE_BYTES });
+        // About 490 KB of paths per copy: refused near 192 MiB of them.
+        assert!((300..400).contains(&at), "refused at link {at}");
+        let planned: usize = verdicts.iter().flatten().map(|c| c.ops.len()).sum();
+        assert_eq!(planned, at * 1001, "the links before it are planned, none after");
     }
 
     #[test]

@@ -96,6 +96,14 @@ pub enum Rule {
         /// The limit in force when it was crossed.
         max: u64,
     },
+    /// Under [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) (and
+    /// `CopyOrSkip`): the names the host keeps to resolve links by name, and
+    /// the paths of the copies it plans, take more than the limit
+    /// ([`MAX_LINK_STATE_BYTES`](crate::MAX_LINK_STATE_BYTES)).
+    TooManyNames {
+        /// The limit in bytes.
+        max: u64,
+    },
     /// The sandboxed parser refused the entry for this reason and the host
     /// found nothing of its own.
     GuestVerdict(String),
@@ -165,6 +173,7 @@ impl Rule {
             Rule::TooManyEntries { .. } => "too-many-entries",
             Rule::TooManyDirectories { .. } => "too-many-directories",
             Rule::TooLarge { .. } => "too-large",
+            Rule::TooManyNames { .. } => "too-many-names",
             Rule::GuestVerdict(_) => "guest-verdict",
             Rule::NotPortable(_) => "not-portable",
             Rule::FoldingCollision { .. } => "folding-collision",
@@ -182,7 +191,13 @@ impl Rule {
     /// Whether the rule concerns the archive as a whole (listing stops there)
     /// rather than one entry.
     pub fn is_archive_wide(&self) -> bool {
-        matches!(self, Rule::TooManyEntries { .. } | Rule::TooManyDirectories { .. } | Rule::TooLarge { .. })
+        matches!(
+            self,
+            Rule::TooManyEntries { .. }
+                | Rule::TooManyDirectories { .. }
+                | Rule::TooLarge { .. }
+                | Rule::TooManyNames { .. }
+        )
     }
 }
 
@@ -228,6 +243,12 @@ impl fmt::Display for Rule {
             Rule::TooLarge { max } => {
                 write!(f, "the unpacked size (headers included) exceeds the {max}-byte limit (--max-size)")
             }
+            Rule::TooManyNames { max } => write!(
+                f,
+                "the names kept to copy links (and the copies' paths) exceed {} MiB: the archive is too large to \
+                 resolve its links in memory",
+                max >> 20
+            ),
             Rule::GuestVerdict(why) => write!(f, "the parser refused it: {}", crate::escape::escape_text(why)),
             Rule::NotPortable(why) => write!(f, "the name is not portable: {why}"),
             Rule::FoldingCollision { other } => {
@@ -364,6 +385,7 @@ mod tests {
             Rule::TooManyEntries { max: 1 },
             Rule::TooManyDirectories { max: 1 },
             Rule::TooLarge { max: 1 },
+            Rule::TooManyNames { max: 1 },
             Rule::GuestVerdict("x".into()),
             Rule::NotPortable("x"),
             Rule::FoldingCollision { other: 0 },
@@ -419,6 +441,7 @@ mod tests {
             Rule::TooManyEntries { .. } => "TooManyEntries",
             Rule::TooManyDirectories { .. } => "TooManyDirectories",
             Rule::TooLarge { .. } => "TooLarge",
+            Rule::TooManyNames { .. } => "TooManyNames",
             Rule::GuestVerdict(_) => "GuestVerdict",
             Rule::NotPortable(_) => "NotPortable",
             Rule::FoldingCollision { .. } => "FoldingCollision",

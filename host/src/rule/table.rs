@@ -133,6 +133,12 @@ pub const RULES: &[RuleInfo] = &[
          a bomb.",
     ),
     row(
+        "too-many-names",
+        LINKS_COPY,
+        "Copying links means keeping every name of the archive and planning each copy in memory; past 192 MiB of \
+         names and planned paths the archive is refused rather than held.",
+    ),
+    row(
         "guest-verdict",
         ALWAYS,
         "An entry the sandboxed parser refused, where the host found nothing of its own, stays refused: the guest \

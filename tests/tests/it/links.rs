@@ -374,6 +374,33 @@ fn directory_copies_count_toward_max_dirs() {
     assert_listed_refused(&stripped, &bytes, 6, &Rule::TooManyDirectories { max: 8 });
 }
 
+/// Within the entry and size limits (400 copies of 1,000 empty files), but
+/// planning the copies would hold about 235 MB of paths: refused by the
+/// names limit, by `extract` and by `list` and `check` alike, with the
+/// destination as it was.
+#[test]
+fn link_bomb_of_long_names_is_refused_by_the_names_limit() {
+    // 248-byte paths: a 152-byte directory (the ustar prefix field) and a
+    // 95-byte name.
+    let prefix = format!("d/{}", "p".repeat(150));
+    let mut t = Tar::new();
+    t.dir("d/");
+    for i in 0..1000 {
+        t.entry(Header::new(format!("{}{i:04}", "n".repeat(91)).as_bytes(), b'0', 0).prefix(prefix.as_bytes()), b"");
+    }
+    for i in 0..400 {
+        t.symlink(&format!("l{i}"), "d");
+    }
+    let bytes = sealtar_tests::gzip(&t.finish());
+    let rule = Rule::TooManyNames { max: sealtar::MAX_LINK_STATE_BYTES };
+    let err = refuse(&copying(), &bytes);
+    let Error::Refused { index, rule: r, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(r, &rule);
+    assert!((1301..1401).contains(index), "refused at entry {index}, a link");
+    assert_listed_refused(&copying(), &bytes, *index, &rule);
+    assert!(err.to_string().contains("[rule too-many-names]"), "{err}");
+}
+
 #[test]
 fn link_bomb_of_a_big_directory_is_refused_by_the_entry_limit() {
     let mut t = Tar::new();
