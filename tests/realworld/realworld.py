@@ -5,6 +5,13 @@
                        checking each against its pinned sha256
   realworld.py test    extract each with GNU tar and with sealtar (once per
                        option set the sealtar binary supports) and compare
+  realworld.py survey  the same on the survey's archives (SURVEY.tsv, chosen
+                       by the rule in survey_select.py, cached in
+                       target/survey/): fetch, compare, and print the reach
+                       per option set, with every refusal and its reason
+
+--manifest FILE (before the command) reads another manifest with the same
+columns; its cache is target/<file name without .tsv, lower case>/.
 
 MANIFEST.tsv pins each archive: where it comes from (debian-source: a Debian
 source package's upstream or debian tarball; debian-deb / ubuntu-deb: the
@@ -33,7 +40,11 @@ those:
 Standard library only. Exit status 1 if any archive differs in any other
 way, or is refused for anything but links or special files under default
 options, or if a pinned hash does not match; 3 if `fetch` could not
-download an archive (network failure, after retries).
+download an archive (network failure, after retries). `survey` counts
+refusals instead of failing on them (the survey measures reach; a refusal
+is a result), and exits 1 only if an extracted tree differs, sealtar
+extracts what it must refuse, exits with a status other than 0 or 1, or
+runs longer than its time limit.
 """
 
 import argparse
@@ -53,6 +64,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 MANIFEST = HERE / "MANIFEST.tsv"
+SURVEY = HERE / "SURVEY.tsv"
+TIMEOUT = 600
 COLUMNS = ["source", "name", "version", "file", "sha256", "url"]
 UMASK = 0o022
 
@@ -62,7 +75,11 @@ def log(message):
 
 
 def cache_dir():
-    return Path(os.environ.get("REALWORLD_CACHE") or ROOT / "target" / "realworld")
+    if os.environ.get("REALWORLD_CACHE"):
+        return Path(os.environ["REALWORLD_CACHE"])
+    if MANIFEST.resolve() == (HERE / "MANIFEST.tsv").resolve():
+        return ROOT / "target" / "realworld"
+    return ROOT / "target" / MANIFEST.name.removesuffix(".tsv").lower()
 
 
 def read_manifest():
@@ -201,7 +218,10 @@ def legacy(kind, mode):
 
 
 def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, errors="replace", **kw)
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=TIMEOUT, **kw)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(cmd, -1, "", f"timed out after {TIMEOUT} s")
 
 
 class Sealtar:
@@ -370,7 +390,65 @@ def compare(expected, got, gnu, sealtar, kinds, notes):
     return diffs
 
 
-def test(args):
+def gnu_types(archive):
+    """The type letters GNU tar's verbose listing shows (`-` file, `d`
+    directory, `l` symlink, `h` hard link, `c`/`b`/`p` devices and fifos),
+    or None if it cannot list the archive. Read from GNU tar, not from
+    sealtar, so that an archive sealtar refuses is still classified."""
+    out = run(["tar", "-tvf", str(archive)])
+    if out.returncode != 0:
+        return None
+    return {line[0] for line in out.stdout.splitlines() if line}
+
+
+def differential(archive, sealtar, sets, work, notes):
+    """Extract one archive with GNU tar and with sealtar under each option
+    set. Returns (kinds, GNU tar's error or None, {option set: (outcome,
+    detail)}), the outcome one of: identical; refused-as-expected (links or
+    special files the options refuse); refused (a tree was expected: detail
+    is sealtar's message); extracted-links (extracted though it must be
+    refused); exit (a status other than 0 or 1, or a timeout); differs
+    (detail: the differences); unchecked (--links copy extracted an archive
+    it could also have refused: not compared)."""
+    gnu_dir = work / "gnu"
+    gnu_dir.mkdir()
+    try:
+        out = run(["tar", "-xf", str(archive), "-C", str(gnu_dir)])
+        if out.returncode != 0:
+            return {}, out.stderr.strip(), {}
+        gnu = snapshot(gnu_dir)
+        kinds = {e["path"].rstrip("/").removeprefix("./"): e["kind"] for e in sealtar.entries(archive)}
+        kinds = {p: k for p, k in kinds.items() if p not in ("", ".")}
+        results = {}
+        for name, options in sets:
+            expected = expected_tree(gnu, kinds, options, gnu_dir)
+            dest = work / "sealtar"
+            out = sealtar.extract(archive, dest, options)
+            if out.returncode not in (0, 1):
+                results[name] = ("exit", f"exit {out.returncode}: {out.stderr.strip()}")
+            elif expected is None or expected == "refuse-or-skip":
+                if out.returncode == 0 and expected is None:
+                    results[name] = ("extracted-links", "extracted, but it has links or special files")
+                elif out.returncode == 0:
+                    results[name] = ("unchecked", "")
+                else:
+                    results[name] = ("refused-as-expected", out.stderr.strip())
+            elif out.returncode != 0:
+                results[name] = ("refused", out.stderr.strip())
+            else:
+                diffs = compare(expected, snapshot(dest), gnu, sealtar, kinds, notes)
+                results[name] = ("differs", diffs) if diffs else ("identical", None)
+            shutil.rmtree(dest, ignore_errors=True)
+        return kinds, None, results
+    finally:
+        shutil.rmtree(gnu_dir, ignore_errors=True)
+
+
+def shown(diffs):
+    return "; ".join(diffs[:5]) + (f"; … {len(diffs) - 5} more" if len(diffs) > 5 else "")
+
+
+def setup(args):
     rows = read_manifest()
     missing = [r["file"] for r in rows if not archive_path(r).exists()]
     if missing:
@@ -384,6 +462,11 @@ def test(args):
         notes.add("directory mtimes not compared: this sealtar does not restore them")
     if len(sets) == 1:
         notes.add("only default options compared: this sealtar has no --links/--special")
+    return rows, work, sealtar, sets, notes
+
+
+def test(args):
+    rows, work, sealtar, sets, notes = setup(args)
     failures = []
     reach = {name: 0 for name, _ in sets}
     by_format = {}
@@ -393,40 +476,23 @@ def test(args):
         for row in rows:
             archive = archive_path(row)
             label = f"{row['source']} {row['file']}"
-            gnu_dir = work / "gnu"
-            gnu_dir.mkdir()
-            out = run(["tar", "-xf", str(archive), "-C", str(gnu_dir)])
-            if out.returncode != 0:
-                failures.append(f"{label}: GNU tar failed: {out.stderr.strip()}")
-                shutil.rmtree(gnu_dir)
+            kinds, gnu_error, results = differential(archive, sealtar, sets, work, notes)
+            if gnu_error is not None:
+                failures.append(f"{label}: GNU tar failed: {gnu_error}")
                 continue
-            gnu = snapshot(gnu_dir)
-            kinds = {e["path"].rstrip("/").removeprefix("./"): e["kind"] for e in sealtar.entries(archive)}
-            kinds = {p: k for p, k in kinds.items() if p not in ("", ".")}
             fmt = compression_of(archive)
             by_format[fmt] = by_format.get(fmt, 0) + 1
             if not any(k not in ("file", "dir") for k in kinds.values()):
                 no_links += 1
-            for name, options in sets:
-                expected = expected_tree(gnu, kinds, options, gnu_dir)
-                dest = work / "sealtar"
-                out = sealtar.extract(archive, dest, options)
-                if expected is None or expected == "refuse-or-skip":
-                    if out.returncode == 0 and expected is None:
-                        failures.append(f"{label} [{name}]: extracted, but it has links or special files")
-                    elif out.returncode not in (0, 1):
-                        failures.append(f"{label} [{name}]: exit {out.returncode}: {out.stderr.strip()}")
-                elif out.returncode != 0:
-                    failures.append(f"{label} [{name}]: refused: {out.stderr.strip()}")
-                else:
-                    diffs = compare(expected, snapshot(dest), gnu, sealtar, kinds, notes)
-                    if diffs:
-                        shown = "; ".join(diffs[:5]) + (f"; … {len(diffs) - 5} more" if len(diffs) > 5 else "")
-                        failures.append(f"{label} [{name}]: {shown}")
-                    else:
-                        reach[name] += 1
-                shutil.rmtree(dest, ignore_errors=True)
-            shutil.rmtree(gnu_dir)
+            for name, (outcome, detail) in results.items():
+                if outcome == "identical":
+                    reach[name] += 1
+                elif outcome == "refused":
+                    failures.append(f"{label} [{name}]: refused: {detail}")
+                elif outcome in ("extracted-links", "exit"):
+                    failures.append(f"{label} [{name}]: {detail}")
+                elif outcome == "differs":
+                    failures.append(f"{label} [{name}]: {shown(detail)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     total = len(rows)
@@ -440,6 +506,81 @@ def test(args):
     print()
     for note in sorted(notes):
         print(f"note: {note}")
+    for failure in failures:
+        print(f"FAIL {failure}")
+    if failures:
+        sys.exit(1)
+
+
+def rule_of(sealtar, archive, options):
+    """Why sealtar refuses an archive under options: the violations `sealtar
+    check` lists (with their rules), or extract's own message."""
+    out = run([sealtar.binary, "check", *options, str(archive)], env=sealtar.env)
+    lines = [line for line in (out.stdout + out.stderr).splitlines() if "[rule " in line or "refused" in line]
+    return lines
+
+
+def survey(args):
+    fetch(args)
+    rows, work, sealtar, sets, notes = setup(args)
+    failures, refusals = [], []
+    reach = {name: [0, 0] for name, _ in sets}
+    by_format, by_source, link_free_by_source = {}, {}, {}
+    total = free = 0
+    start = time.monotonic()
+    try:
+        for n, row in enumerate(rows, start=1):
+            archive = archive_path(row)
+            label = f"{row['source']} {row['file']}"
+            log(f"survey: [{n}/{len(rows)}] {label}")
+            types = gnu_types(archive)
+            kinds, gnu_error, results = differential(archive, sealtar, sets, work, notes)
+            if gnu_error is not None or types is None:
+                failures.append(f"{label}: GNU tar failed: {gnu_error}")
+                continue
+            total += 1
+            link_free = types <= {"-", "d"}
+            free += link_free
+            fmt = compression_of(archive)
+            by_format[fmt] = by_format.get(fmt, 0) + 1
+            by_source[row["source"]] = by_source.get(row["source"], 0) + 1
+            link_free_by_source[row["source"]] = link_free_by_source.get(row["source"], 0) + link_free
+            for name, options in sets:
+                outcome, detail = results[name]
+                if outcome == "identical":
+                    reach[name][0] += 1
+                    reach[name][1] += link_free
+                elif outcome in ("refused", "refused-as-expected"):
+                    why = rule_of(sealtar, archive, options) or [detail]
+                    more = f" (+{len(why) - 3} more)" if len(why) > 3 else ""
+                    refusals.append(f"{label} [{name}]{'' if link_free else ' (has links/special files)'}: "
+                                    f"{' | '.join(why[:3])}{more}")
+                elif outcome in ("extracted-links", "exit"):
+                    failures.append(f"{label} [{name}]: {detail}")
+                elif outcome == "differs":
+                    failures.append(f"{label} [{name}]: {shown(detail)}")
+                elif outcome == "unchecked":
+                    notes.add(f"{label} [{name}]: extracted though a link could not be copied; not compared")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"real-world survey ({MANIFEST.name}): {total} archives "
+          f"({', '.join(f'{n} {s}' for s, n in sorted(by_source.items()))}; "
+          f"{', '.join(f'{n} {f}' for f, n in sorted(by_format.items()))}), "
+          f"{free} without links or special files "
+          f"({', '.join(f'{n} {s}' for s, n in sorted(link_free_by_source.items()))}), "
+          f"{time.monotonic() - start:.0f} s")
+    print()
+    print(f"| options | extracted, identical to GNU tar | of all {total} | of the {free} without links or special files |")
+    print("|---|---:|---:|---:|")
+    for name, _ in sets:
+        got, got_free = reach[name]
+        pct_free = f"{100 * got_free / free:.1f}% ({got_free})" if free else "-"
+        print(f"| `{name}` | {got} | {100 * got / total:.1f}% | {pct_free} |")
+    print()
+    for note in sorted(notes):
+        print(f"note: {note}")
+    for refusal in refusals:
+        print(f"refused {refusal}")
     for failure in failures:
         print(f"FAIL {failure}")
     if failures:
@@ -461,13 +602,18 @@ def compression_of(path):
 
 
 def main():
+    global MANIFEST
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--manifest", type=Path, help="the manifest (default MANIFEST.tsv; SURVEY.tsv for survey)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("fetch", help="download the archives into the cache")
     t = sub.add_parser("test", help="compare sealtar with GNU tar on every archive")
     t.add_argument("--sealtar", default=ROOT / "target" / "release" / "sealtar")
+    v = sub.add_parser("survey", help="fetch SURVEY.tsv's archives, compare, print the reach and every refusal")
+    v.add_argument("--sealtar", default=ROOT / "target" / "release" / "sealtar")
     args = parser.parse_args()
-    {"fetch": fetch, "test": test}[args.command](args)
+    MANIFEST = args.manifest or (SURVEY if args.command == "survey" else MANIFEST)
+    {"fetch": fetch, "test": test, "survey": survey}[args.command](args)
 
 
 if __name__ == "__main__":
