@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest rules-doc check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld
+.PHONY: help build guest check-guest rules-doc check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
 	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
 	@echo "make test-realworld  sealtar vs GNU tar on real upstream archives (make fetch-realworld downloads them)"
+	@echo "make survey-realworld  the same on an unbiased sample (tests/realworld/SURVEY.tsv): reach per option set"
 	@echo "make fmt | lint   rustfmt, clippy, the library's docs (warnings are errors)"
 	@echo "make rules-doc    regenerate docs/RULES.md from the rule table in host/src/rule/table.rs"
 	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
@@ -67,6 +68,13 @@ fetch-realworld:
 # sealtar against GNU tar on each of them, once per option set the binary has.
 test-realworld: build fetch-realworld
 	python3 tests/realworld/realworld.py test
+
+# The reach survey (not run by CI): 278 archives chosen by a rule that looks
+# at no archive's contents (tests/realworld/survey_select.py), downloaded once
+# into target/survey/, compared the same way; prints the reach per option set
+# and every refusal with its rule. Fails only on a difference or a crash.
+survey-realworld: build
+	nice -n 5 python3 tests/realworld/realworld.py survey
 
 test: build samples
 	$(CARGO) test --release --locked --workspace

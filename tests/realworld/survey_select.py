@@ -139,7 +139,7 @@ def stanzas(text):
             yield fields
 
 
-def debian(cache, summary):
+def debian(summary):
     rows = []
     for kind, index in (("debian-source", "source/Sources.xz"), ("debian-deb", "binary-amd64/Packages.xz")):
         url = f"{MIRROR}/dists/{SUITE}/main/{index}"
@@ -176,7 +176,7 @@ def debian(cache, summary):
     return [r for r in rows if r not in absent]
 
 
-def pypi(lock_path, cache, summary):
+def pypi(lock_path, summary):
     lock = tomllib.loads(Path(lock_path).read_text(encoding="utf-8"))
     rows, names, missing, over = [], 0, [], 0
     for package in lock["package"]:
@@ -250,7 +250,7 @@ def main():
     cache = Path(os.environ.get("SURVEY_CACHE") or ROOT / "target" / "survey")
     cache.mkdir(parents=True, exist_ok=True)
     summary = []
-    rows = debian(cache, summary) + pypi(args.poetry_lock, cache, summary) + npm(args.npm_lock, cache, summary)
+    rows = debian(summary) + pypi(args.poetry_lock, summary) + npm(args.npm_lock, cache, summary)
     rows.sort(key=lambda r: (r[0], r[1], r[3]))
     files = [r[3] for r in rows]
     if len(files) != len(set(files)):
