@@ -20,7 +20,7 @@ help:
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
 	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
 	@echo "make test-realworld  sealtar vs GNU tar on real upstream archives (make fetch-realworld downloads them)"
-	@echo "make survey-realworld  the same on an unbiased sample (tests/realworld/SURVEY.tsv): reach per option set"
+	@echo "make survey-realworld  the same on a rule-chosen sample (tests/realworld/SURVEY.tsv): reach per option set"
 	@echo "make fmt | lint   rustfmt, clippy, the library's docs (warnings are errors)"
 	@echo "make rules-doc    regenerate docs/RULES.md from the rule table in host/src/rule/table.rs"
 	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
