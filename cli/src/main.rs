@@ -772,7 +772,7 @@ fn list_text(extractor: &Extractor, input: impl Read + Send, out: &mut impl Writ
         }
         let verdict = match &e.refusal {
             None => action_text(&e.action),
-            Some(rule) => format!("REFUSED: {rule}"),
+            Some(rule) => format!("REFUSED: {rule} [rule {}]", rule.id()),
         };
         let link = e.link_target.as_ref().map(|t| format!(" -> {t}")).unwrap_or_default();
         written = writeln!(out, "{:<8} {:04o} {:>12}  {}{link}  [{verdict}]", e.kind, e.mode & 0o7777, e.size, e.path);

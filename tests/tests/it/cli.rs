@@ -348,7 +348,7 @@ fn list_of_a_hostile_archive_exits_1() {
     assert_eq!(lines.len(), 4, "{stdout}");
     assert!(lines[0].ends_with("[ok]"), "{}", lines[0]);
     let refused = |line: &str, rule: Rule| {
-        assert!(line.ends_with(&format!("[REFUSED: {rule}]")), "{line}");
+        assert!(line.ends_with(&format!("[REFUSED: {rule} [rule {}]]", rule.id())), "{line}");
     };
     assert!(lines[1].contains("link -> ../../etc"), "{}", lines[1]);
     refused(lines[1], Rule::ForbiddenKind(sealtar::Kind::Symlink));
