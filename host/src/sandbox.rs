@@ -53,13 +53,19 @@ mod bindings {
 
 use bindings::exports::sealtar::extractor::parser as wit;
 
-/// Bytes of file data the guest returns per call, about. Small enough that
-/// the writer starts on a crate while the guest is still decoding it.
+/// Bytes of file data the guest returns per call, about, once under way.
 const BATCH_BUDGET: u32 = 128 << 10;
+/// The first call's budget, doubled on each call up to [`BATCH_BUDGET`]: the
+/// writer starts on an archive as soon as its first entries are decoded,
+/// instead of waiting for a whole batch (most crates are smaller than one),
+/// while large archives soon move in full batches.
+const FIRST_BATCH_BUDGET: u32 = 8 << 10;
 /// Input chunks read ahead of the guest.
 const INPUT_QUEUE: usize = 2;
 /// Size of one input chunk.
 const INPUT_CHUNK: usize = 256 * 1024;
+/// The first read's buffer, grown fourfold up to a chunk while it fills.
+const FIRST_READ: usize = 16 * 1024;
 /// Event batches decoded ahead of the writer.
 const EVENT_QUEUE: usize = 8;
 /// How often an idle consumer ticks the deadline clock.
@@ -94,11 +100,16 @@ impl Sandbox {
         let mut reader = reader;
         // The deadline is checked between reads (a read that blocks forever
         // is the reader's to bound; the CLI's does).
-        let mut first = vec![0u8; INPUT_CHUNK + 1];
+        // The buffer grows as it fills, so a small archive does not pay for
+        // zeroing a whole chunk.
+        let mut first = vec![0u8; FIRST_READ];
         let mut filled = 0;
-        while filled < first.len() {
+        while filled < INPUT_CHUNK + 1 {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(Error::Sandbox(SandboxFault::Timeout));
+            }
+            if filled == first.len() {
+                first.resize((first.len() * 4).min(INPUT_CHUNK + 1), 0);
             }
             match reader.read(&mut first[filled..]) {
                 Ok(0) => break,
@@ -231,8 +242,9 @@ impl Sandbox {
             max_extension_bytes: options.max_extension_bytes,
         };
         let archive = parser.call_constructor(&mut store, limits, with_data).map_err(|e| fault(&store, e))?;
+        let mut budget = FIRST_BATCH_BUDGET;
         loop {
-            let batch = match parser.call_next(&mut store, archive, BATCH_BUDGET) {
+            let batch = match parser.call_next(&mut store, archive, budget) {
                 Ok(Ok(batch)) => batch,
                 Ok(Err(e)) => {
                     let layer = match e.layer {
@@ -246,6 +258,7 @@ impl Sandbox {
             if batch.is_empty() {
                 return Ok(());
             }
+            budget = budget.saturating_mul(2).min(BATCH_BUDGET);
             let batch = batch.into_iter().map(convert).collect();
             if events.send(batch).is_err() {
                 // The consumer stopped; its reason is the one reported.
