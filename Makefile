@@ -153,11 +153,11 @@ fuzz-diff: build
 	$(CARGO) build --release --locked -p sealtar-tests --bin fuzz-diff
 	target/release/fuzz-diff --seed $(SEED) --cases $(CASES) --first $(FIRST) --save target/fuzz-diff
 
-# Type-check everything for Windows (needs the x86_64-pc-windows-gnu target
+# Type-check and lint everything for Windows, warnings as errors (needs the x86_64-pc-windows-gnu target
 # and a MinGW C compiler for wasmtime's build script).
 check-windows:
 	rustup target add x86_64-pc-windows-gnu
-	$(CARGO) check --release --locked --target x86_64-pc-windows-gnu -p sealtar -p sealtar-cli -p sealtar-guest -p sealtar-tests --all-targets
+	$(CARGO) clippy --release --locked --target x86_64-pc-windows-gnu -p sealtar -p sealtar-cli -p sealtar-guest -p sealtar-tests --all-targets -- -D warnings
 
 # docs/RULES.md from the rule table in host/src/rule/table.rs (tests/tests/it/rules.rs checks it).
 rules-doc:
@@ -179,7 +179,7 @@ test-windows-crates:
 # target get the host compiler (tests/cross-cc): nothing is linked.
 CROSS_CHECK = rustup target add $(1) && \
 	CC_$(subst -,_,$(1))=$(CURDIR)/tests/cross-cc AR_$(subst -,_,$(1))=ar \
-	$(CARGO) check --release --locked --target $(1) -p sealtar -p sealtar-cli --all-targets
+	$(CARGO) clippy --release --locked --target $(1) -p sealtar -p sealtar-cli --all-targets -- -D warnings
 
 check-macos:
 	$(call CROSS_CHECK,x86_64-apple-darwin)

@@ -568,6 +568,8 @@ struct Compare<'a> {
 struct Current {
     file: std::fs::File,
     path: String,
+    /// Only Unix has exec bits to compare.
+    #[cfg(unix)]
     archive_mode: u32,
     differs: bool,
 }
@@ -625,7 +627,13 @@ impl EntryVisitor for Compare<'_> {
         self.parent_cache = opener.parent_cache;
         let file =
             file.map_err(|e| io::Error::new(e.kind(), format!("opening \"{}\": {e}", escape(path.as_bytes()))))?;
-        self.current = Some(Current { file, path: path.to_string(), archive_mode: entry.mode, differs: false });
+        self.current = Some(Current {
+            file,
+            path: path.to_string(),
+            #[cfg(unix)]
+            archive_mode: entry.mode,
+            differs: false,
+        });
         Ok(())
     }
 

@@ -5,7 +5,9 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+#[cfg(unix)]
+use std::process::Command;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sealtar::{CrateRules, Error, Extractor, Kind, Rule, SandboxFault};

@@ -10,12 +10,14 @@ use std::process::Output;
 use sealtar::{Entry, EntryVisitor, Error, Kind, Rule};
 use sealtar_tests::{Tar, gzip};
 use serde_json::Value;
+#[cfg(unix)]
 use sha2::{Digest, Sha256};
 
 use crate::cli::{code, run_in, text};
 use crate::differential::crates_in_cache;
 use crate::support::extractor;
 
+#[cfg(unix)]
 /// The index directory name used in the temporary Cargo homes.
 const INDEX: &str = "index.test-0000000000000000";
 
@@ -82,6 +84,7 @@ fn read_entries_stops_when_the_visitor_fails() {
 // A temporary Cargo home from real .crate files
 // ---------------------------------------------------------------------------
 
+#[cfg(unix)]
 /// The smallest `n` crates of the local cache that have a file under `src/`.
 fn small_crates(n: usize) -> Option<Vec<PathBuf>> {
     let mut crates: Vec<(u64, PathBuf)> =
@@ -96,10 +99,12 @@ fn small_crates(n: usize) -> Option<Vec<PathBuf>> {
     Some(picked)
 }
 
+#[cfg(unix)]
 fn stem(crate_file: &Path) -> String {
     crate_file.file_stem().unwrap().to_str().unwrap().to_string()
 }
 
+#[cfg(unix)]
 /// The first regular file under `<prefix>/src/` in the `.crate`, relative to
 /// the crate directory.
 fn first_src_file(crate_file: &Path) -> Option<String> {
@@ -117,6 +122,7 @@ fn first_src_file(crate_file: &Path) -> Option<String> {
     found
 }
 
+#[cfg(unix)]
 /// Unpacks `crate_file` into `index_dir` the way Cargo does: tar-rs
 /// `unpack_in` with the umask as mask, skipping any `.cargo-ok` in the
 /// archive, then writing `.cargo-ok` as current Cargo does.
@@ -135,6 +141,7 @@ fn unpack_as_cargo(crate_file: &Path, index_dir: &Path) {
     std::fs::write(index_dir.join(stem(crate_file)).join(".cargo-ok"), br#"{"v":1}"#).unwrap();
 }
 
+#[cfg(unix)]
 /// A Cargo home holding `crates` in its cache and unpacked in its sources.
 fn cargo_home(crates: &[PathBuf]) -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
@@ -159,6 +166,7 @@ fn audit(home: &Path, extra: &[&str]) -> Output {
     run(&args, b"")
 }
 
+#[cfg(unix)]
 /// The finding lines of an audit, as (crate, path, id) with the crate taken
 /// as the first whole word.
 fn findings(out: &Output) -> BTreeSet<Key> {
@@ -173,9 +181,11 @@ fn findings(out: &Output) -> BTreeSet<Key> {
         .collect()
 }
 
+#[cfg(unix)]
 /// A finding as (crate, path, id).
 type Key = (String, String, String);
 
+#[cfg(unix)]
 fn one(krate: &str, path: &str, id: &str) -> Key {
     (krate.to_string(), path.to_string(), id.to_string())
 }
@@ -373,10 +383,12 @@ fn audit_of_the_local_cargo_home_is_clean() {
 // --vendor
 // ---------------------------------------------------------------------------
 
+#[cfg(unix)]
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+#[cfg(unix)]
 /// `vendor/<name>/` as `cargo vendor` writes it: the crate's files and a
 /// `.cargo-checksum.json` with the SHA-256 of each and of the `.crate`.
 fn vendor_dir(crate_file: &Path, root: &Path) -> PathBuf {
@@ -478,6 +490,7 @@ fn vendor_audit_checks_every_file_against_the_checksum_file() {
     }
 }
 
+#[cfg(unix)]
 /// A second vendored crate beside the first, so that a clean one is present.
 fn vendor_dir_second(crate_file: &Path, root: &Path) {
     let second = root.join("second");

@@ -137,6 +137,7 @@ fn gnu_archive_with_links(work: &Path) -> PathBuf {
 
 /// Extracts `archive` with sealtar (these options) and GNU tar (these
 /// arguments); returns both trees, GNU tar's seen through its links.
+#[cfg(unix)]
 fn both_ways(options: Options, args: &[&str], archive: &Path) -> (Vec<String>, usize) {
     let work = tempfile::tempdir().expect("tempdir");
     let ours = work.path().join("sealtar");

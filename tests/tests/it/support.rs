@@ -25,15 +25,15 @@ pub fn under_wine() -> bool {
         #[link(name = "kernel32")]
         #[allow(unsafe_code)]
         unsafe extern "system" {
-            fn GetModuleHandleA(name: *const u8) -> Module;
-            fn GetProcAddress(module: Module, name: *const u8) -> *mut core::ffi::c_void;
+            fn GetModuleHandleA(name: *const core::ffi::c_char) -> Module;
+            fn GetProcAddress(module: Module, name: *const core::ffi::c_char) -> *mut core::ffi::c_void;
         }
         // SAFETY: both names are NUL-terminated; ntdll is always loaded and
         // never unloaded.
         #[allow(unsafe_code)]
         let found = unsafe {
-            let ntdll = GetModuleHandleA(b"ntdll.dll\0".as_ptr());
-            !ntdll.is_null() && !GetProcAddress(ntdll, b"wine_get_version\0".as_ptr()).is_null()
+            let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr());
+            !ntdll.is_null() && !GetProcAddress(ntdll, c"wine_get_version".as_ptr()).is_null()
         };
         found
     }
