@@ -448,6 +448,30 @@ def shown(diffs):
     return "; ".join(diffs[:5]) + (f"; … {len(diffs) - 5} more" if len(diffs) > 5 else "")
 
 
+def failure(label, name, outcome, detail):
+    """What fails the run in an option set's outcome, or None: a tree that
+    differs, links extracted where they must be refused, a crash or timeout."""
+    if outcome in ("extracted-links", "exit"):
+        return f"{label} [{name}]: {detail}"
+    if outcome == "differs":
+        return f"{label} [{name}]: {shown(detail)}"
+    return None
+
+
+def finish(notes, failures, refusals=()):
+    """Prints the notes, refusals and failures after the table; exits 1 on
+    any failure."""
+    print()
+    for note in sorted(notes):
+        print(f"note: {note}")
+    for refusal in refusals:
+        print(f"refused {refusal}")
+    for failure_line in failures:
+        print(f"FAIL {failure_line}")
+    if failures:
+        sys.exit(1)
+
+
 def setup(args):
     rows = read_manifest()
     missing = [r["file"] for r in rows if not archive_path(r).exists()]
@@ -489,10 +513,8 @@ def test(args):
                     reach[name] += 1
                 elif outcome == "refused":
                     failures.append(f"{label} [{name}]: refused: {detail}")
-                elif outcome in ("extracted-links", "exit"):
-                    failures.append(f"{label} [{name}]: {detail}")
-                elif outcome == "differs":
-                    failures.append(f"{label} [{name}]: {shown(detail)}")
+                elif failed := failure(label, name, outcome, detail):
+                    failures.append(failed)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     total = len(rows)
@@ -503,13 +525,7 @@ def test(args):
     print("|---|---|---|")
     for name, _ in sets:
         print(f"| `{name}` | {reach[name]} | {100 * reach[name] / total:.0f}% |")
-    print()
-    for note in sorted(notes):
-        print(f"note: {note}")
-    for failure in failures:
-        print(f"FAIL {failure}")
-    if failures:
-        sys.exit(1)
+    finish(notes, failures)
 
 
 def rule_of(sealtar, archive, options):
@@ -555,10 +571,8 @@ def survey(args):
                     more = f" (+{len(why) - 3} more)" if len(why) > 3 else ""
                     refusals.append(f"{label} [{name}]{'' if link_free else ' (has links/special files)'}: "
                                     f"{' | '.join(why[:3])}{more}")
-                elif outcome in ("extracted-links", "exit"):
-                    failures.append(f"{label} [{name}]: {detail}")
-                elif outcome == "differs":
-                    failures.append(f"{label} [{name}]: {shown(detail)}")
+                elif failed := failure(label, name, outcome, detail):
+                    failures.append(failed)
                 elif outcome == "unchecked":
                     notes.add(f"{label} [{name}]: extracted though a link could not be copied; not compared")
     finally:
@@ -576,15 +590,7 @@ def survey(args):
         got, got_free = reach[name]
         pct_free = f"{100 * got_free / free:.1f}% ({got_free})" if free else "-"
         print(f"| `{name}` | {got} | {100 * got / total:.1f}% | {pct_free} |")
-    print()
-    for note in sorted(notes):
-        print(f"note: {note}")
-    for refusal in refusals:
-        print(f"refused {refusal}")
-    for failure in failures:
-        print(f"FAIL {failure}")
-    if failures:
-        sys.exit(1)
+    finish(notes, failures, refusals)
 
 
 def compression_of(path):
