@@ -37,16 +37,10 @@ fn accept(bytes: &[u8], expected: &BTreeMap<String, Node>) {
     scene.assert_outside_untouched();
 }
 
-/// Expects a refusal that leaves everything as it was; returns it.
+/// Expects a refusal that leaves a pre-populated destination as it was;
+/// returns it.
 fn refuse(bytes: &[u8]) -> Error {
-    let scene = Scene::new();
-    let before = scene.dest_tree();
-    let err = scene.extract(bytes).expect_err("the archive must be refused");
-    assert!(err.is_refusal(), "not a refusal: {err:?}");
-    assert_eq!(scene.dest_tree(), before, "the destination changed on refusal ({err})");
-    scene.assert_no_staging();
-    scene.assert_outside_untouched();
-    err
+    Scene::new().refuse(bytes)
 }
 
 /// Expects a malformed-input refusal whose message starts with `prefix`;

@@ -16,18 +16,6 @@ use crate::support::{Scene, Trickle, exec, extractor, file, options, outside_exp
 // ---------------------------------------------------------------------------
 
 impl Scene {
-    /// Extracts `bytes`, expects a refusal, and checks that nothing changed
-    /// anywhere. Returns the error for the caller to inspect.
-    fn refuse(&self, bytes: &[u8]) -> Error {
-        let before = self.dest_tree();
-        let err = self.extract(bytes).expect_err("the archive must be refused");
-        assert!(err.is_refusal(), "not a refusal: {err:?}");
-        assert_eq!(self.dest_tree(), before, "the destination changed on refusal ({err})");
-        self.assert_no_staging();
-        self.assert_outside_untouched();
-        err
-    }
-
     /// Expects a policy refusal of entry `index` under `rule`.
     fn assert_refused(&self, bytes: &[u8], index: u64, rule: Rule) {
         match self.refuse(bytes) {

@@ -157,6 +157,23 @@ impl Scene {
         extractor.extract(reader, &self.dest_dir())
     }
 
+    /// Extracts `bytes`, expects a refusal, and checks that nothing changed
+    /// anywhere. Returns the error for the caller to inspect.
+    pub fn refuse(&self, bytes: &[u8]) -> Error {
+        self.refuse_with(extractor(), bytes)
+    }
+
+    /// [`refuse`](Self::refuse) with `extractor`.
+    pub fn refuse_with(&self, extractor: &Extractor, bytes: &[u8]) -> Error {
+        let before = self.dest_tree();
+        let err = self.extract_with(extractor, bytes).expect_err("the archive must be refused");
+        assert!(err.is_refusal(), "not a refusal: {err:?}");
+        assert_eq!(self.dest_tree(), before, "the destination changed on refusal ({err})");
+        self.assert_no_staging();
+        self.assert_outside_untouched();
+        err
+    }
+
     /// No staging directory is left in the destination.
     pub fn assert_no_staging(&self) {
         let left: Vec<String> = std::fs::read_dir(&self.dest)
