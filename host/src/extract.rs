@@ -343,10 +343,12 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
         if self.vetter.copies_links() {
             // Every verdict first: a refused link (a link bomb crossing a
             // limit) ends the run before any copy is written.
-            let mut copies = Vec::new();
-            for verdict in self.vetter.resolve_links() {
-                copies.push(verdict.map_err(|(index, path, rule)| Error::Refused { index, path, rule })?);
-            }
+            let copies: Vec<LinkCopy> = self
+                .vetter
+                .resolve_links()
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .map_err(|(index, path, rule)| Error::Refused { index, path, rule })?;
             for copy in copies {
                 if let Some(skip) = copy.skipped {
                     self.record_skipped(Skipped {
@@ -420,11 +422,8 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
                 copy_of: copy.copy_of.clone(),
             };
             let cost = size_of::<Copied>() + copied.path.len() + copied.written.len() + copied.copy_of.len();
-            if self.report_takes(cost) {
-                self.report.copied.push(copied);
-            } else {
-                self.report.omitted.copied += 1;
-            }
+            let report = &mut self.report;
+            keep(&mut self.report_bytes, &mut report.copied, &mut report.omitted.copied, copied, cost);
         }
         Ok(())
     }
@@ -433,34 +432,34 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
     /// while the report has room.
     fn record(&mut self, written: Written) {
         self.observer.entry(&written);
-        if self.report_takes(size_of::<Written>() + written.path.len() + written.dest_path.len()) {
-            self.report.entries.push(written);
-        } else {
-            self.report.omitted.entries += 1;
-        }
+        let cost = size_of::<Written>() + written.path.len() + written.dest_path.len();
+        let report = &mut self.report;
+        keep(&mut self.report_bytes, &mut report.entries, &mut report.omitted.entries, written, cost);
     }
 
     /// Lists a skipped entry in the report while it has room.
     fn record_skipped(&mut self, skipped: Skipped) {
-        let target = skipped.link_target.as_ref().map_or(0, String::len);
-        if self.report_takes(size_of::<Skipped>() + skipped.path.len() + target) {
-            self.report.skipped.push(skipped);
-        } else {
-            self.report.omitted.skipped += 1;
-        }
+        let cost = size_of::<Skipped>() + skipped.path.len() + skipped.link_target.as_ref().map_or(0, String::len);
+        let report = &mut self.report;
+        keep(&mut self.report_bytes, &mut report.skipped, &mut report.omitted.skipped, skipped, cost);
     }
+}
 
-    /// Whether the report's lists can hold `cost` more bytes (and, if so,
-    /// counts them).
-    /// Once one record does not fit, none after it does: the lists hold
-    /// the first records, in the order they were made.
-    fn report_takes(&mut self, cost: usize) -> bool {
-        if self.report_bytes.saturating_add(cost) > REPORT_BYTES {
-            self.report_bytes = usize::MAX;
-            return false;
+/// Adds `item` (about `cost` bytes) to one of a report's lists while the
+/// lists together hold at most [`REPORT_BYTES`]; counts it in `omitted`
+/// otherwise. Once one record does not fit, none after it does
+/// (`used` becomes `usize::MAX`): the lists hold the first records, in the
+/// order they were made.
+fn keep<T>(used: &mut usize, list: &mut Vec<T>, omitted: &mut u64, item: T, cost: usize) {
+    match used.checked_add(cost).filter(|&total| total <= REPORT_BYTES) {
+        Some(total) => {
+            *used = total;
+            list.push(item);
         }
-        self.report_bytes += cost;
-        true
+        None => {
+            *used = usize::MAX;
+            *omitted += 1;
+        }
     }
 }
 
