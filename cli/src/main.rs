@@ -154,7 +154,8 @@ enum Command {
 #[derive(Args)]
 struct Limits {
     /// Most bytes of the tar stream: file data, and headers and extension headers
-    /// (suffixes K, M, G, T: powers of 1024). Copies made by --links copy count too.
+    /// (suffixes K, M, G, T: powers of 1024). Copies made by --links copy (or
+    /// copy-or-refuse) count too.
     /// Default: the larger of 1 GiB and 100 times the compressed size read so far.
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     max_size: Option<u64>,
@@ -185,12 +186,14 @@ struct Limits {
     portable: bool,
     /// Symbolic and hard links: refuse the archive (the default), skip them
     /// (listed on standard error), or write a copy of the file or directory
-    /// they name inside the archive. A copied link's target must resolve
-    /// inside the archive to an extracted file or directory; under `copy`
-    /// anything else (absolute, outside, dangling, cyclic targets, drive
-    /// letters or backslashes, a hard link to a later member) refuses the
-    /// archive, under `copy-or-skip` that link is skipped instead (listed
-    /// with the reason). A link bomb is refused under both.
+    /// they name inside the archive. `copy` copies each link whose target
+    /// resolves inside the archive to an extracted file or directory; every
+    /// other link (absolute, outside, dangling, cyclic targets, drive letters
+    /// or backslashes, a hard link to a later member) is skipped, never
+    /// written, and listed with the reason (one summary line on standard
+    /// error unless -v). `copy-or-refuse` copies the same links and refuses
+    /// the archive if any link cannot be copied: a complete tree or nothing.
+    /// A link bomb is refused under both.
     #[arg(long, value_enum, value_name = "HOW", default_value_t = LinksArg::Refuse)]
     links: LinksArg,
     /// FIFOs and character and block devices: refuse the archive (the
@@ -215,7 +218,7 @@ enum LinksArg {
     Refuse,
     Skip,
     Copy,
-    CopyOrSkip,
+    CopyOrRefuse,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -239,7 +242,7 @@ impl Limits {
             LinksArg::Refuse => LinkPolicy::Refuse,
             LinksArg::Skip => LinkPolicy::Skip,
             LinksArg::Copy => LinkPolicy::Copy,
-            LinksArg::CopyOrSkip => LinkPolicy::CopyOrSkip,
+            LinksArg::CopyOrRefuse => LinkPolicy::CopyOrRefuse,
         };
         options.special = match self.special {
             SpecialArg::Refuse => SpecialPolicy::Refuse,
@@ -745,7 +748,7 @@ fn copy_of(action: &Action) -> Option<&str> {
     }
 }
 
-/// Why a link is skipped, for `--links copy-or-skip`.
+/// Why a link is skipped, for `--links copy`.
 fn skip_rule(action: &Action) -> Option<&Rule> {
     match action {
         Action::SkipLink { rule } => Some(rule),

@@ -65,12 +65,12 @@ pub struct ManifestEntry {
 /// [`Extractor::list_each`](crate::Extractor::list_each)). Returns why
 /// reading stopped early, if it did.
 ///
-/// Entries are handed over as they are read, with one exception: under
-/// [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) (and `CopyOrSkip`) a link's verdict depends on
-/// the entries after it, so from the first link on, entries are held back
-/// (in archive order) until the whole archive is read. That mode keeps every
-/// name of the archive for resolving targets anyway; the entries held back
-/// count toward the same entry limit.
+/// Entries are handed over as they are read, with one exception: when links
+/// are copied ([`LinkPolicy::copies`](crate::LinkPolicy::copies)) a link's
+/// verdict depends on the entries after it, so from the first link on,
+/// entries are held back (in archive order) until the whole archive is read.
+/// That mode keeps every name of the archive for resolving targets anyway;
+/// the entries held back count toward the same entry limit.
 pub(crate) fn list_each<R: Read + Send>(
     sandbox: &Sandbox,
     options: &Options,
@@ -79,7 +79,7 @@ pub(crate) fn list_each<R: Read + Send>(
 ) -> Result<Option<Error>, Error> {
     let mut vetter = Vetter::new(options, false)?;
     let copies = vetter.copies_links();
-    // Under `--links copy`: the entries from the first link on.
+    // When links are copied: the entries from the first link on.
     let mut held: Vec<ManifestEntry> = Vec::new();
     let result = sandbox.run(options, reader, false, |event, compressed| {
         let RawEvent::Entry(raw) = event else {
@@ -183,8 +183,8 @@ pub enum Action {
     },
     /// Not selected, or excluded: vetted, not written.
     Excluded,
-    /// A link that [`LinkPolicy::CopyOrSkip`](crate::LinkPolicy::CopyOrSkip)
-    /// cannot copy: not written. `rule` (a [`Rule::Link`]) says why.
+    /// A link that [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) cannot
+    /// copy: not written. `rule` (a [`Rule::Link`]) says why.
     SkipLink {
         /// Why it cannot be copied.
         rule: Rule,

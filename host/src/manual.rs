@@ -9,17 +9,17 @@
 //! (directory times last, as GNU tar sets them). Ownership,
 //! setuid/setgid/sticky bits, extended attributes and ACLs are never
 //! applied. No link, device or FIFO is ever created: with
-//! [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) a link becomes a copy of the
-//! file or directory it names inside the archive, with that target's
-//! narrowed mode.
+//! [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) (or `CopyOrRefuse`) a link
+//! whose target resolves inside the archive to an extracted file or
+//! directory becomes a copy of it, with that target's narrowed mode.
 //!
 //! # What refuses the archive
 //!
 //! Links, devices and FIFOs (unless [`Options::links`](crate::Options::links)
-//! or [`Options::special`](crate::Options::special) say otherwise;
-//! under `copy-or-skip` a link that cannot be copied is skipped and
-//! reported), path
-//! traversal, names that readers could take two ways or that name nothing,
+//! or [`Options::special`](crate::Options::special) say otherwise: under
+//! `copy` a link that cannot be copied is skipped, never written, and
+//! reported with the reason; under `copy-or-refuse` it refuses the archive),
+//! path traversal, names that readers could take two ways or that name nothing,
 //! one path with two meanings, anything already in the destination except
 //! directories, malformed or ambiguous headers, names reserved for staging,
 //! and archives over a limit ([`Options`](crate::Options)). Every rule, with

@@ -83,14 +83,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// whole [`DEFAULT_TIMEOUT`].
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Links followed through other links, at most, when a link is resolved for
-/// [`LinkPolicy::Copy`]: 16. Real trees chain two or three (`libfoo.so ->
-/// libfoo.so.1 -> libfoo.so.1.2`); Linux itself gives up after 40.
+/// a copy ([`LinkPolicy::copies`]): 16. Real trees chain two or three
+/// (`libfoo.so -> libfoo.so.1 -> libfoo.so.1.2`); Linux itself gives up
+/// after 40.
 pub const MAX_LINK_HOPS: usize = 16;
-/// Bytes of names, at most, that [`LinkPolicy::Copy`] (and `CopyOrSkip`)
-/// keeps to resolve links by name and to plan their copies: 192 MiB, far
-/// more than an archive of 100,000 entries needs. An archive past it is
-/// refused ([`Rule::TooManyNames`](crate::Rule::TooManyNames)) rather than
-/// held in memory.
+/// Bytes of names, at most, that the copying policies
+/// ([`LinkPolicy::copies`]) keep to resolve links by name and to plan their
+/// copies: 192 MiB, far more than an archive of 100,000 entries needs. An
+/// archive past it is refused
+/// ([`Rule::TooManyNames`](crate::Rule::TooManyNames)) rather than held in
+/// memory.
 pub const MAX_LINK_STATE_BYTES: u64 = 192 << 20;
 
 /// What to do with symbolic and hard links.
@@ -109,25 +111,28 @@ pub enum LinkPolicy {
     Skip,
     /// Write a copy of the link's target in its place, when the target
     /// resolves inside the archive (in the archive's own namespace, never on
-    /// disk) to a regular file or directory that is itself extracted. Any
-    /// other link refuses the archive. Copies count toward every limit.
+    /// disk) to a regular file or directory that is itself extracted. Every
+    /// other link ([`LinkProblem`](crate::LinkProblem): absolute, outside,
+    /// dangling, cyclic, over-long, Windows-form targets, a target not
+    /// extracted) is skipped (never written) and listed in the
+    /// [`Report`](crate::Report) with the reason. A directory copy leaves
+    /// out the links inside it that cannot be resolved (they are skipped
+    /// where they are too). Copies count toward every limit, and
+    /// archive-wide limits refuse the archive: a link bomb is refused, never
+    /// trimmed.
     Copy,
-    /// Copy each link exactly as [`Copy`](Self::Copy) does, and skip (do not
-    /// write) each link that `Copy` would refuse for a reason of its own
-    /// ([`LinkProblem`](crate::LinkProblem): absolute, outside, dangling,
-    /// cyclic, over-long, Windows-form targets, a target not extracted), listing it
-    /// in the [`Report`](crate::Report) with the reason. A directory copy
-    /// leaves out the links inside it that cannot be resolved (they are
-    /// skipped where they are too). Archive-wide limits still refuse the
-    /// archive: a link bomb is refused, never trimmed.
-    CopyOrSkip,
+    /// Copy each link exactly as [`Copy`](Self::Copy) does, and refuse the
+    /// archive if any link cannot be copied (each link `Copy` would skip,
+    /// and a link that is not extracted itself but whose target could not
+    /// be copied either): a complete tree or nothing.
+    CopyOrRefuse,
 }
 
 impl LinkPolicy {
     /// Whether links are replaced by copies ([`Copy`](Self::Copy) or
-    /// [`CopyOrSkip`](Self::CopyOrSkip)).
+    /// [`CopyOrRefuse`](Self::CopyOrRefuse)).
     pub fn copies(self) -> bool {
-        matches!(self, LinkPolicy::Copy | LinkPolicy::CopyOrSkip)
+        matches!(self, LinkPolicy::Copy | LinkPolicy::CopyOrRefuse)
     }
 }
 

@@ -217,7 +217,7 @@ impl Namespace {
     }
 }
 
-/// One name of the archive's own namespace, kept under `--links copy` to
+/// One name of the archive's own namespace, kept when links are copied to
 /// resolve link targets without touching the file system.
 #[derive(Debug, Clone)]
 struct Node {
@@ -285,8 +285,8 @@ pub enum CopyOp {
     },
 }
 
-/// A link that `--links copy` replaces by a copy, or that
-/// `--links copy-or-skip` skips.
+/// A link that `--links copy` (or `copy-or-refuse`) replaces by a copy, or
+/// that `--links copy` skips.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkCopy {
     /// The link's entry.
@@ -298,12 +298,12 @@ pub struct LinkCopy {
     pub copy_of: String,
     /// What to write (empty if the link itself is not written, or skipped).
     pub ops: Vec<CopyOp>,
-    /// Under `--links copy-or-skip`: the link is written and cannot be
-    /// copied, so it is skipped, for this reason (a [`Rule::Link`]).
+    /// Under `--links copy`: the link is written and cannot be copied, so
+    /// it is skipped, for this reason (a [`Rule::Link`]).
     pub skipped: Option<LinkSkip>,
 }
 
-/// A written link that `--links copy-or-skip` skips.
+/// A written link that `--links copy` skips.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkSkip {
     /// Its whole escaped name.
@@ -383,7 +383,7 @@ pub struct Vetter<'o> {
     out: Namespace,
     /// Which members matched an entry.
     members_used: Vec<bool>,
-    /// Under `--links copy`: every name of the archive, sorted so that a
+    /// When links are copied: every name of the archive, sorted so that a
     /// directory's contents are one range.
     names: BTreeMap<String, Node>,
     links: Vec<PendingLink>,
@@ -472,7 +472,7 @@ impl<'o> Vetter<'o> {
             Kind::File | Kind::Directory => Plan::Write,
             Kind::Symlink | Kind::Hardlink => match self.options.links {
                 LinkPolicy::Skip => Plan::Skip,
-                LinkPolicy::Copy | LinkPolicy::CopyOrSkip => Plan::Copy,
+                LinkPolicy::Copy | LinkPolicy::CopyOrRefuse => Plan::Copy,
                 LinkPolicy::Refuse => return Ok(Err(Rule::ForbiddenKind(raw.kind))),
             },
             Kind::CharDevice | Kind::BlockDevice | Kind::Fifo => match self.options.special {
@@ -695,11 +695,11 @@ impl<'o> Vetter<'o> {
         if self.filter.is_active() { self.out.index_of(path) } else { self.archive.index_of(path) }
     }
 
-    /// Under `--links copy` (or `copy-or-skip`), once the whole archive is
+    /// Under `--links copy` (or `copy-or-refuse`), once the whole archive is
     /// read: resolves every link in the archive's namespace and plans its
     /// copy. One verdict per link, in archive order. A link that is not
-    /// written is still resolved (under `copy`, a hostile link refuses the
-    /// archive even when excluded). Under `copy-or-skip`, a link's own
+    /// written is still resolved (under `copy-or-refuse`, a hostile link
+    /// refuses the archive even when excluded). Under `copy`, a link's own
     /// problem ([`Rule::Link`]) makes it skipped ([`LinkCopy::skipped`])
     /// instead of refused; every other rule still refuses. The entries a
     /// skipped link's copy got through before it failed count toward the
@@ -711,8 +711,9 @@ impl<'o> Vetter<'o> {
     ///
     /// Nothing here touches the file system. Targets are resolved by name
     /// in the archive: absolute, Windows-form, outside, dangling, cyclic and
-    /// over-long targets are refused, and so is a hard link to a later member
-    /// or a directory. A copy only ever reads files the archive itself wrote.
+    /// over-long targets are never copied (skipped or refused), and neither
+    /// is a hard link to a later member or a directory. A copy only ever
+    /// reads files the archive itself wrote.
     pub fn resolve_links(&self) -> Vec<Result<LinkCopy, (u64, String, Rule)>> {
         let mut memo: HashMap<u64, Result<String, LinkProblem>> = HashMap::new();
         let mut memo_bytes = 0u64;
@@ -735,10 +736,10 @@ impl<'o> Vetter<'o> {
             names: self.link_bytes.saturating_add(memo_bytes),
             exhausted: false,
         };
-        let skips = self.options.links == LinkPolicy::CopyOrSkip;
+        let skips = self.options.links == LinkPolicy::Copy;
         let mut out = Vec::new();
         for link in &self.links {
-            // Under copy-or-skip, a link's own problem skips it (or, for a
+            // Under `copy`, a link's own problem skips it (or, for a
             // link not written, is no problem at all); any other rule
             // refuses the archive.
             let refuse = |rule: Rule| match rule {
@@ -1006,12 +1007,12 @@ impl<'o> Vetter<'o> {
                     }
                 }
                 What::Link { .. } if node.out.is_some() => match memo.get(&node.index) {
-                    // Under copy-or-skip, a link that is skipped where it
+                    // Under `copy`, a link that is skipped where it
                     // is for a problem of its own is left out of the copy
                     // too.
                     Some(Ok(inner)) if self.skips_on_its_own(path, inner) => {}
                     Some(Ok(inner)) => self.expand(memo, path, inner, &child_to, stack, budget, ops)?,
-                    Some(Err(_)) | None if self.options.links == LinkPolicy::CopyOrSkip => {}
+                    Some(Err(_)) | None if self.options.links == LinkPolicy::Copy => {}
                     Some(Err(problem)) => return Err(Rule::Link(problem.clone())),
                     None => return Err(Rule::Link(LinkProblem::Dangling)),
                 },
@@ -1022,12 +1023,12 @@ impl<'o> Vetter<'o> {
         Ok(())
     }
 
-    /// Under copy-or-skip: whether the written link `link_path`, which
+    /// Under `copy`: whether the written link `link_path`, which
     /// resolves to `resolved`, is skipped for a problem of its own (its
     /// target is not extracted, or is a directory holding the link), as
     /// [`resolve_links`](Self::resolve_links) finds before expanding it.
     fn skips_on_its_own(&self, link_path: &str, resolved: &str) -> bool {
-        self.options.links == LinkPolicy::CopyOrSkip
+        self.options.links == LinkPolicy::Copy
             && (self.output_of(resolved).is_none() || self.cycle(link_path, resolved, &[]).is_some())
     }
 
@@ -1338,8 +1339,8 @@ mod tests {
         assert!(v.entry(&raw(2, "d/x", Kind::File, 0), 0).unwrap().is_ok());
     }
 
-    /// Under `--links copy` the names kept to resolve links are bounded: an
-    /// archive of long names is refused once they pass
+    /// Under `--links copy` and `copy-or-refuse` the names kept to resolve
+    /// links are bounded: an archive of long names is refused once they pass
     /// `MAX_LINK_STATE_BYTES`, not held. The same archive without copying
     /// keeps no names and is accepted.
     #[test]
@@ -1365,15 +1366,24 @@ mod tests {
         // Each name costs its path twice (name and output) plus a node.
         let per_name = 2 * (base.len() + 6) as u64;
         assert!(at > MAX_LINK_STATE_BYTES / (per_name + 200) && at < MAX_LINK_STATE_BYTES / per_name + 1, "{at}");
+        // The limit is archive-wide: the strict policy stops at the same entry.
+        assert_eq!(count(LinkPolicy::CopyOrRefuse), Err((at, rule)));
     }
 
     /// A link bomb whose copies would take more memory to plan than
     /// `MAX_LINK_STATE_BYTES` is refused while counting, before any plan is
     /// kept; it is within every other limit (its 400 copies of 1,000 empty
-    /// files are 400,400 entries).
+    /// files are 400,400 entries). The limit is archive-wide: `copy` refuses
+    /// the bomb exactly as `copy-or-refuse` does, never trims it.
     #[test]
     fn the_paths_planned_for_link_copies_are_bounded() {
-        let options = Options { links: LinkPolicy::Copy, max_size: Some(u64::MAX), ..Options::default() };
+        for links in [LinkPolicy::Copy, LinkPolicy::CopyOrRefuse] {
+            the_paths_planned_for_link_copies_are_bounded_under(links);
+        }
+    }
+
+    fn the_paths_planned_for_link_copies_are_bounded_under(links: LinkPolicy) {
+        let options = Options { links, max_size: Some(u64::MAX), ..Options::default() };
         let mut v = Vetter::new(&options, false).unwrap();
         let long = "n".repeat(240);
         let mut index = 0;
@@ -1393,13 +1403,14 @@ mod tests {
         assert_eq!(verdicts.len(), 400);
         let refused: Vec<_> =
             verdicts.iter().enumerate().filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e))).collect();
-        assert_eq!(refused.len(), 1, "one archive-wide refusal");
+        assert_eq!(refused.len(), 1, "one archive-wide refusal under {links:?}");
         let (at, (_, _, rule)) = refused[0];
         assert_eq!(*rule, Rule::TooManyNames { max: MAX_LINK_STATE_BYTES });
         // About 490 KB of paths per copy: refused near 192 MiB of them.
-        assert!((300..400).contains(&at), "refused at link {at}");
+        assert!((300..400).contains(&at), "refused at link {at} under {links:?}");
         let planned: usize = verdicts.iter().flatten().map(|c| c.ops.len()).sum();
         assert_eq!(planned, at * 1001, "the links before it are planned, none after");
+        assert!(verdicts.iter().flatten().all(|c| c.skipped.is_none()), "nothing trimmed under {links:?}");
     }
 
     #[test]
@@ -1472,7 +1483,7 @@ mod tests {
         let kinds = [Kind::File, Kind::Directory, Kind::Symlink, Kind::Hardlink, Kind::Fifo, Kind::Other];
         let (mut accepted_count, mut refused_count, mut faults) = (0, 0, 0);
         for round in 0..2000 {
-            let links = [LinkPolicy::Refuse, LinkPolicy::Skip, LinkPolicy::Copy, LinkPolicy::CopyOrSkip][round % 4];
+            let links = [LinkPolicy::Refuse, LinkPolicy::Skip, LinkPolicy::Copy, LinkPolicy::CopyOrRefuse][round % 4];
             let special = if round % 5 == 0 { SpecialPolicy::Skip } else { SpecialPolicy::Refuse };
             let strip_components = round % 7 / 5;
             let options = Options { portable: round % 2 == 0, links, special, strip_components, ..Options::default() };
@@ -1524,15 +1535,15 @@ mod tests {
             }
             let _ = v.finish();
             // Whatever the links, resolving never panics and every copy
-            // stays on names the archive wrote. Only copy-or-skip skips, only
-            // for a link's own problem, and a skipped link writes nothing.
+            // stays on names the archive wrote. Only `copy` skips, only for a
+            // link's own problem, and a skipped link writes nothing.
             for verdict in v.resolve_links() {
                 if let Err((_, _, rule)) = &verdict {
-                    assert!(links != LinkPolicy::CopyOrSkip || !matches!(rule, Rule::Link(_)), "{rule:?}");
+                    assert!(links != LinkPolicy::Copy || !matches!(rule, Rule::Link(_)), "{rule:?}");
                 }
                 let Ok(copy) = verdict else { continue };
                 if let Some(skip) = &copy.skipped {
-                    assert_eq!(links, LinkPolicy::CopyOrSkip);
+                    assert_eq!(links, LinkPolicy::Copy);
                     assert!(matches!(skip.rule, Rule::Link(_)) && copy.ops.is_empty(), "{skip:?}");
                 }
                 for op in copy.ops {

@@ -35,11 +35,11 @@ pub struct Report {
     /// Links and special files not written, as the options ask
     /// ([`LinkPolicy::Skip`](crate::LinkPolicy::Skip),
     /// [`SpecialPolicy::Skip`](crate::SpecialPolicy::Skip), and the links
-    /// [`LinkPolicy::CopyOrSkip`](crate::LinkPolicy::CopyOrSkip) cannot
-    /// copy), in archive order.
+    /// [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) cannot copy), in
+    /// archive order.
     pub skipped: Vec<Skipped>,
     /// Links replaced by a copy of their target
-    /// ([`LinkPolicy::Copy`](crate::LinkPolicy::Copy)), in archive order.
+    /// ([`LinkPolicy::copies`](crate::LinkPolicy::copies)), in archive order.
     /// Their files and directories count in `files`, `directories` and
     /// `bytes`, not in `entries`.
     pub copied: Vec<Copied>,
@@ -80,9 +80,9 @@ pub struct Skipped {
     /// Its target, escaped, for a link.
     pub link_target: Option<String>,
     /// Why it was skipped, for a link that
-    /// [`LinkPolicy::CopyOrSkip`](crate::LinkPolicy::CopyOrSkip) could not
-    /// copy (a [`Rule::Link`](crate::Rule::Link)); `None` when the options
-    /// skip every link or special file of its kind.
+    /// [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) could not copy (a
+    /// [`Rule::Link`](crate::Rule::Link)); `None` when the options skip every
+    /// link or special file of its kind.
     pub reason: Option<crate::Rule>,
 }
 

@@ -96,10 +96,11 @@ pub enum Rule {
         /// The limit in force when it was crossed.
         max: u64,
     },
-    /// Under [`LinkPolicy::Copy`](crate::LinkPolicy::Copy) (and
-    /// `CopyOrSkip`): the names the host keeps to resolve links by name, and
-    /// the paths of the copies it plans, take more than the limit
-    /// ([`MAX_LINK_STATE_BYTES`](crate::MAX_LINK_STATE_BYTES)).
+    /// When links are copied ([`LinkPolicy::copies`](crate::LinkPolicy::copies)):
+    /// the names the host keeps to resolve links by name, and the paths of
+    /// the copies it plans, take more than the limit
+    /// ([`MAX_LINK_STATE_BYTES`](crate::MAX_LINK_STATE_BYTES)). Archive-wide:
+    /// it refuses the archive under both copying policies.
     TooManyNames {
         /// The limit in bytes.
         max: u64,
@@ -118,7 +119,9 @@ pub enum Rule {
         /// The earlier entry.
         other: u64,
     },
-    /// `--links copy`: the link cannot be replaced by a copy of its target.
+    /// `--links copy` or `copy-or-refuse`: the link cannot be replaced by a
+    /// copy of its target. `copy` skips such a link (and lists it with this
+    /// rule); `copy-or-refuse` refuses the archive.
     Link(LinkProblem),
     /// `--strip-components` leaves a file, link or special file with no
     /// name (tar skips it silently; sealtar refuses).
@@ -273,10 +276,11 @@ impl fmt::Display for Rule {
     }
 }
 
-/// Why `--links copy` cannot replace a link by a copy of its target. Targets
-/// are resolved in the archive's namespace, never on the file system:
-/// symbolic link targets relative to the link's directory, hard link targets
-/// relative to the archive's root, as tar does.
+/// Why `--links copy` (or `copy-or-refuse`) cannot replace a link by a copy
+/// of its target: the link is skipped under `copy`, and refuses the archive
+/// under `copy-or-refuse`. Targets are resolved in the archive's namespace,
+/// never on the file system: symbolic link targets relative to the link's
+/// directory, hard link targets relative to the archive's root, as tar does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LinkProblem {
@@ -286,7 +290,8 @@ pub enum LinkProblem {
     Absolute,
     /// The target has a Windows drive (`C:x`, `C:\x`) or a backslash
     /// (`..\x`), which Windows resolves differently from the archive's `/`
-    /// (node-tar CVE-2026-31802, CVE-2026-29786). Refused on every system.
+    /// (node-tar CVE-2026-31802, CVE-2026-29786). Never copied, on any
+    /// system.
     WindowsForm,
     /// The target resolves outside the archive (`..` above its root).
     Outside,

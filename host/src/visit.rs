@@ -170,8 +170,9 @@ impl Extractor {
             })
             .and_then(|()| vetter.finish())?;
         // The same end-of-archive checks as extraction: members not found,
-        // and links that `--links copy` could not copy (copies themselves
-        // are not handed over).
+        // and the link verdicts that refuse the archive (a link that
+        // `--links copy-or-refuse` cannot copy, a link bomb under either
+        // copying policy; copies themselves are not handed over).
         let missing = vetter.members_not_found();
         if !missing.is_empty() {
             return Err(Error::MembersNotFound(missing));

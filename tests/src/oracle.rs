@@ -121,7 +121,8 @@ pub fn narrowed(seen: &Observed) -> Observed {
 /// Observes every path below `root` as a reader of the tree sees it:
 /// symbolic links are followed (a link to a file looks like that file, a link
 /// to a directory like that directory and its contents). This is what
-/// `--links copy` must reproduce. Links that dangle or loop are `Other`.
+/// `--links copy` and `copy-or-refuse` must reproduce for the links they
+/// copy. Links that dangle or loop are `Other`.
 pub fn observe_followed(root: &Path) -> BTreeMap<String, Observed> {
     let mut out = BTreeMap::new();
     walk_followed(root, "", 0, &mut out);

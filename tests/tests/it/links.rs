@@ -1,7 +1,10 @@
 //! `--links`, `--special`, `--strip-components`, member selection,
 //! `--exclude` and directory times, through the library. Every archive is
 //! built from raw headers; every refusal must leave the destination as it was
-//! and touch nothing next to it.
+//! and touch nothing next to it. Every link case runs under both copying
+//! policies: `copy` (the link that cannot be copied is skipped, with its
+//! reason, and the rest extracted) and `copy-or-refuse` (the archive is
+//! refused).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -11,7 +14,7 @@ use sealtar::{
 };
 use sealtar_tests::{Header, Node, Tar};
 
-use crate::support::{Scene, exec, file, options, tree};
+use crate::support::{Scene, exec, file, options, prepopulated, tree};
 
 fn extractor_with(change: impl FnOnce(&mut Options)) -> Extractor {
     let mut o = options();
@@ -19,8 +22,25 @@ fn extractor_with(change: impl FnOnce(&mut Options)) -> Extractor {
     Extractor::new(o).expect("the sandbox sets up")
 }
 
+/// `--links copy`: copies what it can, skips the rest.
 fn copying() -> Extractor {
     extractor_with(|o| o.links = LinkPolicy::Copy)
+}
+
+/// `--links copy-or-refuse`: a complete tree or nothing.
+fn copying_or_refusing() -> Extractor {
+    extractor_with(|o| o.links = LinkPolicy::CopyOrRefuse)
+}
+
+/// The two copying policies, for what they do alike.
+const COPYING: [LinkPolicy; 2] = [LinkPolicy::Copy, LinkPolicy::CopyOrRefuse];
+
+/// An extractor with `links`, then `change`.
+fn under(links: LinkPolicy, change: impl FnOnce(&mut Options)) -> Extractor {
+    extractor_with(|o| {
+        o.links = links;
+        change(o);
+    })
 }
 
 /// Extracts into an empty destination, expects success and the whole tree.
@@ -58,10 +78,59 @@ fn assert_listed_refused(extractor: &Extractor, bytes: &[u8], index: u64, rule: 
     assert!(report.violations.iter().any(|v| v.index == Some(index) && v.rule.as_ref() == Some(rule)));
 }
 
-fn link_refused(bytes: &[u8], index: u64, problem: LinkProblem) {
+/// Under `copy-or-refuse` (with `change`), entry `index` refuses the
+/// archive for `problem`, in `extract`, `list` and `check` alike.
+fn link_refused_with(change: impl Fn(&mut Options), bytes: &[u8], index: u64, problem: LinkProblem) {
     let rule = Rule::Link(problem);
-    assert_refused(&copying(), bytes, index, rule.clone());
-    assert_listed_refused(&copying(), bytes, index, &rule);
+    let e = under(LinkPolicy::CopyOrRefuse, &change);
+    assert_refused(&e, bytes, index, rule.clone());
+    assert_listed_refused(&e, bytes, index, &rule);
+}
+
+/// A link that cannot be copied, under both policies (with `change`): under
+/// `copy-or-refuse`, entry `index` refuses the archive for `problem`
+/// ([`link_refused_with`]); under `copy` the archive is extracted to
+/// `expected`, the link is reported skipped with that reason, and `list` and
+/// `check` say the same. Returns `copy`'s report.
+fn link_not_copied_with(
+    change: impl Fn(&mut Options),
+    bytes: &[u8],
+    index: u64,
+    problem: LinkProblem,
+    expected: &BTreeMap<String, Node>,
+) -> Report {
+    link_refused_with(&change, bytes, index, problem.clone());
+    let rule = Rule::Link(problem);
+    let e = under(LinkPolicy::Copy, &change);
+    let report = accept(&e, bytes, expected);
+    let skip = report.skipped.iter().find(|s| s.index == index).unwrap_or_else(|| panic!("{:?}", report.skipped));
+    assert_eq!(skip.reason.as_ref(), Some(&rule));
+    assert!(matches!(skip.kind, Kind::Symlink | Kind::Hardlink));
+    assert!(report.copied.iter().all(|c| c.index != index));
+    let indices: Vec<u64> = report.skipped.iter().map(|s| s.index).collect();
+    assert!(indices.is_sorted(), "skips in archive order: {indices:?}");
+
+    let manifest = e.list(bytes).unwrap();
+    assert!(manifest.is_acceptable(), "{:?}", manifest.error);
+    let entry = &manifest.entries[index as usize];
+    assert_eq!((&entry.refusal, &entry.action), (&None, &Action::SkipLink { rule: rule.clone() }));
+    let check = e.check(bytes, None).unwrap();
+    assert!(check.is_acceptable(), "{:?}", check.violations);
+    assert!(check.actions.iter().any(|(i, _, a)| *i == index && *a == Action::SkipLink { rule: rule.clone() }));
+    // One policy: every link the report skips for a reason is a SkipLink in
+    // the listing, and every copy a Copy.
+    for s in report.skipped.iter().filter(|s| s.reason.is_some()) {
+        assert!(matches!(manifest.entries[s.index as usize].action, Action::SkipLink { .. }), "{}", s.path);
+    }
+    for c in &report.copied {
+        assert_eq!(manifest.entries[c.index as usize].action, Action::Copy { of: c.copy_of.clone() });
+    }
+    report
+}
+
+/// [`link_not_copied_with`] with no other option.
+fn link_not_copied(bytes: &[u8], index: u64, problem: LinkProblem, expected: &BTreeMap<String, Node>) -> Report {
+    link_not_copied_with(|_| {}, bytes, index, problem, expected)
 }
 
 fn pkg() -> Tar {
@@ -131,7 +200,7 @@ fn special_files_are_refused_by_default_and_skipped_on_request() {
 }
 
 // ---------------------------------------------------------------------------
-// --links copy: what is copied
+// --links copy and copy-or-refuse: what is copied (alike under both)
 // ---------------------------------------------------------------------------
 
 #[test]
@@ -139,31 +208,41 @@ fn copy_of_an_in_archive_file_takes_its_bytes_and_mode() {
     // The link comes first: a symlink may name a later member.
     let bytes = Tar::new().symlink("run", "pkg/tool").dir("pkg/").exec_file("pkg/tool", b"#!/bin/sh\n").finish();
     let expected = tree(&[("run", exec(b"#!/bin/sh\n")), ("pkg", Node::Dir), ("pkg/tool", exec(b"#!/bin/sh\n"))]);
-    let report = accept(&copying(), &bytes, &expected);
-    assert_eq!((report.files, report.bytes), (2, 20));
-    assert_eq!(report.copied.len(), 1);
-    let c = &report.copied[0];
-    assert_eq!((c.index, c.path.as_str(), c.written.as_str(), c.copy_of.as_str()), (0, "run", "run", "pkg/tool"));
-    let manifest = copying().list(&bytes[..]).unwrap();
-    assert_eq!(manifest.entries[0].action, Action::Copy { of: "pkg/tool".into() });
+    for links in COPYING {
+        let e = under(links, |_| {});
+        let report = accept(&e, &bytes, &expected);
+        assert_eq!((report.files, report.bytes), (2, 20));
+        assert_eq!(report.copied.len(), 1);
+        assert!(report.skipped.is_empty(), "{links:?}: {:?}", report.skipped);
+        let c = &report.copied[0];
+        assert_eq!((c.index, c.path.as_str(), c.written.as_str(), c.copy_of.as_str()), (0, "run", "run", "pkg/tool"));
+        let manifest = e.list(&bytes[..]).unwrap();
+        assert_eq!(manifest.entries[0].action, Action::Copy { of: "pkg/tool".into() });
+    }
 }
 
 #[test]
 fn copy_of_an_in_archive_directory_copies_its_tree() {
-    let bytes =
-        pkg().dir("pkg/sub/").file("pkg/sub/x.txt", b"x").symlink("pkg/mirror", ".").symlink("alias", "pkg").finish();
-    // `pkg/mirror -> .` contains itself: refused as a cycle.
-    link_refused(&bytes, 5, LinkProblem::Cycle);
-
-    let bytes = pkg().dir("pkg/sub/").file("pkg/sub/x.txt", b"x").symlink("alias", "pkg").finish();
     let mut expected = pkg_tree();
     expected.extend(tree(&[("pkg/sub", Node::Dir), ("pkg/sub/x.txt", file(b"x"))]));
     let copies: Vec<(String, Node)> =
         expected.iter().map(|(p, n)| (p.replacen("pkg", "alias", 1), n.clone())).collect();
     expected.extend(copies);
-    let report = accept(&copying(), &bytes, &expected);
-    assert_eq!(report.files, 6);
-    assert_eq!(report.copied[0].copy_of, "pkg");
+
+    // `pkg/mirror -> .` contains itself: a cycle, never copied. `copy`
+    // skips it, and leaves it out of the copy of `pkg`.
+    let bytes =
+        pkg().dir("pkg/sub/").file("pkg/sub/x.txt", b"x").symlink("pkg/mirror", ".").symlink("alias", "pkg").finish();
+    let report = link_not_copied(&bytes, 5, LinkProblem::Cycle, &expected);
+    assert_eq!(report.copied.iter().map(|c| (c.index, c.copy_of.as_str())).collect::<Vec<_>>(), [(6, "pkg")]);
+
+    let bytes = pkg().dir("pkg/sub/").file("pkg/sub/x.txt", b"x").symlink("alias", "pkg").finish();
+    for links in COPYING {
+        let report = accept(&under(links, |_| {}), &bytes, &expected);
+        assert_eq!(report.files, 6);
+        assert_eq!(report.copied[0].copy_of, "pkg");
+        assert!(report.skipped.is_empty(), "{links:?}: {:?}", report.skipped);
+    }
 }
 
 #[test]
@@ -175,25 +254,31 @@ fn links_inside_a_copied_directory_are_copied_as_what_they_name() {
         .symlink("pkg/lib/readme", "../README")
         .symlink("lib", "pkg/lib")
         .finish();
-    let scene = Scene::bare();
-    scene.extract_with(&copying(), &bytes[..]).unwrap();
-    let t = scene.dest_tree();
-    for p in ["pkg/lib/libx.so", "lib/libx.so", "lib/libx.so.1"] {
-        assert_eq!(t[p], file(b"ELF"), "{p}");
+    for links in COPYING {
+        let scene = Scene::bare();
+        let report = scene.extract_with(&under(links, |_| {}), &bytes[..]).unwrap();
+        let t = scene.dest_tree();
+        for p in ["pkg/lib/libx.so", "lib/libx.so", "lib/libx.so.1"] {
+            assert_eq!(t[p], file(b"ELF"), "{links:?}: {p}");
+        }
+        assert_eq!(t["lib/readme"], file(b"read me\n"));
+        assert!(report.skipped.is_empty(), "{links:?}: {:?}", report.skipped);
     }
-    assert_eq!(t["lib/readme"], file(b"read me\n"));
 }
 
 #[test]
 fn chain_of_links_resolves_to_the_last_target() {
     let bytes = pkg().symlink("a", "b").symlink("b", "pkg/c").symlink("pkg/c", "README").finish();
-    let scene = Scene::bare();
-    let report = scene.extract_with(&copying(), &bytes[..]).unwrap();
-    let t = scene.dest_tree();
-    for p in ["a", "b", "pkg/c"] {
-        assert_eq!(t[p], file(b"read me\n"), "{p}");
+    for links in COPYING {
+        let scene = Scene::bare();
+        let report = scene.extract_with(&under(links, |_| {}), &bytes[..]).unwrap();
+        let t = scene.dest_tree();
+        for p in ["a", "b", "pkg/c"] {
+            assert_eq!(t[p], file(b"read me\n"), "{links:?}: {p}");
+        }
+        assert!(report.copied.iter().all(|c| c.copy_of == "pkg/README"));
+        assert_eq!((report.copied.len(), report.skipped.len()), (3, 0), "{links:?}");
     }
-    assert!(report.copied.iter().all(|c| c.copy_of == "pkg/README"));
 }
 
 #[test]
@@ -201,46 +286,62 @@ fn hardlink_to_an_earlier_member_is_copied() {
     let bytes = pkg().hardlink("pkg/again", "./pkg/tool").finish();
     let mut expected = pkg_tree();
     expected.insert("pkg/again".into(), exec(b"#!/bin/sh\n"));
-    accept(&copying(), &bytes, &expected);
+    for links in COPYING {
+        let report = accept(&under(links, |_| {}), &bytes, &expected);
+        assert!(report.skipped.is_empty(), "{links:?}: {:?}", report.skipped);
+    }
 }
 
 // ---------------------------------------------------------------------------
-// --links copy: what is refused
+// What cannot be copied: skipped under copy, refused under copy-or-refuse
 // ---------------------------------------------------------------------------
 
 #[test]
-fn chain_longer_than_the_cap_is_refused() {
+fn chain_longer_than_the_cap_is_never_copied() {
     let mut t = pkg();
     let hops = MAX_LINK_HOPS + 1;
     for i in 0..hops {
         t.symlink(&format!("l{i}"), &format!("l{}", i + 1));
     }
     t.symlink(&format!("l{hops}"), "pkg/README");
-    link_refused(&t.finish(), 3, LinkProblem::ChainTooLong { max: MAX_LINK_HOPS });
+    // `l0` follows one link too many; the others are within the cap.
+    let mut expected = pkg_tree();
+    for i in 1..=hops {
+        expected.insert(format!("l{i}"), file(b"read me\n"));
+    }
+    let report = link_not_copied(&t.finish(), 3, LinkProblem::ChainTooLong { max: MAX_LINK_HOPS }, &expected);
+    assert_eq!((report.skipped.len(), report.copied.len()), (1, hops));
     // One hop under the cap is fine.
     let mut t = pkg();
     for i in 0..MAX_LINK_HOPS {
         t.symlink(&format!("l{i}"), &format!("l{}", i + 1));
     }
     t.symlink(&format!("l{MAX_LINK_HOPS}"), "pkg/README");
-    Scene::bare().extract_with(&copying(), &t.finish()[..]).unwrap();
+    let bytes = t.finish();
+    for links in COPYING {
+        let report = Scene::bare().extract_with(&under(links, |_| {}), &bytes[..]).unwrap();
+        assert_eq!((report.skipped.len(), report.copied.len()), (0, MAX_LINK_HOPS + 1), "{links:?}");
+    }
 }
 
 #[test]
-fn cycles_are_refused() {
-    link_refused(&pkg().symlink("a", "b").symlink("b", "a").finish(), 3, LinkProblem::Cycle);
-    link_refused(&pkg().symlink("self", "self").finish(), 3, LinkProblem::Cycle);
-    link_refused(&pkg().symlink("pkg/up", "..").finish(), 3, LinkProblem::Cycle);
+fn cycles_are_never_copied() {
+    let report =
+        link_not_copied(&pkg().symlink("a", "b").symlink("b", "a").finish(), 3, LinkProblem::Cycle, &pkg_tree());
+    assert_eq!(report.skipped.len(), 2, "both links of the cycle");
+    link_not_copied(&pkg().symlink("self", "self").finish(), 3, LinkProblem::Cycle, &pkg_tree());
+    link_not_copied(&pkg().symlink("pkg/up", "..").finish(), 3, LinkProblem::Cycle, &pkg_tree());
     // Two directories that each hold a link to the other: copying either never ends.
     let bytes = Tar::new().dir("a/").dir("b/").symlink("a/l", "../b").symlink("b/m", "../a").finish();
-    link_refused(&bytes, 2, LinkProblem::Cycle);
+    let report = link_not_copied(&bytes, 2, LinkProblem::Cycle, &tree(&[("a", Node::Dir), ("b", Node::Dir)]));
+    assert_eq!(report.skipped.len(), 2, "both links");
 }
 
 #[test]
-fn absolute_targets_are_refused() {
+fn absolute_targets_are_never_copied() {
     let scene = Scene::new();
     // On Windows the same place on the current drive (`/users/...`): a
-    // target with a drive letter is refused for that (tested elsewhere).
+    // target with a drive letter is never copied for that (tested elsewhere).
     let root = scene.root.to_str().unwrap();
     let root = if cfg!(windows) {
         root.split_once(':').map_or(root, |(_, rest)| rest).replace('\\', "/")
@@ -248,66 +349,91 @@ fn absolute_targets_are_refused() {
         root.to_string()
     };
     let target = format!("{root}/sentinel/secret.txt");
-    link_refused(&pkg().symlink("pkg/abs", &target).finish(), 3, LinkProblem::Absolute);
-    link_refused(&pkg().hardlink("pkg/abs", "/etc/passwd").finish(), 3, LinkProblem::Absolute);
+    link_not_copied(&pkg().symlink("pkg/abs", &target).finish(), 3, LinkProblem::Absolute, &pkg_tree());
+    // Drive-less, so that it is the same absolute form on Windows (where a
+    // drive letter is `link-windows-form` instead).
+    let abs = pkg().symlink("pkg/abs", "/tmp/sentinel/secret.txt").finish();
+    link_not_copied(&abs, 3, LinkProblem::Absolute, &pkg_tree());
+    link_not_copied(&pkg().hardlink("pkg/abs", "/etc/passwd").finish(), 3, LinkProblem::Absolute, &pkg_tree());
 }
 
 #[test]
-fn targets_outside_the_archive_are_refused() {
-    link_refused(&pkg().symlink("pkg/out", "../../sentinel/secret.txt").finish(), 3, LinkProblem::Outside);
-    link_refused(&pkg().symlink("pkg/out", "../pkg/../..").finish(), 3, LinkProblem::Outside);
-    link_refused(&pkg().hardlink("pkg/out", "../x").finish(), 3, LinkProblem::Outside);
+fn targets_outside_the_archive_are_never_copied() {
+    let out = pkg().symlink("pkg/out", "../../sentinel/secret.txt").finish();
+    link_not_copied(&out, 3, LinkProblem::Outside, &pkg_tree());
+    link_not_copied(&pkg().symlink("pkg/out", "../pkg/../..").finish(), 3, LinkProblem::Outside, &pkg_tree());
+    link_not_copied(&pkg().hardlink("pkg/out", "../x").finish(), 3, LinkProblem::Outside, &pkg_tree());
     // Outside through another link.
-    link_refused(&pkg().symlink("l", "pkg").symlink("out", "l/../../x").finish(), 4, LinkProblem::Outside);
+    let through = pkg().symlink("l", "pkg").symlink("out", "l/../../x").finish();
+    let mut expected = pkg_tree();
+    expected.extend(tree(&[("l", Node::Dir), ("l/tool", exec(b"#!/bin/sh\n")), ("l/README", file(b"read me\n"))]));
+    link_not_copied(&through, 4, LinkProblem::Outside, &expected);
 }
 
 #[test]
-fn dangling_targets_are_refused_even_if_the_destination_has_them() {
+fn dangling_targets_are_never_copied_even_if_the_destination_has_them() {
     // `existing.txt` is in the pre-populated destination, not in the archive:
     // targets are never resolved on the file system.
-    link_refused(&pkg().symlink("pkg/l", "../existing.txt").finish(), 3, LinkProblem::Dangling);
-    link_refused(&pkg().symlink("pkg/l", "nothere").finish(), 3, LinkProblem::Dangling);
-    link_refused(&pkg().symlink("pkg/l", "README/x").finish(), 3, LinkProblem::Dangling);
-    link_refused(&pkg().hardlink("pkg/l", "pkg/nothere").finish(), 3, LinkProblem::Dangling);
+    let bytes = pkg().symlink("pkg/l", "../existing.txt").finish();
+    link_not_copied(&bytes, 3, LinkProblem::Dangling, &pkg_tree());
+    let scene = Scene::new();
+    let report = scene.extract_with(&copying(), &bytes[..]).unwrap_or_else(|e| panic!("refused: {e}"));
+    assert_eq!(report.skipped[0].reason, Some(Rule::Link(LinkProblem::Dangling)));
+    let mut expected = prepopulated();
+    expected.extend(pkg_tree());
+    assert_eq!(scene.dest_tree(), expected, "nothing copied from the destination");
+    scene.assert_outside_untouched();
+
+    link_not_copied(&pkg().symlink("pkg/l", "nothere").finish(), 3, LinkProblem::Dangling, &pkg_tree());
+    link_not_copied(&pkg().symlink("pkg/l", "README/x").finish(), 3, LinkProblem::Dangling, &pkg_tree());
+    link_not_copied(&pkg().hardlink("pkg/l", "pkg/nothere").finish(), 3, LinkProblem::Dangling, &pkg_tree());
+    // The Debian case: a changelog that links to another package's file.
+    let deb = pkg().symlink("pkg/changelog.Debian.gz", "../other/changelog.Debian.gz").finish();
+    link_not_copied(&deb, 3, LinkProblem::Dangling, &pkg_tree());
 }
 
 #[test]
-fn drive_relative_and_backslash_targets_are_refused() {
+fn drive_relative_and_backslash_targets_are_never_copied() {
     // node-tar CVE-2026-31802 and CVE-2026-29786: Windows reads these as a
     // drive or a separator, wherever the archive was made.
     for target in ["C:../x", "C:\\x", "c:x", "..\\x", "pkg\\README", "D:/x"] {
-        link_refused(&pkg().symlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm);
-        link_refused(&pkg().hardlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm);
+        link_not_copied(&pkg().symlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm, &pkg_tree());
+        link_not_copied(&pkg().hardlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm, &pkg_tree());
     }
 }
 
 #[test]
-fn hardlink_to_a_later_member_is_refused() {
+fn hardlink_to_a_later_member_is_never_copied() {
     // tar semantics: a hard link names a member already extracted. GNU tar
-    // fails on this archive ("Cannot hard link"); sealtar refuses it.
+    // fails on this archive ("Cannot hard link"); sealtar refuses it under
+    // `copy-or-refuse` and skips the link under `copy`.
     let bytes = Tar::new().hardlink("early", "late").file("late", b"late").finish();
-    link_refused(&bytes, 0, LinkProblem::LaterEntry { target: 1 });
+    link_not_copied(&bytes, 0, LinkProblem::LaterEntry { target: 1 }, &tree(&[("late", file(b"late"))]));
 }
 
 #[test]
-fn hardlink_to_a_directory_or_a_special_file_is_refused() {
-    link_refused(&pkg().hardlink("h", "pkg").finish(), 3, LinkProblem::HardlinkToDirectory);
-    let both = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.special = SpecialPolicy::Skip;
-    });
+fn hardlink_to_a_directory_or_a_special_file_is_never_copied() {
+    link_not_copied(&pkg().hardlink("h", "pkg").finish(), 3, LinkProblem::HardlinkToDirectory, &pkg_tree());
     let bytes = pkg().fifo("pkg/fifo").symlink("l", "pkg/fifo").finish();
-    assert_refused(&both, &bytes, 4, Rule::Link(LinkProblem::NotFileOrDirectory));
+    let special_skipped = |o: &mut Options| o.special = SpecialPolicy::Skip;
+    let report = link_not_copied_with(special_skipped, &bytes, 4, LinkProblem::NotFileOrDirectory, &pkg_tree());
+    let skipped: Vec<(u64, Kind)> = report.skipped.iter().map(|s| (s.index, s.kind)).collect();
+    assert_eq!(skipped, [(3, Kind::Fifo), (4, Kind::Symlink)]);
+    assert_eq!(report.skipped[0].reason, None, "the FIFO is skipped as a special file");
 }
 
 #[test]
-fn empty_and_invalid_targets_are_refused() {
-    link_refused(&pkg().symlink("l", "").finish(), 3, LinkProblem::BadTarget);
+fn empty_and_invalid_targets_are_never_copied() {
+    link_not_copied(&pkg().symlink("l", "").finish(), 3, LinkProblem::BadTarget, &pkg_tree());
     let mut h = Header::new(b"l", b'2', 0);
     h.link(b"caf\xe9");
     let bytes = pkg().entry(&h, b"").finish();
-    link_refused(&bytes, 3, LinkProblem::BadTarget);
+    link_not_copied(&bytes, 3, LinkProblem::BadTarget, &pkg_tree());
 }
+
+// ---------------------------------------------------------------------------
+// Link bombs: refused under both (limits are archive-wide)
+// ---------------------------------------------------------------------------
 
 #[test]
 fn link_bomb_of_a_big_file_is_refused_by_the_size_limit() {
@@ -317,16 +443,15 @@ fn link_bomb_of_a_big_file_is_refused_by_the_size_limit() {
         t.symlink(&format!("l{i}"), "big");
     }
     let bytes = t.finish();
-    let limited = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.max_size = Some(40_000);
-    });
-    // The size limit counts the tar stream, headers included (issue 9 §3):
-    // the file's header and data (4,608 bytes) and the 20 link headers
-    // (10,240) make 14,848 before any copy. Six copies of 4,096 bytes fit
-    // (39,424); the seventh, of link `l6` (entry 7), crosses 40,000.
-    assert_refused(&limited, &bytes, 7, Rule::TooLarge { max: 40_000 });
-    assert_listed_refused(&limited, &bytes, 7, &Rule::TooLarge { max: 40_000 });
+    for links in COPYING {
+        let limited = under(links, |o| o.max_size = Some(40_000));
+        // The size limit counts the tar stream, headers included (issue 9 §3):
+        // the file's header and data (4,608 bytes) and the 20 link headers
+        // (10,240) make 14,848 before any copy. Six copies of 4,096 bytes fit
+        // (39,424); the seventh, of link `l6` (entry 7), crosses 40,000.
+        assert_refused(&limited, &bytes, 7, Rule::TooLarge { max: 40_000 });
+        assert_listed_refused(&limited, &bytes, 7, &Rule::TooLarge { max: 40_000 });
+    }
 }
 
 /// A directory copy creates directories: they count toward `--max-dirs`
@@ -338,19 +463,15 @@ fn directory_copies_count_toward_max_dirs() {
     t.dir("d/").dir("d/s1/").dir("d/s2/").dir("d/s3/").file("d/s1/f", b"x");
     t.symlink("c0", "d").symlink("c1", "d");
     let bytes = t.finish();
-    // 4 directories, then 4 per copy: the first copy makes 8, the second 12.
-    let limited = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.max_dirs = 10;
-    });
-    assert_refused(&limited, &bytes, 6, Rule::TooManyDirectories { max: 10 });
-    assert_listed_refused(&limited, &bytes, 6, &Rule::TooManyDirectories { max: 10 });
-    let roomy = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.max_dirs = 12;
-    });
-    let report = Scene::bare().extract_with(&roomy, &bytes[..]).unwrap_or_else(|e| panic!("refused: {e}"));
-    assert_eq!(report.directories, 12);
+    for links in COPYING {
+        // 4 directories, then 4 per copy: the first copy makes 8, the second 12.
+        let limited = under(links, |o| o.max_dirs = 10);
+        assert_refused(&limited, &bytes, 6, Rule::TooManyDirectories { max: 10 });
+        assert_listed_refused(&limited, &bytes, 6, &Rule::TooManyDirectories { max: 10 });
+        let roomy = under(links, |o| o.max_dirs = 12);
+        let report = Scene::bare().extract_with(&roomy, &bytes[..]).unwrap_or_else(|e| panic!("refused: {e}"));
+        assert_eq!(report.directories, 12);
+    }
 
     // Under `pkg/`, stripped: the archive has 5 directories, the names
     // written 4 (`pkg/` is the destination itself). The copies count from
@@ -359,13 +480,14 @@ fn directory_copies_count_toward_max_dirs() {
     t.dir("pkg/").dir("pkg/d/").dir("pkg/d/s1/").dir("pkg/d/s2/").dir("pkg/d/s3/");
     t.symlink("pkg/c0", "d").symlink("pkg/c1", "d");
     let bytes = t.finish();
-    let stripped = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.strip_components = 1;
-        o.max_dirs = 8;
-    });
-    assert_refused(&stripped, &bytes, 6, Rule::TooManyDirectories { max: 8 });
-    assert_listed_refused(&stripped, &bytes, 6, &Rule::TooManyDirectories { max: 8 });
+    for links in COPYING {
+        let stripped = under(links, |o| {
+            o.strip_components = 1;
+            o.max_dirs = 8;
+        });
+        assert_refused(&stripped, &bytes, 6, Rule::TooManyDirectories { max: 8 });
+        assert_listed_refused(&stripped, &bytes, 6, &Rule::TooManyDirectories { max: 8 });
+    }
 }
 
 /// Within the entry and size limits (400 copies of 1,000 empty files), but
@@ -387,12 +509,17 @@ fn link_bomb_of_long_names_is_refused_by_the_names_limit() {
     }
     let bytes = sealtar_tests::gzip(&t.finish());
     let rule = Rule::TooManyNames { max: sealtar::MAX_LINK_STATE_BYTES };
-    let err = refuse(&copying(), &bytes);
-    let Error::Refused { index, rule: r, .. } = &err else { panic!("{err:?}") };
-    assert_eq!(r, &rule);
-    assert!((1301..1401).contains(index), "refused at entry {index}, a link");
-    assert_listed_refused(&copying(), &bytes, *index, &rule);
-    assert!(err.to_string().contains("[rule too-many-names]"), "{err}");
+    let mut refused_at = Vec::new();
+    for e in [copying(), copying_or_refusing()] {
+        let err = refuse(&e, &bytes);
+        let Error::Refused { index, rule: r, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(r, &rule);
+        assert!((1301..1401).contains(index), "refused at entry {index}, a link");
+        assert_listed_refused(&e, &bytes, *index, &rule);
+        assert!(err.to_string().contains("[rule too-many-names]"), "{err}");
+        refused_at.push(*index);
+    }
+    assert_eq!(refused_at[0], refused_at[1], "at the same link under both");
 }
 
 #[test]
@@ -406,12 +533,6 @@ fn link_bomb_of_a_big_directory_is_refused_by_the_entry_limit() {
         t.symlink(&format!("c{i}"), "d");
     }
     let bytes = t.finish();
-    let limited = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.max_entries = 200;
-    });
-    // 61 entries, then 51 per copy: the third copy crosses 200.
-    assert_refused(&limited, &bytes, 53, Rule::TooManyEntries { max: 200 });
     // Nested links multiply: each level doubles the tree.
     let mut t = Tar::new();
     t.dir("l0/").file("l0/x", b"x");
@@ -420,67 +541,88 @@ fn link_bomb_of_a_big_directory_is_refused_by_the_entry_limit() {
         t.symlink(&format!("l{level}/a"), &format!("../l{}", level - 1));
         t.symlink(&format!("l{level}/b"), &format!("../l{}", level - 1));
     }
-    let err = refuse(
-        &extractor_with(|o| {
-            o.links = LinkPolicy::Copy;
-            o.max_entries = 10_000;
-        }),
-        &t.finish(),
-    );
-    assert!(
-        matches!(err.rule(), Some(Rule::TooManyEntries { .. } | Rule::Link(LinkProblem::ChainTooLong { .. }))),
-        "{err}"
-    );
+    let nested = t.finish();
+    for links in COPYING {
+        // 61 entries, then 51 per copy: the third copy crosses 200.
+        let limited = under(links, |o| o.max_entries = 200);
+        assert_refused(&limited, &bytes, 53, Rule::TooManyEntries { max: 200 });
+        assert_listed_refused(&limited, &bytes, 53, &Rule::TooManyEntries { max: 200 });
+        let err = refuse(&under(links, |o| o.max_entries = 10_000), &nested);
+        assert!(
+            matches!(err.rule(), Some(Rule::TooManyEntries { .. } | Rule::Link(LinkProblem::ChainTooLong { .. }))),
+            "{links:?}: {err}"
+        );
+    }
 }
 
 #[test]
 fn link_names_obey_portable_rules() {
-    let portable = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.portable = true;
-    });
-    let bytes = pkg().symlink("pkg/CON", "README").finish();
-    assert!(matches!(refuse(&portable, &bytes).rule(), Some(Rule::NotPortable(_))));
-    let bytes = pkg().symlink("pkg/readme", "tool").finish();
-    assert_refused(&portable, &bytes, 3, Rule::FoldingCollision { other: 2 });
-    let bytes = pkg().symlink("pkg/a:b", "tool").finish();
-    assert!(matches!(refuse(&portable, &bytes).rule(), Some(Rule::NotPortable(_))));
+    for links in COPYING {
+        let portable = under(links, |o| o.portable = true);
+        let bytes = pkg().symlink("pkg/CON", "README").finish();
+        assert!(matches!(refuse(&portable, &bytes).rule(), Some(Rule::NotPortable(_))), "{links:?}");
+        let bytes = pkg().symlink("pkg/readme", "tool").finish();
+        assert_refused(&portable, &bytes, 3, Rule::FoldingCollision { other: 2 });
+        let bytes = pkg().symlink("pkg/a:b", "tool").finish();
+        assert!(matches!(refuse(&portable, &bytes).rule(), Some(Rule::NotPortable(_))), "{links:?}");
+        // A portable name with a target in the archive is copied.
+        let mut expected = pkg_tree();
+        expected.insert("pkg/run".into(), exec(b"#!/bin/sh\n"));
+        let report = accept(&portable, &pkg().symlink("pkg/run", "tool").finish(), &expected);
+        assert_eq!((report.copied.len(), report.skipped.len()), (1, 0), "{links:?}");
+    }
+    // A portable name whose target cannot be copied: skipped under `copy`,
+    // refused under `copy-or-refuse`.
+    let portable = |o: &mut Options| o.portable = true;
+    let bytes = pkg().symlink("pkg/l", "C:../x").finish();
+    link_not_copied_with(portable, &bytes, 3, LinkProblem::WindowsForm, &pkg_tree());
+    let bytes = pkg().symlink("pkg/l", "../../x").finish();
+    link_not_copied_with(portable, &bytes, 3, LinkProblem::Outside, &pkg_tree());
 }
 
 #[test]
-fn target_that_is_not_extracted_is_refused_but_an_excluded_link_is_only_vetted() {
+fn target_that_is_not_extracted_is_never_copied_but_an_excluded_link_is_only_vetted() {
     let bytes = pkg().symlink("l", "pkg/README").finish();
-    let e = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.exclude = vec!["README".into()];
-    });
-    assert_refused(&e, &bytes, 3, Rule::Link(LinkProblem::NotExtracted));
-    // An excluded link is not written, but a hostile one still refuses.
-    let e = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.exclude = vec!["l".into()];
-    });
-    accept(&e, &bytes, &pkg_tree());
+    let readme_excluded = |o: &mut Options| o.exclude = vec!["README".into()];
+    let expected = tree(&[("pkg", Node::Dir), ("pkg/tool", exec(b"#!/bin/sh\n"))]);
+    let report = link_not_copied_with(readme_excluded, &bytes, 3, LinkProblem::NotExtracted, &expected);
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].reason, Some(Rule::Link(LinkProblem::NotExtracted)));
+    assert_eq!(
+        under(LinkPolicy::Copy, readme_excluded).list(&bytes[..]).unwrap().entries[3].action,
+        Action::SkipLink { rule: Rule::Link(LinkProblem::NotExtracted) }
+    );
+
+    // An excluded link is not written: with a target in the archive it is
+    // only vetted.
+    let link_excluded = |o: &mut Options| o.exclude = vec!["l".into()];
+    for links in COPYING {
+        let report = accept(&under(links, link_excluded), &bytes, &pkg_tree());
+        assert!(report.skipped.is_empty() && report.copied.is_empty(), "{links:?}");
+    }
+    // A hostile excluded link still refuses under `copy-or-refuse`; under
+    // `copy` it is neither written nor skipped.
     let bytes = pkg().symlink("l", "/etc/passwd").finish();
-    assert_refused(&e, &bytes, 3, Rule::Link(LinkProblem::Absolute));
+    assert_refused(&under(LinkPolicy::CopyOrRefuse, link_excluded), &bytes, 3, Rule::Link(LinkProblem::Absolute));
+    let report = accept(&under(LinkPolicy::Copy, link_excluded), &bytes, &pkg_tree());
+    assert!(report.skipped.is_empty() && report.copied.is_empty());
 }
 
 #[test]
 fn copies_follow_strip_components() {
     let bytes = pkg().symlink("pkg/run", "tool").hardlink("pkg/hard", "pkg/README").finish();
-    let e = extractor_with(|o| {
-        o.links = LinkPolicy::Copy;
-        o.strip_components = 1;
-    });
     let expected = tree(&[
         ("tool", exec(b"#!/bin/sh\n")),
         ("README", file(b"read me\n")),
         ("run", exec(b"#!/bin/sh\n")),
         ("hard", file(b"read me\n")),
     ]);
-    let report = accept(&e, &bytes, &expected);
-    assert_eq!((report.copied[0].path.as_str(), report.copied[0].written.as_str()), ("pkg/run", "run"));
-    assert_eq!(report.copied[0].copy_of, "tool");
+    for links in COPYING {
+        let report = accept(&under(links, |o| o.strip_components = 1), &bytes, &expected);
+        assert_eq!((report.copied[0].path.as_str(), report.copied[0].written.as_str()), ("pkg/run", "run"));
+        assert_eq!(report.copied[0].copy_of, "tool");
+        assert!(report.skipped.is_empty(), "{links:?}: {:?}", report.skipped);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -666,142 +808,27 @@ fn copied_directories_take_their_targets_time() {
     let mut dir = Header::new(b"d/", b'5', 0);
     dir.mode(0o755).mtime(1_500_000_000);
     let bytes = Tar::new().entry(&dir, b"").file("d/a", b"a").symlink("c", "d").finish();
-    let scene = Scene::bare();
-    scene.extract_with(&copying(), &bytes[..]).unwrap();
-    assert_eq!(mtime(&scene.dest.join("c")), SystemTime::UNIX_EPOCH + Duration::from_secs(1_500_000_000));
-    assert_eq!(mtime(&scene.dest.join("c/a")), SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    for links in COPYING {
+        let scene = Scene::bare();
+        scene.extract_with(&under(links, |_| {}), &bytes[..]).unwrap();
+        assert_eq!(mtime(&scene.dest.join("c")), SystemTime::UNIX_EPOCH + Duration::from_secs(1_500_000_000));
+        assert_eq!(mtime(&scene.dest.join("c/a")), SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    }
 }
 
 // ---------------------------------------------------------------------------
-// --links copy-or-skip
+// --links copy: copies next to skips
 // ---------------------------------------------------------------------------
 
-fn copying_or_skipping() -> Extractor {
-    extractor_with(|o| o.links = LinkPolicy::CopyOrSkip)
-}
-
-/// Under `copy`, entry `index` refuses the archive for `problem`; under
-/// `copy-or-skip` the archive is extracted to `expected`, the link is
-/// reported skipped with that reason, and `list` and `check` say the same.
-fn link_skipped(bytes: &[u8], index: u64, problem: LinkProblem, expected: &BTreeMap<String, Node>) -> Report {
-    link_refused(bytes, index, problem.clone());
-    let rule = Rule::Link(problem);
-    let e = copying_or_skipping();
-    let report = accept(&e, bytes, expected);
-    let skip = report.skipped.iter().find(|s| s.index == index).unwrap_or_else(|| panic!("{:?}", report.skipped));
-    assert_eq!(skip.reason.as_ref(), Some(&rule));
-    assert!(matches!(skip.kind, Kind::Symlink | Kind::Hardlink));
-    assert!(report.copied.iter().all(|c| c.index != index));
-    let indices: Vec<u64> = report.skipped.iter().map(|s| s.index).collect();
-    assert!(indices.is_sorted(), "skips in archive order: {indices:?}");
-
-    let manifest = e.list(bytes).unwrap();
-    assert!(manifest.is_acceptable(), "{:?}", manifest.error);
-    let entry = &manifest.entries[index as usize];
-    assert_eq!((&entry.refusal, &entry.action), (&None, &Action::SkipLink { rule: rule.clone() }));
-    let check = e.check(bytes, None).unwrap();
-    assert!(check.is_acceptable(), "{:?}", check.violations);
-    assert!(check.actions.iter().any(|(i, _, a)| *i == index && *a == Action::SkipLink { rule: rule.clone() }));
-    // One policy: every link the report skips for a reason is a SkipLink in
-    // the listing, and every copy a Copy.
-    for s in report.skipped.iter().filter(|s| s.reason.is_some()) {
-        assert!(matches!(manifest.entries[s.index as usize].action, Action::SkipLink { .. }), "{}", s.path);
-    }
-    for c in &report.copied {
-        assert_eq!(manifest.entries[c.index as usize].action, Action::Copy { of: c.copy_of.clone() });
-    }
-    report
-}
-
 #[test]
-fn copy_or_skip_skips_absolute_outside_and_dangling_targets() {
-    // Drive-less, so that it is the same absolute form on Windows (where a
-    // drive letter is refused as `link-windows-form` instead).
-    let abs = pkg().symlink("pkg/abs", "/tmp/sentinel/secret.txt").finish();
-    link_skipped(&abs, 3, LinkProblem::Absolute, &pkg_tree());
-    link_skipped(&pkg().hardlink("pkg/abs", "/etc/passwd").finish(), 3, LinkProblem::Absolute, &pkg_tree());
-    let out = pkg().symlink("pkg/out", "../../sentinel/secret.txt").finish();
-    link_skipped(&out, 3, LinkProblem::Outside, &pkg_tree());
-    let through = pkg().symlink("l", "pkg").symlink("out", "l/../../x").finish();
-    let mut expected = pkg_tree();
-    expected.extend(tree(&[("l", Node::Dir), ("l/tool", exec(b"#!/bin/sh\n")), ("l/README", file(b"read me\n"))]));
-    link_skipped(&through, 4, LinkProblem::Outside, &expected);
-    // The Debian case: a changelog that links to another package's file.
-    let deb = pkg().symlink("pkg/changelog.Debian.gz", "../other/changelog.Debian.gz").finish();
-    link_skipped(&deb, 3, LinkProblem::Dangling, &pkg_tree());
-    link_skipped(&pkg().symlink("pkg/l", "../existing.txt").finish(), 3, LinkProblem::Dangling, &pkg_tree());
-    link_skipped(&pkg().symlink("pkg/l", "README/x").finish(), 3, LinkProblem::Dangling, &pkg_tree());
-    link_skipped(&pkg().hardlink("pkg/l", "pkg/nothere").finish(), 3, LinkProblem::Dangling, &pkg_tree());
-}
-
-#[test]
-fn copy_or_skip_skips_windows_forms_bad_targets_and_bad_hardlinks() {
-    for target in ["C:../x", "C:\\x", "..\\x", "pkg\\README"] {
-        link_skipped(&pkg().symlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm, &pkg_tree());
-        link_skipped(&pkg().hardlink("pkg/l", target).finish(), 3, LinkProblem::WindowsForm, &pkg_tree());
-    }
-    link_skipped(&pkg().symlink("l", "").finish(), 3, LinkProblem::BadTarget, &pkg_tree());
-    link_skipped(&pkg().hardlink("h", "pkg").finish(), 3, LinkProblem::HardlinkToDirectory, &pkg_tree());
-    let later = Tar::new().hardlink("early", "late").file("late", b"late").finish();
-    link_skipped(&later, 0, LinkProblem::LaterEntry { target: 1 }, &tree(&[("late", file(b"late"))]));
-}
-
-#[test]
-fn copy_or_skip_skips_cycles_and_over_long_chains() {
-    let report = link_skipped(&pkg().symlink("a", "b").symlink("b", "a").finish(), 3, LinkProblem::Cycle, &pkg_tree());
-    assert_eq!(report.skipped.len(), 2, "both links of the cycle");
-    link_skipped(&pkg().symlink("pkg/up", "..").finish(), 3, LinkProblem::Cycle, &pkg_tree());
-    // Two directories that each hold a link to the other.
-    let bytes = Tar::new().dir("a/").dir("b/").symlink("a/l", "../b").symlink("b/m", "../a").finish();
-    link_skipped(&bytes, 2, LinkProblem::Cycle, &tree(&[("a", Node::Dir), ("b", Node::Dir)]));
-
-    let mut t = pkg();
-    let hops = MAX_LINK_HOPS + 1;
-    for i in 0..hops {
-        t.symlink(&format!("l{i}"), &format!("l{}", i + 1));
-    }
-    t.symlink(&format!("l{hops}"), "pkg/README");
-    // `l0` follows one link too many; the others are within the cap.
-    let mut expected = pkg_tree();
-    for i in 1..=hops {
-        expected.insert(format!("l{i}"), file(b"read me\n"));
-    }
-    let report = link_skipped(&t.finish(), 3, LinkProblem::ChainTooLong { max: MAX_LINK_HOPS }, &expected);
-    assert_eq!((report.skipped.len(), report.copied.len()), (1, hops));
-}
-
-#[test]
-fn copy_or_skip_skips_a_link_whose_target_is_not_extracted() {
-    let bytes = pkg().symlink("l", "pkg/README").finish();
-    let e = extractor_with(|o| {
-        o.links = LinkPolicy::CopyOrSkip;
-        o.exclude = vec!["README".into()];
-    });
-    let expected = tree(&[("pkg", Node::Dir), ("pkg/tool", exec(b"#!/bin/sh\n"))]);
-    let report = accept(&e, &bytes, &expected);
-    assert_eq!(report.skipped.len(), 1);
-    assert_eq!(report.skipped[0].reason, Some(Rule::Link(LinkProblem::NotExtracted)));
-    assert_eq!(
-        e.list(&bytes[..]).unwrap().entries[3].action,
-        Action::SkipLink { rule: Rule::Link(LinkProblem::NotExtracted) }
-    );
-    // An excluded link that cannot be copied is neither written nor skipped.
-    let e = extractor_with(|o| {
-        o.links = LinkPolicy::CopyOrSkip;
-        o.exclude = vec!["l".into()];
-    });
-    let report = accept(&e, &pkg().symlink("l", "/etc/passwd").finish(), &pkg_tree());
-    assert!(report.skipped.is_empty() && report.copied.is_empty());
-}
-
-#[test]
-fn copy_or_skip_still_copies_what_copy_copies() {
-    // The same archive as under `copy`: nothing skipped, the same tree.
+fn copy_copies_what_copy_or_refuse_copies_and_skips_the_rest() {
+    // The same archive under both: nothing skipped, the same tree.
     let bytes = Tar::new().symlink("run", "pkg/tool").dir("pkg/").exec_file("pkg/tool", b"#!/bin/sh\n").finish();
     let expected = tree(&[("run", exec(b"#!/bin/sh\n")), ("pkg", Node::Dir), ("pkg/tool", exec(b"#!/bin/sh\n"))]);
-    assert_eq!(accept(&copying(), &bytes, &expected).copied, accept(&copying_or_skipping(), &bytes, &expected).copied);
+    assert_eq!(accept(&copying(), &bytes, &expected).copied, accept(&copying_or_refusing(), &bytes, &expected).copied);
 
-    // Copies next to skips, in one archive.
+    // Copies next to skips, in one archive: `copy-or-refuse` refuses it at
+    // the first link that cannot be copied.
     let bytes = pkg()
         .symlink("pkg/run", "tool")
         .symlink("pkg/abs", "/etc/passwd")
@@ -811,7 +838,7 @@ fn copy_or_skip_still_copies_what_copy_copies() {
     let mut expected = pkg_tree();
     expected.insert("pkg/run".into(), exec(b"#!/bin/sh\n"));
     expected.insert("pkg/hard".into(), file(b"read me\n"));
-    let report = link_skipped(&bytes, 4, LinkProblem::Absolute, &expected);
+    let report = link_not_copied(&bytes, 4, LinkProblem::Absolute, &expected);
     let copied: Vec<(u64, &str)> = report.copied.iter().map(|c| (c.index, c.copy_of.as_str())).collect();
     assert_eq!(copied, [(3, "pkg/tool"), (5, "pkg/README")]);
     let skipped: Vec<(u64, Option<&str>)> =
@@ -821,7 +848,7 @@ fn copy_or_skip_still_copies_what_copy_copies() {
 }
 
 #[test]
-fn copy_or_skip_leaves_skipped_links_out_of_directory_copies() {
+fn copy_leaves_skipped_links_out_of_directory_copies() {
     // `pkg/mirror -> .` holds itself and `pkg/bad` is absolute: both are
     // skipped, and the copy `alias` of `pkg` is what `pkg` is on disk.
     let bytes = pkg()
@@ -832,35 +859,35 @@ fn copy_or_skip_leaves_skipped_links_out_of_directory_copies() {
         .symlink("pkg/sub/r", "../README")
         .symlink("alias", "pkg")
         .finish();
-    link_refused(&bytes, 5, LinkProblem::Cycle);
     let mut expected = pkg_tree();
     expected.extend(tree(&[("pkg/sub", Node::Dir), ("pkg/sub/x.txt", file(b"x")), ("pkg/sub/r", file(b"read me\n"))]));
     let copies: Vec<(String, Node)> =
         expected.iter().map(|(p, n)| (p.replacen("pkg", "alias", 1), n.clone())).collect();
     expected.extend(copies);
-    let report = link_skipped(&bytes, 5, LinkProblem::Cycle, &expected);
+    let report = link_not_copied(&bytes, 5, LinkProblem::Cycle, &expected);
     let skipped: Vec<u64> = report.skipped.iter().map(|s| s.index).collect();
     assert_eq!(skipped, [5, 6]);
     assert_eq!(report.skipped[1].reason, Some(Rule::Link(LinkProblem::Absolute)));
     assert_eq!(report.copied.iter().map(|c| c.index).collect::<Vec<_>>(), [7, 8]);
 }
 
+/// A link bomb that also holds links `copy` skips is still refused at the
+/// limit it crosses: skips never trim a bomb into an accepted archive.
 #[test]
-fn copy_or_skip_still_refuses_link_bombs() {
+fn copy_still_refuses_link_bombs() {
     let mut t = Tar::new();
     t.file("big", &vec![7u8; 4096]).symlink("bad", "/etc/passwd");
     for i in 0..20 {
         t.symlink(&format!("l{i}"), "big");
     }
     let bytes = t.finish();
-    let limited = extractor_with(|o| {
-        o.links = LinkPolicy::CopyOrSkip;
-        o.max_size = Some(40_000);
-    });
+    let limited = under(LinkPolicy::Copy, |o| o.max_size = Some(40_000));
     // 4,608 + 21 × 512 = 15,360 before any copy; six copies fit (39,936),
     // the seventh (`l6`, entry 8) crosses 40,000.
     assert_refused(&limited, &bytes, 8, Rule::TooLarge { max: 40_000 });
     assert_listed_refused(&limited, &bytes, 8, &Rule::TooLarge { max: 40_000 });
+    // `copy-or-refuse` stops at the bad link first.
+    link_refused_with(|o| o.max_size = Some(40_000), &bytes, 1, LinkProblem::Absolute);
 
     let mut t = Tar::new();
     t.dir("d/").symlink("d/bad", "../../x");
@@ -870,31 +897,29 @@ fn copy_or_skip_still_refuses_link_bombs() {
     for i in 0..10 {
         t.symlink(&format!("c{i}"), "d");
     }
-    let limited = extractor_with(|o| {
-        o.links = LinkPolicy::CopyOrSkip;
-        o.max_entries = 200;
-    });
+    let limited = under(LinkPolicy::Copy, |o| o.max_entries = 200);
     // 62 entries, then 51 per copy (the skipped link is left out): the
     // third copy crosses 200.
     let bytes = t.finish();
     assert_refused(&limited, &bytes, 54, Rule::TooManyEntries { max: 200 });
     assert_listed_refused(&limited, &bytes, 54, &Rule::TooManyEntries { max: 200 });
+    link_refused_with(|o| o.max_entries = 200, &bytes, 1, LinkProblem::Outside);
 
     let mut t = Tar::new();
     t.dir("d/").dir("d/s1/").dir("d/s2/").dir("d/s3/").symlink("d/s1/x", "C:x");
     t.symlink("c0", "d").symlink("c1", "d");
-    let limited = extractor_with(|o| {
-        o.links = LinkPolicy::CopyOrSkip;
-        o.max_dirs = 10;
-    });
-    assert_refused(&limited, &t.finish(), 6, Rule::TooManyDirectories { max: 10 });
+    let bytes = t.finish();
+    let limited = under(LinkPolicy::Copy, |o| o.max_dirs = 10);
+    assert_refused(&limited, &bytes, 6, Rule::TooManyDirectories { max: 10 });
+    assert_listed_refused(&limited, &bytes, 6, &Rule::TooManyDirectories { max: 10 });
+    link_refused_with(|o| o.max_dirs = 10, &bytes, 4, LinkProblem::WindowsForm);
 }
 
 /// Links that each expand a big directory before failing (the directory
 /// holds a link back to a directory that holds it) are skipped, but the work
 /// their copies did counts toward the entry limit.
 #[test]
-fn copy_or_skip_counts_the_work_of_skipped_copies() {
+fn copy_counts_the_work_of_skipped_copies() {
     let mut t = Tar::new();
     t.dir("a/").dir("b/");
     for i in 0..40 {
@@ -905,17 +930,18 @@ fn copy_or_skip_counts_the_work_of_skipped_copies() {
         t.symlink(&format!("a/l{i}"), "../b");
     }
     let bytes = t.finish();
-    let roomy = extractor_with(|o| o.links = LinkPolicy::CopyOrSkip);
-    let report = Scene::bare().extract_with(&roomy, &bytes[..]).unwrap_or_else(|e| panic!("refused: {e}"));
+    let mut expected = tree(&[("a", Node::Dir), ("b", Node::Dir)]);
+    for i in 0..40 {
+        expected.insert(format!("b/f{i}"), file(b"x"));
+    }
+    // `copy-or-refuse` refuses the first link of the cycle, `b/z`.
+    let report = link_not_copied(&bytes, 42, LinkProblem::Cycle, &expected);
     assert_eq!(report.skipped.len(), 11, "{:?}", report.skipped);
     assert!(report.skipped.iter().all(|s| s.reason == Some(Rule::Link(LinkProblem::Cycle))));
     assert!(report.copied.is_empty());
     // 53 entries; the failed copy of `a` at `b/z` gets through 1, each of `b`
     // through 41, before the cycle: `a/l6` crosses 300.
-    let limited = extractor_with(|o| {
-        o.links = LinkPolicy::CopyOrSkip;
-        o.max_entries = 300;
-    });
+    let limited = under(LinkPolicy::Copy, |o| o.max_entries = 300);
     assert_refused(&limited, &bytes, 49, Rule::TooManyEntries { max: 300 });
     assert_listed_refused(&limited, &bytes, 49, &Rule::TooManyEntries { max: 300 });
 }

@@ -58,13 +58,34 @@ fn link_refusals() {
         )
     );
     assert_eq!(
-        extract(&bytes, &["--links", "copy"]),
+        extract(&bytes, &["--links", "copy-or-refuse"]),
         (
             1,
             "sealtar: refused: entry 0 \"pkg/link\": the link cannot be copied: the target is an absolute path \
              [rule link-absolute]\n"
                 .to_string()
         )
+    );
+}
+
+#[test]
+fn link_skipped_under_copy() {
+    let bytes = Tar::new().file("pkg/a", b"a").symlink("pkg/link", "/etc/passwd").finish();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        run(dir.path(), &bytes, &["extract", "archive.tar", "-C", "out", "--links", "copy"]),
+        (0, String::new(), "sealtar: skipped 1 link(s) and 0 special file(s); -v lists them\n".to_string())
+    );
+    assert!(!dir.path().join("out/pkg/link").exists());
+    let (code, stdout, stderr) =
+        run(dir.path(), &bytes, &["extract", "archive.tar", "-C", "verbose", "--links", "copy", "-v"]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    assert!(
+        stderr.starts_with(
+            "sealtar: skipped symlink \"pkg/link\" -> \"/etc/passwd\": the link cannot be copied: the target is an \
+             absolute path\n"
+        ),
+        "{stderr}"
     );
 }
 
