@@ -39,7 +39,10 @@ const fn row(id: &'static str, applies: &'static str, summary: &'static str) -> 
 }
 
 const ALWAYS: &str = "always";
-const LINKS_COPY: &str = "`--links copy`";
+const LINKS_COPY: &str = "`--links copy` or `copy-or-refuse`";
+/// The `link-*` rules refuse only under `copy-or-refuse`; `copy` skips the
+/// link and lists it with the rule.
+const LINK_PROBLEM: &str = "`--links copy-or-refuse` (`copy` skips the link, listed with this id)";
 const PORTABLE: &str = "`--portable` (always on Windows and macOS)";
 const CHECK_CRATE: &str = "`check --crate`";
 const EXTRACT: &str = "`extract` only";
@@ -157,40 +160,40 @@ pub const RULES: &[RuleInfo] = &[
     ),
     row(
         "link-bad-target",
-        LINKS_COPY,
+        LINK_PROBLEM,
         "A link whose target is empty, not UTF-8 or contains a NUL byte names nothing that can be copied.",
     ),
-    row("link-absolute", LINKS_COPY, "A link with an absolute target would copy from outside the archive."),
+    row("link-absolute", LINK_PROBLEM, "A link with an absolute target would copy from outside the archive."),
     row(
         "link-windows-form",
-        LINKS_COPY,
+        LINK_PROBLEM,
         "A link target with a drive letter or a backslash (`C:x`, `..\\x`) resolves differently on Windows \
-         (CVE-2026-31802, CVE-2026-29786 in node-tar), so it is refused on every system.",
+         (CVE-2026-31802, CVE-2026-29786 in node-tar), so it is not copied on any system.",
     ),
-    row("link-outside", LINKS_COPY, "A link target that climbs above the archive's root would copy from outside it."),
+    row("link-outside", LINK_PROBLEM, "A link target that climbs above the archive's root would copy from outside it."),
     row(
         "link-dangling",
-        LINKS_COPY,
+        LINK_PROBLEM,
         "A link target the archive does not have (even if the destination has it) would copy from outside the \
          archive.",
     ),
-    row("link-not-file-or-directory", LINKS_COPY, "A link to a device or FIFO has nothing that may be copied."),
-    row("link-hardlink-to-directory", LINKS_COPY, "A hard link to a directory is one tar cannot make either."),
+    row("link-not-file-or-directory", LINK_PROBLEM, "A link to a device or FIFO has nothing that may be copied."),
+    row("link-hardlink-to-directory", LINK_PROBLEM, "A hard link to a directory is one tar cannot make either."),
     row(
         "link-later-entry",
-        LINKS_COPY,
+        LINK_PROBLEM,
         "A hard link to a later member is read differently by different readers (a tar hard link names a member \
          already extracted).",
     ),
-    row("link-chain-too-long", LINKS_COPY, "Resolving a target through more than 16 links is resource exhaustion."),
+    row("link-chain-too-long", LINK_PROBLEM, "Resolving a target through more than 16 links is resource exhaustion."),
     row(
         "link-cycle",
-        LINKS_COPY,
+        LINK_PROBLEM,
         "A target that leads back to itself, or a directory that holds the link, would be copied forever.",
     ),
     row(
         "link-target-not-extracted",
-        LINKS_COPY,
+        LINK_PROBLEM,
         "A link to a member that is not extracted itself (not selected, excluded, stripped away) would copy what \
          the options left out.",
     ),
