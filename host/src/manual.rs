@@ -17,12 +17,12 @@
 //!
 //! Links, devices and FIFOs (unless [`Options::links`](crate::Options::links)
 //! or [`Options::special`](crate::Options::special) say otherwise: under
-//! `copy` a link that cannot be copied is skipped, never written, and
-//! reported with the reason; under `copy-or-refuse` it refuses the archive),
-//! path traversal, names that readers could take two ways or that name nothing,
-//! one path with two meanings, anything already in the destination except
-//! directories, malformed or ambiguous headers, names reserved for staging,
-//! and archives over a limit ([`Options`](crate::Options)). Every rule, with
+//! `LinkPolicy::Copy` a link that cannot be copied is skipped, never
+//! written, and reported with the reason; under `CopyOrRefuse` it refuses
+//! the archive), path traversal, names that readers could take two ways or
+//! that name nothing, one path with two meanings, anything already in the
+//! destination except directories, malformed or ambiguous headers, names
+//! reserved for staging, and archives over a limit ([`Options`](crate::Options)). Every rule, with
 //! its id, when it applies and why, is a row of [`RULES`](crate::RULES) (the
 //! host's policy, [`Rule::id`](crate::Rule::id)) or
 //! [`GRAMMAR_RULES`](crate::GRAMMAR_RULES) (the guest grammar's `[rule <id>]`
