@@ -341,8 +341,9 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
             return Err(Error::MembersNotFound(missing));
         }
         if self.vetter.copies_links() {
-            // Every verdict first: a refused link (a link bomb crossing a
-            // limit) ends the run before any copy is written.
+            // Every verdict first: a refused link (under `copy-or-refuse`
+            // any link that cannot be copied; under either policy, a link
+            // bomb crossing a limit) ends the run before any copy is written.
             let copies: Vec<LinkCopy> = self
                 .vetter
                 .resolve_links()
