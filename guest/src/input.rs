@@ -28,6 +28,8 @@ use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 
 use crate::numeric::parse_unsigned;
 
+mod xz;
+
 /// How much compressed input is buffered ahead of the decoder. The buffer
 /// is zero-filled on its first use (the standard library's `BufReader` does
 /// that for readers that cannot fill uninitialized memory), which costs every
@@ -109,7 +111,7 @@ type Buffered<R> = BufReader<Counted<Rewound<R>>>;
 enum Decoder<R: Read> {
     Plain(Counted<Rewound<R>>),
     Gzip(Box<GzipMembers<Buffered<R>>>),
-    Xz(Box<lzma_rust2::XzReader<Buffered<R>>>),
+    Xz(Box<xz::XzDecoder<Buffered<R>>>),
     Bzip2(Box<bzip2::bufread::MultiBzDecoder<Buffered<R>>>),
     Zstd(Box<ZstdFrames<Buffered<R>>>),
 }
@@ -150,7 +152,7 @@ impl<R: Read> Source<R> {
                 // The decoder's own estimate adds about 100 KiB of state to
                 // the dictionary; allow for it so a MAX_WINDOW dictionary fits.
                 let limit_kib = u32::try_from((MAX_WINDOW >> 10) + 1024).expect("the limit fits");
-                Decoder::Xz(Box::new(lzma_rust2::XzReader::new_mem_limit(buffered(counted), true, limit_kib)))
+                Decoder::Xz(Box::new(xz::XzDecoder::new(buffered(counted), limit_kib)))
             }
             Format::Bzip2 => Decoder::Bzip2(Box::new(bzip2::bufread::MultiBzDecoder::new(buffered(counted)))),
             Format::Zstd => Decoder::Zstd(Box::new(ZstdFrames::new(buffered(counted)))),
@@ -185,7 +187,7 @@ impl<R: Read> Source<R> {
         let buffered = match &self.decoder {
             Decoder::Plain(c) => return c.count,
             Decoder::Gzip(d) => d.get_ref(),
-            Decoder::Xz(d) => d.inner(),
+            Decoder::Xz(d) => d.input(),
             Decoder::Bzip2(d) => d.get_ref(),
             Decoder::Zstd(d) => &d.source,
         };

@@ -293,7 +293,12 @@ pub fn gzip_zeros(name: &str, size: u64) -> Vec<u8> {
 
 /// xz-compresses `data` in one stream (preset 1: a 1 MiB dictionary).
 pub fn xz(data: &[u8]) -> Vec<u8> {
-    let options = lzma_rust2::XzOptions::with_preset(1);
+    xz_with(data, lzma_rust2::XzOptions::with_preset(1))
+}
+
+/// xz-compresses `data` in one stream with the given options (check type,
+/// block size, filters in front of LZMA2).
+pub fn xz_with(data: &[u8], options: lzma_rust2::XzOptions) -> Vec<u8> {
     let mut w = lzma_rust2::XzWriter::new(Vec::new(), options).expect("in-memory write");
     w.write_all(data).expect("in-memory write");
     w.finish().expect("in-memory write")
