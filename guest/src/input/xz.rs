@@ -130,29 +130,30 @@ impl<R: BufRead> Metered<R> {
 
     /// A variable-length integer from the input, fed to `crc` as it is read.
     fn vli(&mut self, crc: &mut Digest<'static, u32, Table<16>>, size: &mut u64) -> io::Result<u64> {
-        let mut value = 0u64;
-        for i in 0..9 {
+        read_vli(|| {
             let b = self.byte()?;
             crc.update(&[b]);
             *size += 1;
-            value |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                if i > 0 && b == 0 {
-                    return Err(corrupt("an xz integer is not in its shortest form"));
-                }
-                return Ok(value);
-            }
-        }
-        Err(corrupt("an xz integer is longer than 9 bytes"))
+            Ok(b)
+        })
     }
 }
 
 /// A variable-length integer from a block header.
 fn vli(bytes: &[u8], pos: &mut usize) -> io::Result<u64> {
+    read_vli(|| {
+        let b = bytes.get(*pos).copied().ok_or_else(|| corrupt("an xz block header ends inside an integer"))?;
+        *pos += 1;
+        Ok(b)
+    })
+}
+
+/// A variable-length integer (1 to 9 bytes, 7 bits each, least significant
+/// first, in its shortest form) from the bytes `next` gives.
+fn read_vli(mut next: impl FnMut() -> io::Result<u8>) -> io::Result<u64> {
     let mut value = 0u64;
     for i in 0..9 {
-        let Some(&b) = bytes.get(*pos) else { return Err(corrupt("an xz block header ends inside an integer")) };
-        *pos += 1;
+        let b = next()?;
         value |= u64::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
             if i > 0 && b == 0 {
