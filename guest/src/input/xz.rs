@@ -491,6 +491,19 @@ fn filter_chain(filters: &[(u64, &[u8])]) -> io::Result<(Front, u32)> {
                 [a, b, c, d] => u32::from_le_bytes([*a, *b, *c, *d]),
                 _ => return Err(corrupt("BCJ filter properties are neither empty nor four bytes")),
             };
+            // The start offset must be a multiple of the architecture's
+            // instruction alignment, as xz(1) requires.
+            let alignment = match id {
+                0x04 => 1,        // x86
+                0x06 => 16,       // IA-64
+                0x08 | 0x0b => 2, // ARM-Thumb, RISC-V
+                _ => 4,           // PowerPC, ARM, SPARC, ARM64
+            };
+            if start % alignment != 0 {
+                return Err(unsupported(format!(
+                    "the BCJ filter {id:#x} starts at offset {start}, not a multiple of {alignment}"
+                )));
+            }
             Front::Bcj(*id, start as usize)
         }
         [(LZMA2, _)] => return Err(corrupt("LZMA2 is not the last filter of an xz block")),
