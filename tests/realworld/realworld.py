@@ -37,9 +37,6 @@ those:
   --links copy-or-refuse a link is a copy too, and an archive with a link
   that cannot be copied must be refused; under --special skip, fifos and
   devices are absent. Each option set runs only if the binary has the flags.
-  (Builds from before copy-or-refuse existed had the strict policy under the
-  name copy, and, for a while, the skipping one as copy-or-skip: such a build
-  is measured with its own names and meanings.)
 
 Standard library only. Exit status 1 if any archive differs in any other
 way, or is refused for anything but links or special files under default
@@ -235,12 +232,7 @@ class Sealtar:
         help_text = run([self.binary, "extract", "--help"], env=self.env).stdout
         self.has_links = "--links" in help_text
         self.has_special = "--special" in help_text
-        # What `--links copy` means in this build: since copy-or-refuse
-        # exists, copy skips the links it cannot copy; before, it refused the
-        # archive, and copy-or-skip (if there) skipped.
         self.has_copy_or_refuse = "copy-or-refuse" in help_text
-        self.has_copy_or_skip = not self.has_copy_or_refuse and "copy-or-skip" in help_text
-        self.skipping_copy = "copy" if self.has_copy_or_refuse else "copy-or-skip"
         self.dir_mtimes = self.probe_dir_mtimes()
 
     def extract(self, archive, dest, options):
@@ -278,19 +270,15 @@ def option_sets(sealtar):
         sets.append(("--links copy --special skip", ["--links", "copy", "--special", "skip"]))
         if sealtar.has_copy_or_refuse:
             sets.append(("--links copy-or-refuse --special skip", ["--links", "copy-or-refuse", "--special", "skip"]))
-        elif sealtar.has_copy_or_skip:
-            sets.append(("--links copy-or-skip --special skip", ["--links", "copy-or-skip", "--special", "skip"]))
     elif sealtar.has_links:
         sets.append(("--links skip", ["--links", "skip"]))
         sets.append(("--links copy", ["--links", "copy"]))
     return sets
 
 
-def expected_tree(gnu, kinds, options, gnu_root, skipping_copy):
+def expected_tree(gnu, kinds, options, gnu_root):
     """What sealtar should write under `options`, from GNU tar's tree, or
-    None when sealtar should refuse the archive. `skipping_copy` is the
-    --links value that copies and skips what it cannot copy (`copy`, or
-    `copy-or-skip` in older builds); the other copying value refuses."""
+    None when sealtar should refuse the archive."""
     links = {p for p, k in kinds.items() if k in ("symlink", "hardlink")}
     special = {p for p, k in kinds.items() if k in ("chardev", "blockdev", "fifo", "other")}
     mode = options[options.index("--links") + 1] if "--links" in options else "refuse"
@@ -303,11 +291,10 @@ def expected_tree(gnu, kinds, options, gnu_root, skipping_copy):
     if mode == "skip":
         for p in links:
             tree.pop(p, None)
-    elif mode in ("copy", "copy-or-refuse", "copy-or-skip"):
+    elif mode in ("copy", "copy-or-refuse"):
         # A symlink whose target is outside the tree or not in it cannot be
-        # copied: the strict policy refuses the archive (or sealtar may skip
-        # it first); the skipping one leaves it out, and out of every
-        # directory copy.
+        # copied: copy-or-refuse refuses the archive (or sealtar may skip it
+        # first); copy leaves it out, and out of every directory copy.
         root = os.path.realpath(gnu_root)
         targets, uncopyable = {}, set()
         for p in links:
@@ -318,7 +305,7 @@ def expected_tree(gnu, kinds, options, gnu_root, skipping_copy):
                     uncopyable.add(p)
                 else:
                     targets[p] = rel
-        if uncopyable and mode != skipping_copy:
+        if uncopyable and mode == "copy-or-refuse":
             return "refuse-or-skip"
         for p in uncopyable:
             tree.pop(p, None)
@@ -435,7 +422,7 @@ def differential(archive, sealtar, sets, work, notes):
         kinds = {p: k for p, k in kinds.items() if p not in ("", ".")}
         results = {}
         for name, options in sets:
-            expected = expected_tree(gnu, kinds, options, gnu_dir, sealtar.skipping_copy)
+            expected = expected_tree(gnu, kinds, options, gnu_dir)
             dest = work / "sealtar"
             out = sealtar.extract(archive, dest, options)
             if out.returncode not in (0, 1):
@@ -506,8 +493,7 @@ def setup(args):
 def test(args):
     rows, work, sealtar, sets, notes = setup(args)
     failures = []
-    reach = {name: 0 for name, _ in sets}
-    reach_free = {name: 0 for name, _ in sets}
+    reach = {name: [0, 0] for name, _ in sets}
     by_format = {}
     no_links = 0
     start = time.monotonic()
@@ -525,8 +511,8 @@ def test(args):
             no_links += link_free
             for name, (outcome, detail) in results.items():
                 if outcome == "identical":
-                    reach[name] += 1
-                    reach_free[name] += link_free
+                    reach[name][0] += 1
+                    reach[name][1] += link_free
                 elif outcome == "refused":
                     failures.append(f"{label} [{name}]: refused: {detail}")
                 elif failed := failure(label, name, outcome, detail):
@@ -537,13 +523,20 @@ def test(args):
     print(f"real-world differential: {total} archives ({', '.join(f'{n} {f}' for f, n in sorted(by_format.items()))}), "
           f"{no_links} without links or special files, {time.monotonic() - start:.0f} s")
     print()
-    # The table of README.md's "Real-world reach", as it stands there.
-    print(f"| options | extracted, identical to GNU tar | of all {total} | of the {no_links} without links or special files |")
+    print_reach(sets, reach, total, no_links)
+    finish(notes, failures)
+
+
+def print_reach(sets, reach, total, free):
+    """The reach table, as README.md shows it: per option set, how many of
+    the `total` archives, and of the `free` without links or special files,
+    were extracted identical to GNU tar (`reach[name]` is both counts)."""
+    print(f"| options | extracted, identical to GNU tar | of all {total} | of the {free} without links or special files |")
     print("|---|---:|---:|---:|")
     for name, _ in sets:
-        free = f"{100 * reach_free[name] / no_links:.0f}%" if no_links else "-"
-        print(f"| `{name}` | {reach[name]} | {100 * reach[name] / total:.0f}% | {free} |")
-    finish(notes, failures)
+        got, got_free = reach[name]
+        pct_free = f"{100 * got_free / free:.1f}% ({got_free})" if free else "-"
+        print(f"| `{name}` | {got} | {100 * got / total:.1f}% | {pct_free} |")
 
 
 def rule_of(sealtar, archive, options):
@@ -602,12 +595,7 @@ def survey(args):
           f"({', '.join(f'{n} {s}' for s, n in sorted(link_free_by_source.items()))}), "
           f"{time.monotonic() - start:.0f} s")
     print()
-    print(f"| options | extracted, identical to GNU tar | of all {total} | of the {free} without links or special files |")
-    print("|---|---:|---:|---:|")
-    for name, _ in sets:
-        got, got_free = reach[name]
-        pct_free = f"{100 * got_free / free:.1f}% ({got_free})" if free else "-"
-        print(f"| `{name}` | {got} | {100 * got / total:.1f}% | {pct_free} |")
+    print_reach(sets, reach, total, free)
     finish(notes, failures, refusals)
 
 
