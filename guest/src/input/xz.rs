@@ -49,8 +49,8 @@ pub struct XzDecoder<R: BufRead> {
     stream: Option<Stream>,
     /// What the current block's header declared, and what it has produced.
     block: Block,
-    /// Streams begun so far.
-    streams: u64,
+    /// Whether a stream has begun (any later one may follow stream padding).
+    started: bool,
     /// After the last stream and its padding.
     done: bool,
 }
@@ -82,10 +82,12 @@ struct Block {
     compressed: Option<u64>,
     uncompressed: Option<u64>,
     produced: u64,
-    check: Option<Check>,
+    check: Check,
 }
 
+#[derive(Default)]
 enum Check {
+    #[default]
     None,
     Crc32(Digest<'static, u32, Table<16>>),
     Crc64(Digest<'static, u64, Table<16>>),
@@ -241,7 +243,7 @@ impl<R: BufRead> XzDecoder<R> {
             mem_limit_kib,
             stream: None,
             block: Block::default(),
-            streams: 0,
+            started: false,
             done: false,
         }
     }
@@ -263,12 +265,12 @@ impl<R: BufRead> XzDecoder<R> {
                 let input = self.input.as_mut().expect("between blocks");
                 // Only the first stream must start at once; later ones may
                 // follow stream padding, and the input may end instead.
-                if self.streams > 0 && !Self::stream_padding(input)? {
+                if self.started && !Self::stream_padding(input)? {
                     self.done = true;
                     return Ok(());
                 }
                 self.stream = Some(Self::stream_header(input)?);
-                self.streams += 1;
+                self.started = true;
             }
             let input = self.input.as_mut().expect("between blocks");
             let first = input.byte()?;
@@ -360,7 +362,7 @@ impl<R: BufRead> XzDecoder<R> {
             compressed,
             uncompressed,
             produced: 0,
-            check: Some(Check::new(stream.flags[1])?),
+            check: Check::new(stream.flags[1])?,
         };
         let mut input = self.input.take().expect("between blocks");
         input.read = 0;
@@ -388,7 +390,7 @@ impl<R: BufRead> XzDecoder<R> {
         let input = self.chain.take().expect("inside a block").into_input();
         let compressed = input.read;
         let block = std::mem::take(&mut self.block);
-        let check = block.check.expect("set with the block");
+        let check = block.check;
         let check_size = check.size();
         self.input = Some(input);
         let input = self.input.as_mut().expect("just put back");
@@ -535,7 +537,7 @@ impl<R: BufRead> Read for XzDecoder<R> {
             if self.block.uncompressed.is_some_and(|declared| self.block.produced > declared) {
                 return Err(corrupt("an xz block's data is longer than its header declares"));
             }
-            self.block.check.as_mut().expect("set with the block").update(&buf[..n]);
+            self.block.check.update(&buf[..n]);
             return Ok(n);
         }
     }

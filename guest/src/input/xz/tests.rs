@@ -230,14 +230,6 @@ fn stream_padding_is_whole_words_between_and_after_streams() {
     assert!(refusal(&garbage).to_string().contains("not another xz stream"));
 }
 
-#[test]
-fn a_dictionary_over_the_limit_is_refused_before_allocation() {
-    let x = sealtar_tests::xz_with_dictionary(&sample(), 30); // 1 GiB
-    let mut d = XzDecoder::new(&x[..], 128 << 10);
-    let e = d.read(&mut [0u8; 16]).unwrap_err();
-    assert_eq!(e.kind(), io::ErrorKind::OutOfMemory);
-}
-
 /// xz(1), where it is installed, and this reader agree on every stream it
 /// writes and on every single-byte change to one: both decode it to the same
 /// bytes, or both refuse it.
