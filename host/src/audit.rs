@@ -25,7 +25,7 @@ use std::io::{self, Read};
 use cap_std::fs::{Dir, OpenOptions};
 use sha2::{Digest, Sha256};
 
-use crate::visit::{Entry, EntryVisitor};
+use crate::entries::{Entry, EntryVisitor};
 use crate::{Error, Extractor, Kind, escape};
 
 /// The file Cargo writes at the root of each crate it has unpacked.

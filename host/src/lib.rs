@@ -79,7 +79,9 @@
 
 #[cfg(feature = "audit")]
 pub mod audit;
-mod cache;
+mod check;
+mod deadline;
+mod entries;
 mod error;
 mod escape;
 mod extract;
@@ -87,39 +89,38 @@ mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 mod kind;
-mod manifest;
+mod list;
 pub mod manual;
-mod noreplace;
 mod options;
+mod pipeline;
 mod policy;
-mod portable;
-mod registry;
 mod report;
 mod rule;
 mod sandbox;
-mod seen;
-mod visit;
+mod tree;
 
 use std::io::Read;
 use std::path::Path;
 
 use cap_std::fs::Dir;
 
-pub use cache::default_cache_dir;
+pub use sandbox::default_cache_dir;
 pub use error::{Error, Layer, SandboxFault};
 pub use escape::{escape, escape_path};
 pub use kind::Kind;
-pub use manifest::{Action, Manifest, ManifestEntry};
+pub use list::{Action, Manifest, ManifestEntry};
 pub use options::{
     DEFAULT_GUEST_MEMORY, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_DIRS, DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_STALL_TIMEOUT,
     DEFAULT_TIMEOUT, LinkPolicy, MAX_LINK_HOPS, MAX_LINK_STATE_BYTES, Options, SpecialPolicy,
 };
-pub use registry::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, MAX_VIOLATIONS, Violation};
+pub use check::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, MAX_VIOLATIONS, Violation};
 pub use report::{Copied, Digest, HashAlgorithm, Observer, Omitted, Progress, REPORT_BYTES, Report, Skipped, Written};
-pub use rule::{GRAMMAR_RULES, LinkProblem, RULES, Rule, RuleInfo};
-pub use visit::{Entry, EntryVisitor};
+pub use entries::{Entry, EntryVisitor};
+pub use rule::{CrateProblem, GRAMMAR_RULES, LinkProblem, RULES, Rule, RuleInfo};
 
+use pipeline::Pipeline;
+use policy::Selection;
 use sandbox::Sandbox;
 
 /// Extracts and lists archives. Build one and reuse it: it is `Send + Sync`,
@@ -129,6 +130,8 @@ use sandbox::Sandbox;
 /// [`check`](Extractor::check), and [`Observer`].
 pub struct Extractor {
     options: Options,
+    /// The options' selection (members, `--exclude`, stripping), compiled once.
+    selection: Selection,
     sandbox: &'static Sandbox,
 }
 
@@ -148,11 +151,16 @@ impl Extractor {
     ///
     /// [`Error::Setup`] if the WebAssembly engine cannot be created or the
     /// embedded guest does not link against the host's restricted interfaces;
-    /// [`Error::InvalidOption`] if an `exclude` pattern is not a glob.
+    /// [`Error::InvalidOption`] if a member names no entry (an empty name).
     pub fn new(options: Options) -> Result<Extractor, Error> {
-        policy::Filter::new(&options)?;
+        let selection = Selection::new(&options)?;
         let sandbox = Sandbox::get(options.cache_dir.as_deref())?;
-        Ok(Extractor { options, sandbox })
+        Ok(Extractor { options, selection, sandbox })
+    }
+
+    /// The one pipeline every call runs on.
+    fn pipeline(&self) -> Pipeline<'_> {
+        Pipeline { sandbox: self.sandbox, options: &self.options, selection: &self.selection }
     }
 
     /// The options in force.
@@ -197,7 +205,7 @@ impl Extractor {
     /// was (a staging directory is created inside it while extracting and
     /// removed afterwards).
     pub fn extract<R: Read + Send>(&self, reader: R, dest: &Dir) -> Result<Report, Error> {
-        extract::extract(self.sandbox, &self.options, reader, dest, &mut ())
+        extract::extract(self.pipeline(), reader, dest, &mut ())
     }
 
     /// [`extract`](Self::extract), telling `observer` about progress and
@@ -218,7 +226,7 @@ impl Extractor {
         dest: &Dir,
         observer: &mut O,
     ) -> Result<Report, Error> {
-        extract::extract(self.sandbox, &self.options, reader, dest, observer)
+        extract::extract(self.pipeline(), reader, dest, observer)
     }
 
     /// [`extract`](Self::extract) into the directory at `dest`, which is
@@ -313,7 +321,7 @@ impl Extractor {
         reader: R,
         each: impl FnMut(ManifestEntry),
     ) -> Result<Option<Error>, Error> {
-        manifest::list_each(self.sandbox, &self.options, reader, each)
+        list::list_each(self.pipeline(), reader, each)
     }
 
     /// Vets an upload: reads the archive like [`list`](Self::list) and
@@ -352,9 +360,7 @@ impl Extractor {
     /// the first [`MAX_VIOLATIONS`] violations (names in them cut to 1 KiB)
     /// and counts the rest, so memory stays bounded whatever the archive.
     pub fn check<R: Read + Send>(&self, reader: R, crate_rules: Option<&CrateRules>) -> Result<CheckReport, Error> {
-        let mut collector = registry::Collector::new(&self.options, crate_rules);
-        let error = self.list_each(reader, |entry| collector.entry(&entry))?;
-        Ok(collector.finish(error))
+        check::check(self.pipeline(), reader, crate_rules)
     }
 }
 

@@ -442,7 +442,7 @@ impl Options {
     /// environment (once, here); without a usable directory, no cache.
     #[must_use]
     pub fn with_default_cache(mut self) -> Self {
-        self.cache_dir = crate::cache::default_cache_dir();
+        self.cache_dir = crate::sandbox::default_cache_dir();
         self
     }
 

@@ -126,31 +126,9 @@ pub enum Rule {
     /// `--strip-components` leaves a file, link or special file with no
     /// name (tar skips it silently; sealtar refuses).
     StrippedToNothing,
-    /// `check --crate`: the entry is not under the crate's `<name>-<version>/`
-    /// directory.
-    OutsideCrateDirectory {
-        /// The directory every entry must be under.
-        prefix: String,
-    },
-    /// `check --crate`: `Cargo.toml` at the crate root is a directory (or
-    /// implied as one by a path under it), not a file.
-    CargoTomlNotFile,
-    /// `check --crate`: a second `Cargo.toml` (in any letter case).
-    SecondCargoToml {
-        /// The first one.
-        first: u64,
-    },
-    /// `check --crate`: the crate has no `Cargo.toml` at its root.
-    MissingCargoToml,
-    /// `check --crate`: `.cargo-ok` is the marker Cargo writes after
-    /// unpacking; a crate that ships one could fake it.
-    CargoOkFile,
-    /// `check --crate`: larger than Cargo unpacks (max(512 MiB, 20 ×
-    /// compressed size)).
-    CrateTooLarge {
-        /// The limit.
-        max: u64,
-    },
+    /// `check --crate`: what a Cargo registry needs of a `.crate`, judged
+    /// on the tree extraction writes under the options given.
+    Crate(CrateProblem),
 }
 
 impl Rule {
@@ -182,12 +160,7 @@ impl Rule {
             Rule::FoldingCollision { .. } => "folding-collision",
             Rule::Link(problem) => problem.id(),
             Rule::StrippedToNothing => "stripped-to-nothing",
-            Rule::OutsideCrateDirectory { .. } => "outside-crate-directory",
-            Rule::CargoTomlNotFile => "cargo-toml-not-file",
-            Rule::SecondCargoToml { .. } => "second-cargo-toml",
-            Rule::MissingCargoToml => "missing-cargo-toml",
-            Rule::CargoOkFile => "cargo-ok-file",
-            Rule::CrateTooLarge { .. } => "crate-too-large",
+            Rule::Crate(problem) => problem.id(),
         }
     }
 
@@ -262,16 +235,7 @@ impl fmt::Display for Rule {
             }
             Rule::Link(problem) => write!(f, "the link cannot be copied: {problem}"),
             Rule::StrippedToNothing => f.write_str("--strip-components leaves this entry with no name"),
-            Rule::OutsideCrateDirectory { prefix } => {
-                write!(f, "the entry is not under the crate directory \"{}/\"", crate::escape(prefix.as_bytes()))
-            }
-            Rule::SecondCargoToml { first } => {
-                write!(f, "this is a second Cargo.toml (in any letter case) after entry {first}")
-            }
-            Rule::MissingCargoToml => f.write_str("the crate has no Cargo.toml at its root"),
-            Rule::CargoTomlNotFile => f.write_str("Cargo.toml at the crate root is a directory, not a file"),
-            Rule::CargoOkFile => f.write_str(".cargo-ok is Cargo's unpack marker and may not be shipped"),
-            Rule::CrateTooLarge { max } => write!(f, "the crate unpacks to more than Cargo allows ({max} bytes)"),
+            Rule::Crate(problem) => problem.fmt(f),
         }
     }
 }
@@ -319,6 +283,17 @@ pub enum LinkProblem {
     /// The target is in the archive but is not extracted itself (not
     /// selected, excluded, or stripped away).
     NotExtracted,
+    /// The target is longer than a path may be.
+    TargetTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The path limit.
+        max: usize,
+    },
+    /// A hard link's target that GNU tar and Python's tarfile read as two
+    /// different members (`a/sub/../g`: GNU tar drops everything up to the
+    /// last `..`, tarfile resolves it).
+    ReadersDisagree,
 }
 
 impl LinkProblem {
@@ -336,6 +311,8 @@ impl LinkProblem {
             LinkProblem::ChainTooLong { .. } => "link-chain-too-long",
             LinkProblem::Cycle => "link-cycle",
             LinkProblem::NotExtracted => "link-target-not-extracted",
+            LinkProblem::TargetTooLong { .. } => "link-target-too-long",
+            LinkProblem::ReadersDisagree => "link-ambiguous-target",
         }
     }
 }
@@ -358,6 +335,75 @@ impl fmt::Display for LinkProblem {
             LinkProblem::ChainTooLong { max } => write!(f, "resolving the target follows more than {max} links"),
             LinkProblem::Cycle => f.write_str("the target leads back to itself (a cycle)"),
             LinkProblem::NotExtracted => f.write_str("the target is not extracted itself (selection or --exclude)"),
+            LinkProblem::TargetTooLong { len, max } => {
+                write!(f, "the target of {len} bytes is longer than a path may be ({max} bytes)")
+            }
+            LinkProblem::ReadersDisagree => {
+                f.write_str("GNU tar and Python's tarfile read this hard link's target (with `..` inside) as two different members")
+            }
+        }
+    }
+}
+
+/// What a Cargo registry needs of a `.crate` ([`Rule::Crate`], `check
+/// --crate`), judged on the tree that extraction writes under the options
+/// given: a `Cargo.toml` that is a skipped link is missing, one that
+/// becomes a directory copy is not a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CrateProblem {
+    /// The entry is not under the crate's `<name>-<version>/` directory.
+    OutsideDirectory {
+        /// The directory every entry must be under.
+        prefix: String,
+    },
+    /// `Cargo.toml` at the crate root is a directory (explicit, implied by a
+    /// path under it, or a link's directory copy), not a file.
+    CargoTomlNotFile,
+    /// A second `Cargo.toml` (in any letter case).
+    SecondCargoToml {
+        /// The first one.
+        first: u64,
+    },
+    /// The crate has no `Cargo.toml` file at its root.
+    MissingCargoToml,
+    /// `.cargo-ok` is the marker Cargo writes after unpacking; a crate that
+    /// ships one could fake it.
+    CargoOkFile,
+    /// Larger than Cargo unpacks (max(512 MiB, 20 × compressed size)).
+    TooLarge {
+        /// The limit.
+        max: u64,
+    },
+}
+
+impl CrateProblem {
+    /// A stable identifier, used as the rule id.
+    pub fn id(&self) -> &'static str {
+        match self {
+            CrateProblem::OutsideDirectory { .. } => "outside-crate-directory",
+            CrateProblem::CargoTomlNotFile => "cargo-toml-not-file",
+            CrateProblem::SecondCargoToml { .. } => "second-cargo-toml",
+            CrateProblem::MissingCargoToml => "missing-cargo-toml",
+            CrateProblem::CargoOkFile => "cargo-ok-file",
+            CrateProblem::TooLarge { .. } => "crate-too-large",
+        }
+    }
+}
+
+impl fmt::Display for CrateProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CrateProblem::OutsideDirectory { prefix } => {
+                write!(f, "the entry is not under the crate directory \"{}/\"", crate::escape(prefix.as_bytes()))
+            }
+            CrateProblem::SecondCargoToml { first } => {
+                write!(f, "this is a second Cargo.toml (in any letter case) after entry {first}")
+            }
+            CrateProblem::MissingCargoToml => f.write_str("the crate has no Cargo.toml at its root"),
+            CrateProblem::CargoTomlNotFile => f.write_str("Cargo.toml at the crate root is a directory, not a file"),
+            CrateProblem::CargoOkFile => f.write_str(".cargo-ok is Cargo's unpack marker and may not be shipped"),
+            CrateProblem::TooLarge { max } => write!(f, "the crate unpacks to more than Cargo allows ({max} bytes)"),
         }
     }
 }
@@ -408,17 +454,19 @@ mod tests {
                 LinkProblem::ChainTooLong { max: 1 },
                 LinkProblem::Cycle,
                 LinkProblem::NotExtracted,
+                LinkProblem::TargetTooLong { len: 2, max: 1 },
+                LinkProblem::ReadersDisagree,
             ]
             .map(Rule::Link),
         );
         rules.extend([
             Rule::StrippedToNothing,
-            Rule::OutsideCrateDirectory { prefix: "x".into() },
-            Rule::CargoTomlNotFile,
-            Rule::SecondCargoToml { first: 0 },
-            Rule::MissingCargoToml,
-            Rule::CargoOkFile,
-            Rule::CrateTooLarge { max: 1 },
+            Rule::Crate(CrateProblem::OutsideDirectory { prefix: "x".into() }),
+            Rule::Crate(CrateProblem::CargoTomlNotFile),
+            Rule::Crate(CrateProblem::SecondCargoToml { first: 0 }),
+            Rule::Crate(CrateProblem::MissingCargoToml),
+            Rule::Crate(CrateProblem::CargoOkFile),
+            Rule::Crate(CrateProblem::TooLarge { max: 1 }),
         ]);
         rules
     }
@@ -462,14 +510,18 @@ mod tests {
                 LinkProblem::ChainTooLong { .. } => "Link(ChainTooLong)",
                 LinkProblem::Cycle => "Link(Cycle)",
                 LinkProblem::NotExtracted => "Link(NotExtracted)",
+                LinkProblem::TargetTooLong { .. } => "Link(TargetTooLong)",
+                LinkProblem::ReadersDisagree => "Link(ReadersDisagree)",
             },
             Rule::StrippedToNothing => "StrippedToNothing",
-            Rule::OutsideCrateDirectory { .. } => "OutsideCrateDirectory",
-            Rule::CargoTomlNotFile => "CargoTomlNotFile",
-            Rule::SecondCargoToml { .. } => "SecondCargoToml",
-            Rule::MissingCargoToml => "MissingCargoToml",
-            Rule::CargoOkFile => "CargoOkFile",
-            Rule::CrateTooLarge { .. } => "CrateTooLarge",
+            Rule::Crate(problem) => match problem {
+                CrateProblem::OutsideDirectory { .. } => "Crate(OutsideDirectory)",
+                CrateProblem::CargoTomlNotFile => "Crate(CargoTomlNotFile)",
+                CrateProblem::SecondCargoToml { .. } => "Crate(SecondCargoToml)",
+                CrateProblem::MissingCargoToml => "Crate(MissingCargoToml)",
+                CrateProblem::CargoOkFile => "Crate(CargoOkFile)",
+                CrateProblem::TooLarge { .. } => "Crate(TooLarge)",
+            },
         }
     }
 

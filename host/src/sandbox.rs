@@ -32,14 +32,18 @@ use wasmtime::{Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::deadline::Deadline;
 use crate::error::{Error, Layer, SandboxFault};
 use crate::options::Options;
 
+mod cache;
 mod engine;
 mod feed;
 mod record;
 
-pub use record::{RawEntry, RawEvent};
+pub use cache::default_cache_dir;
+
+pub(crate) use record::{RawEntry, RawEvent};
 
 use feed::{Feed, Waits};
 use record::convert;
@@ -74,7 +78,7 @@ const TICK: Duration = Duration::from_millis(50);
 const STDERR_KEEP: usize = 4096;
 
 /// The process-wide engine and pre-linked guest.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     engine: Engine,
     pre: bindings::ExtractorPre<State>,
 }
@@ -83,16 +87,18 @@ impl Sandbox {
     /// Parses `reader` in a fresh store and hands every event to `sink`, with
     /// the number of input bytes read so far. Stops at the first error from
     /// the guest, the reader or `sink`.
-    pub fn run<R: Read + Send>(
+    pub(crate) fn run<R: Read + Send>(
         &self,
         options: &Options,
         reader: R,
         with_data: bool,
-        mut sink: impl FnMut(RawEvent, u64) -> Result<(), Error>,
+        deadline: Deadline,
+        sink: &mut dyn FnMut(RawEvent, u64) -> Result<(), Error>,
     ) -> Result<(), Error> {
         // One wall-clock deadline for the whole run: reading the input,
-        // parsing, and whatever `sink` does.
-        let deadline = Instant::now().checked_add(options.timeout);
+        // parsing, and whatever `sink` does (and, after this returns, the
+        // pipeline's own work).
+        let deadline = deadline.instant();
         let (in_tx, in_rx) = sync_channel::<Vec<u8>>(INPUT_QUEUE);
         let (ev_tx, ev_rx) = sync_channel::<Vec<RawEvent>>(EVENT_QUEUE);
         // Most archives (crates, packages) are small: read one chunk's worth
@@ -269,7 +275,7 @@ impl Sandbox {
 }
 
 /// Per-archive store data.
-pub struct State {
+pub(crate) struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryCap,

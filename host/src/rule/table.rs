@@ -198,6 +198,17 @@ pub const RULES: &[RuleInfo] = &[
          the options left out.",
     ),
     row(
+        "link-target-too-long",
+        LINK_PROBLEM,
+        "A link target longer than a path may be (4095 bytes) is never resolved: it could only cost time.",
+    ),
+    row(
+        "link-ambiguous-target",
+        LINK_PROBLEM,
+        "A hard link's target with `..` inside that GNU tar and Python's tarfile read as two different members \
+         (GNU tar drops it up to the last `..`, tarfile resolves it) has no one meaning.",
+    ),
+    row(
         "stripped-to-nothing",
         "`--strip-components`",
         "An entry left with no name by stripping is refused, where tar skips it silently.",

@@ -43,7 +43,7 @@ impl Sandbox {
 
     fn build(cache_dir: Option<&Path>) -> wasmtime::Result<Sandbox> {
         let engine = Engine::new(&engine_config())?;
-        let component = crate::cache::load_or_compile(&engine, GUEST_WASM, GUEST_SHA256, cache_dir)?;
+        let component = super::cache::load_or_compile(&engine, GUEST_WASM, GUEST_SHA256, cache_dir)?;
         let linker = linker(&engine)?;
         let pre = bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Sandbox { engine, pre })

@@ -1,4 +1,6 @@
-//! The paths an archive has used so far, as a tree of components.
+//! Paths as a tree of interned components: the names an archive has used
+//! (the policy's namespaces, the link phase), and the directories whose
+//! times are set last.
 //!
 //! An archive of a thousand files, each a thousand directories deep, implies
 //! a million directories. Keeping each one as a full path string would cost
@@ -12,10 +14,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 
 /// A node: the root (the destination itself) is node 0.
-pub type NodeId = u32;
+pub(crate) type NodeId = u32;
 
 /// The root node: the archive's top directory.
-pub const ROOT: NodeId = 0;
+pub(crate) const ROOT: NodeId = 0;
 
 const NONE: u32 = u32::MAX;
 
@@ -26,6 +28,10 @@ struct Node {
     parent: NodeId,
     /// The next node whose (parent, name) has the same hash.
     next: u32,
+    /// The most recently added child, and the sibling added before this
+    /// node: a directory's children, without a second index.
+    last_child: u32,
+    prev_sibling: u32,
     name_start: u32,
     name_len: u16,
     flags: u8,
@@ -35,7 +41,7 @@ struct Node {
 /// 65,535 bytes (the policy refuses components over 255 bytes first; a
 /// case-folded one can be a few times longer).
 #[derive(Debug)]
-pub struct Tree {
+pub(crate) struct Tree {
     nodes: Vec<Node>,
     names: Vec<u8>,
     index: HashMap<u64, u32>,
@@ -50,8 +56,17 @@ impl Default for Tree {
 
 impl Tree {
     /// A tree holding only the root.
-    pub fn new() -> Tree {
-        let root = Node { value: 0, parent: NONE, next: NONE, name_start: 0, name_len: 0, flags: 0 };
+    pub(crate) fn new() -> Tree {
+        let root = Node {
+            value: 0,
+            parent: NONE,
+            next: NONE,
+            last_child: NONE,
+            prev_sibling: NONE,
+            name_start: 0,
+            name_len: 0,
+            flags: 0,
+        };
         Tree { nodes: vec![root], names: Vec::new(), index: HashMap::new(), hasher: RandomState::new() }
     }
 
@@ -68,7 +83,7 @@ impl Tree {
     }
 
     /// The child of `parent` called `name`, if there is one.
-    pub fn find(&self, parent: NodeId, name: &str) -> Option<NodeId> {
+    pub(crate) fn find(&self, parent: NodeId, name: &str) -> Option<NodeId> {
         let mut at = *self.index.get(&self.key(parent, name))?;
         while at != NONE {
             let node = &self.nodes[at as usize];
@@ -83,7 +98,7 @@ impl Tree {
     /// Adds `name` under `parent` (which must not have it yet). `None` if the
     /// tree is full (2^32 nodes or 4 GiB of names) or the name is longer
     /// than 65,535 bytes.
-    pub fn insert(&mut self, parent: NodeId, name: &str, value: u64, flags: u8) -> Option<NodeId> {
+    pub(crate) fn insert(&mut self, parent: NodeId, name: &str, value: u64, flags: u8) -> Option<NodeId> {
         let name_len = u16::try_from(name.len()).ok()?;
         let name_start = u32::try_from(self.names.len()).ok()?;
         u32::try_from(self.names.len() + name.len()).ok()?;
@@ -91,36 +106,61 @@ impl Tree {
         let key = self.key(parent, name);
         let next = self.index.insert(key, id).unwrap_or(NONE);
         self.names.extend_from_slice(name.as_bytes());
-        self.nodes.push(Node { value, parent, next, name_start, name_len, flags });
+        let prev_sibling = std::mem::replace(&mut self.nodes[parent as usize].last_child, id);
+        self.nodes.push(Node { value, parent, next, last_child: NONE, prev_sibling, name_start, name_len, flags });
         Some(id)
     }
 
+    /// The node's parent (`None` for the root).
+    pub(crate) fn parent(&self, id: NodeId) -> Option<NodeId> {
+        Some(self.nodes[id as usize].parent).filter(|&p| p != NONE)
+    }
+
+    /// The node's own name (empty for the root).
+    pub(crate) fn name_of(&self, id: NodeId) -> &str {
+        // Every name was inserted as a `&str` and is whole.
+        std::str::from_utf8(self.name(&self.nodes[id as usize])).unwrap_or_default()
+    }
+
+    /// The node's children, most recently added first.
+    pub(crate) fn children(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let first = self.nodes[id as usize].last_child;
+        std::iter::successors(Some(first).filter(|&c| c != NONE), move |&c| {
+            Some(self.nodes[c as usize].prev_sibling).filter(|&s| s != NONE)
+        })
+    }
+
+    /// Nodes in the tree, the root included: every id is below this.
+    pub(crate) fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
     /// The node's value.
-    pub fn value(&self, id: NodeId) -> u64 {
+    pub(crate) fn value(&self, id: NodeId) -> u64 {
         self.nodes[id as usize].value
     }
 
     /// The node's flags.
-    pub fn flags(&self, id: NodeId) -> u8 {
+    pub(crate) fn flags(&self, id: NodeId) -> u8 {
         self.nodes[id as usize].flags
     }
 
     /// Replaces the node's value and flags.
-    pub fn set(&mut self, id: NodeId, value: u64, flags: u8) {
+    pub(crate) fn set(&mut self, id: NodeId, value: u64, flags: u8) {
         let node = &mut self.nodes[id as usize];
         node.value = value;
         node.flags = flags;
     }
 
     /// The node reached from the root through `components`, if all exist.
-    pub fn lookup<'c>(&self, components: impl IntoIterator<Item = &'c str>) -> Option<NodeId> {
+    pub(crate) fn lookup<'c>(&self, components: impl IntoIterator<Item = &'c str>) -> Option<NodeId> {
         components.into_iter().try_fold(ROOT, |at, c| self.find(at, c))
     }
 
     /// The node for `path` (components joined by `/`), adding the
     /// components it does not have yet with value and flags 0. `None` if
     /// the tree is full.
-    pub fn intern(&mut self, path: &str) -> Option<NodeId> {
+    pub(crate) fn intern(&mut self, path: &str) -> Option<NodeId> {
         let mut at = ROOT;
         for name in path.split('/').filter(|c| !c.is_empty()) {
             at = match self.find(at, name) {
@@ -132,7 +172,7 @@ impl Tree {
     }
 
     /// The path from the root to `id`, components joined by `/`.
-    pub fn path(&self, id: NodeId) -> String {
+    pub(crate) fn path(&self, id: NodeId) -> String {
         let mut names = Vec::new();
         let mut at = id;
         while at != ROOT && at != NONE {
@@ -153,7 +193,7 @@ impl Tree {
 
     /// Nodes besides the root.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.nodes.len() - 1
     }
 }
@@ -194,6 +234,21 @@ mod tests {
         assert_eq!(t.path(ROOT), "");
         assert_eq!(t.intern(""), Some(ROOT));
         assert_eq!(t.lookup(["a", "b"]).map(|b| t.path(b)), Some("a/b".to_string()));
+    }
+
+    #[test]
+    fn children_and_parents_are_walked_without_a_second_index() {
+        let mut t = Tree::new();
+        let a = t.intern("a").unwrap();
+        let b = t.intern("a/b").unwrap();
+        let c = t.intern("a/c").unwrap();
+        let d = t.intern("a/b/d").unwrap();
+        assert_eq!(t.children(a).collect::<Vec<_>>(), [c, b]);
+        assert_eq!(t.children(ROOT).collect::<Vec<_>>(), [a]);
+        assert_eq!(t.children(d).count(), 0);
+        assert_eq!((t.parent(d), t.parent(a), t.parent(ROOT)), (Some(b), Some(ROOT), None));
+        assert_eq!((t.name_of(d), t.name_of(ROOT)), ("d", ""));
+        assert_eq!(t.node_count(), 5);
     }
 
     #[test]

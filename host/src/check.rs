@@ -1,13 +1,17 @@
 //! Vetting uploads: every violation in an archive, and what a Cargo registry
-//! needs of a `.crate` on top of the extraction policy.
+//! needs of a `.crate` on top of the extraction policy. The pipeline's
+//! checking sink.
 
-use crate::error::{Error, Refusal};
+use std::io::Read;
+
+use crate::error::Error;
 use crate::escape::{SHOWN_NAME_BYTES, escape_truncated};
 use crate::kind::Kind;
-use crate::manifest::ManifestEntry;
+use crate::list::Action;
 use crate::options::Options;
-use crate::policy::normalize;
-use crate::rule::Rule;
+use crate::pipeline::{Copies, Judged, LinkJudged, OnRefusal, Pipeline, Sink, refusal};
+use crate::policy::{Outcome, Plan, normalize};
+use crate::rule::{CrateProblem, Rule};
 
 /// Violations a [`CheckReport`] keeps: 10,000. Every one after that is
 /// counted in [`CheckReport::omitted`], so that an archive of a million bad
@@ -123,7 +127,7 @@ pub struct CheckReport {
     /// what happens). Refused entries are violations instead. At most
     /// [`MAX_VIOLATIONS`] are kept; the rest are counted in
     /// [`actions_omitted`](Self::actions_omitted).
-    pub actions: Vec<(u64, String, crate::Action)>,
+    pub actions: Vec<(u64, String, Action)>,
     /// Skipped or copied entries beyond the ones kept in
     /// [`actions`](Self::actions).
     pub actions_omitted: u64,
@@ -136,34 +140,100 @@ impl CheckReport {
     }
 }
 
-/// Collects the violations of a stream of vetted entries, adding the crate
-/// rules.
-pub struct Collector<'a> {
+/// The checking sink: collects the violations of the judged entries and
+/// links, and applies the crate rules to the tree extraction would write.
+struct Collector<'a> {
     options: &'a Options,
     crate_state: Option<CrateState<'a>>,
     entries: u64,
     out: Vec<Violation>,
     omitted: u64,
-    actions: Vec<(u64, String, crate::Action)>,
+    actions: Vec<(u64, String, Action)>,
     actions_omitted: u64,
 }
 
-impl<'a> Collector<'a> {
-    /// A collector for one archive.
-    pub fn new(options: &'a Options, crate_rules: Option<&'a CrateRules>) -> Self {
-        let crate_state =
-            crate_rules.map(|rules| CrateState { rules, cargo_toml: None, cargo_toml_dir: false, total: 0 });
-        Collector {
-            options,
-            crate_state,
-            entries: 0,
-            out: Vec::new(),
-            omitted: 0,
-            actions: Vec::new(),
-            actions_omitted: 0,
-        }
+/// Vets `reader` as [`Extractor::check`](crate::Extractor::check) does.
+pub(crate) fn check<R: Read + Send>(
+    pipeline: Pipeline<'_>,
+    reader: R,
+    crate_rules: Option<&CrateRules>,
+) -> Result<CheckReport, Error> {
+    let crate_state = crate_rules.map(|rules| CrateState { rules, cargo_toml: None, cargo_toml_dir: false, total: 0 });
+    let mut collector = Collector {
+        options: pipeline.options,
+        crate_state,
+        entries: 0,
+        out: Vec::new(),
+        omitted: 0,
+        actions: Vec::new(),
+        actions_omitted: 0,
+    };
+    let stopped = pipeline.run(reader, &mut collector)?.stopped;
+    Ok(collector.finish(stopped))
+}
+
+impl Sink for Collector<'_> {
+    fn wants_data(&self) -> bool {
+        false
     }
 
+    fn on_refusal(&self) -> OnRefusal {
+        OnRefusal::Record
+    }
+
+    fn entry(&mut self, judged: &Judged<'_>) -> Result<(), Error> {
+        let raw = judged.raw;
+        self.entries += 1;
+        if let Err(refused) = judged.verdict {
+            self.refused(refused);
+        }
+        let Some(state) = self.crate_state.as_mut() else {
+            if let Ok(accepted) = judged.verdict
+                && accepted.plan == Plan::Skip
+            {
+                self.action(raw.index, &raw.path, Action::Skip);
+            }
+            return Ok(());
+        };
+        let mut found = state.archive_name(raw, self.options);
+        if let Ok(accepted) = judged.verdict {
+            match accepted.plan {
+                Plan::Write => found.extend(state.written(raw.index, &accepted.path, accepted.kind, raw.size)),
+                Plan::Skip => self.action(raw.index, &raw.path, Action::Skip),
+                Plan::Copy | Plan::Excluded => {}
+            }
+        }
+        for rule in found {
+            self.crate_violation(raw.index, &raw.path, rule);
+        }
+        Ok(())
+    }
+
+    fn link(&mut self, link: &LinkJudged<'_>, copies: &mut Copies<'_, '_>) -> Result<(), Error> {
+        let record = link.record;
+        match link.outcome {
+            Outcome::Copy { kind, bytes, .. } => {
+                let of = copies.copy_of(link.outcome).unwrap_or_default();
+                self.action(record.index, &record.raw_path, Action::Copy { of });
+                if let (Some(state), Some(path)) = (self.crate_state.as_mut(), copies.written_path()) {
+                    for rule in state.written(record.index, &path, *kind, *bytes) {
+                        self.crate_violation(record.index, &record.raw_path, rule);
+                    }
+                }
+            }
+            Outcome::Skip(rule) => self.action(record.index, &record.raw_path, Action::SkipLink { rule: rule.clone() }),
+            Outcome::Refuse(_) => {
+                if let Some(refused) = link.refusal {
+                    self.refused(refused);
+                }
+            }
+            Outcome::NotWritten => {}
+        }
+        Ok(())
+    }
+}
+
+impl Collector<'_> {
     fn push(&mut self, violation: impl FnOnce() -> Violation) {
         if self.out.len() < MAX_VIOLATIONS {
             self.out.push(violation());
@@ -172,34 +242,30 @@ impl<'a> Collector<'a> {
         }
     }
 
-    /// Takes one entry.
-    pub fn entry(&mut self, entry: &ManifestEntry) {
-        self.entries += 1;
-        if entry.refusal.is_none()
-            && matches!(entry.action, crate::Action::Skip | crate::Action::Copy { .. } | crate::Action::SkipLink { .. })
-        {
-            if self.actions.len() < MAX_VIOLATIONS {
-                let path = escape_truncated(&entry.raw_path, SHOWN_NAME_BYTES);
-                self.actions.push((entry.index, path, entry.action.clone()));
-            } else {
-                self.actions_omitted += 1;
-            }
+    /// A refusal the pipeline built (an [`Error::Refused`]).
+    fn refused(&mut self, refused: &Error) {
+        if let Error::Refused { index, path, rule } = refused {
+            self.push(|| Violation::of_rule(Some(*index), Some(path.clone()), rule.clone(), refused.to_string()));
         }
-        let mut found: Vec<Rule> = entry.refusal.iter().cloned().collect();
-        if let Some(state) = self.crate_state.as_mut() {
-            found.extend(state.entry(entry, self.options));
-        }
-        for rule in found {
-            self.push(|| {
-                let path = escape_truncated(&entry.raw_path, SHOWN_NAME_BYTES);
-                let message = Refusal { index: entry.index, path: &path, rule: &rule }.to_string();
-                Violation::of_rule(Some(entry.index), Some(path), rule, message)
-            });
+    }
+
+    /// A crate rule broken by entry `index`, named `raw_path`.
+    fn crate_violation(&mut self, index: u64, raw_path: &[u8], rule: Rule) {
+        let refused = refusal(index, raw_path, rule);
+        self.refused(&refused);
+    }
+
+    /// An entry extraction skips or replaces by a copy.
+    fn action(&mut self, index: u64, raw_path: &[u8], action: Action) {
+        if self.actions.len() < MAX_VIOLATIONS {
+            self.actions.push((index, escape_truncated(raw_path, SHOWN_NAME_BYTES), action));
+        } else {
+            self.actions_omitted += 1;
         }
     }
 
     /// The report, given why reading stopped early (if it did).
-    pub fn finish(mut self, error: Option<Error>) -> CheckReport {
+    fn finish(mut self, error: Option<Error>) -> CheckReport {
         if let Some(error) = &error {
             let message = error.to_string();
             match error {
@@ -225,9 +291,9 @@ impl<'a> Collector<'a> {
             && state.cargo_toml.is_none()
             && !state.cargo_toml_dir
         {
-            let rule = Rule::MissingCargoToml;
+            let rule = Rule::Crate(CrateProblem::MissingCargoToml);
             let message = format!("{rule} [rule {}]", rule.id());
-            self.out.push(Violation::of_rule(None, None, Rule::MissingCargoToml, message));
+            self.out.push(Violation::of_rule(None, None, rule, message));
         }
         CheckReport {
             entries: self.entries,
@@ -239,54 +305,67 @@ impl<'a> Collector<'a> {
     }
 }
 
+/// The crate rules' state: judged on the archive's names (every entry under
+/// the crate directory) and on the tree extraction writes (a `Cargo.toml`
+/// that is a file, no `.cargo-ok`, Cargo's size rule).
 struct CrateState<'r> {
     rules: &'r CrateRules,
+    /// The first written `Cargo.toml` at the crate root (any letter case).
     cargo_toml: Option<u64>,
     /// A directory named `Cargo.toml` was reported already.
     cargo_toml_dir: bool,
+    /// Bytes written, copies included.
     total: u64,
 }
 
 impl CrateState<'_> {
-    fn entry(&mut self, entry: &ManifestEntry, options: &Options) -> Vec<Rule> {
-        let mut found = Vec::new();
-        self.total = self.total.saturating_add(entry.size);
-        let limit = self.rules.size_limit();
-        if self.total > limit && self.total - entry.size <= limit {
-            found.push(Rule::CrateTooLarge { max: limit });
-        }
-        let kind = if entry.kind == Kind::Directory { Kind::Directory } else { Kind::File };
+    /// Cargo refuses a `.crate` with any entry outside `<name>-<version>/`.
+    fn archive_name(&mut self, raw: &crate::sandbox::RawEntry, options: &Options) -> Vec<Rule> {
+        let kind = if raw.kind == Kind::Directory { Kind::Directory } else { Kind::File };
         // Entries the policy cannot even split are already violations.
-        let Ok(components) = normalize(&entry.raw_path, kind, options) else { return found };
-        match components.split_first() {
-            Some((first, rest)) if *first == self.rules.prefix => {
-                // `Cargo.toml` as a directory, explicit or implied by a path
-                // under it: Cargo needs the manifest to be a file.
-                let names_dir = match rest {
-                    [name] => entry.kind == Kind::Directory && name.to_lowercase() == "cargo.toml",
-                    [name, _, ..] => name.to_lowercase() == "cargo.toml",
-                    [] => false,
-                };
-                if names_dir && !self.cargo_toml_dir {
-                    self.cargo_toml_dir = true;
-                    found.push(Rule::CargoTomlNotFile);
-                }
-                if let [name] = rest
-                    && !names_dir
-                {
-                    let lower = name.to_lowercase();
-                    if lower == "cargo.toml" {
-                        match self.cargo_toml {
-                            Some(first) => found.push(Rule::SecondCargoToml { first }),
-                            None => self.cargo_toml = Some(entry.index),
-                        }
-                    }
-                    if lower == ".cargo-ok" {
-                        found.push(Rule::CargoOkFile);
-                    }
-                }
+        let Ok(components) = normalize(&raw.path, kind, options) else { return Vec::new() };
+        match components.first() {
+            Some(first) if *first == self.rules.prefix => Vec::new(),
+            _ => vec![Rule::Crate(CrateProblem::OutsideDirectory { prefix: self.rules.prefix.clone() })],
+        }
+    }
+
+    /// What entry `index` writes at `path` (a written path): a `kind` (file or
+    /// directory) of `size` bytes in all.
+    fn written(&mut self, index: u64, path: &str, kind: Kind, size: u64) -> Vec<Rule> {
+        let mut found = Vec::new();
+        self.total = self.total.saturating_add(size);
+        let limit = self.rules.size_limit();
+        if self.total > limit && self.total - size <= limit {
+            found.push(Rule::Crate(CrateProblem::TooLarge { max: limit }));
+        }
+        let Some(rest) = path.strip_prefix(self.rules.prefix.as_str()).and_then(|r| r.strip_prefix('/')) else {
+            return found;
+        };
+        let mut components = rest.split('/');
+        let Some(name) = components.next() else { return found };
+        let lower = name.to_lowercase();
+        // `Cargo.toml` as a directory, explicit, implied by a path under it,
+        // or a directory copy: Cargo needs the manifest to be a file.
+        let is_dir = components.next().is_some() || kind == Kind::Directory;
+        if lower == "cargo.toml" && is_dir {
+            if !self.cargo_toml_dir {
+                self.cargo_toml_dir = true;
+                found.push(Rule::Crate(CrateProblem::CargoTomlNotFile));
             }
-            _ => found.push(Rule::OutsideCrateDirectory { prefix: self.rules.prefix.clone() }),
+            return found;
+        }
+        if rest.contains('/') {
+            return found;
+        }
+        if lower == "cargo.toml" {
+            match self.cargo_toml {
+                Some(first) => found.push(Rule::Crate(CrateProblem::SecondCargoToml { first })),
+                None => self.cargo_toml = Some(index),
+            }
+        }
+        if lower == ".cargo-ok" {
+            found.push(Rule::Crate(CrateProblem::CargoOkFile));
         }
         found
     }

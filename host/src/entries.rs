@@ -1,4 +1,5 @@
-//! Reading an archive's vetted contents without writing them anywhere.
+//! Reading an archive's vetted contents without writing them anywhere: the
+//! pipeline's visiting sink.
 //!
 //! [`Extractor::read_entries`] runs the same sandbox and the same policy as
 //! [`Extractor::extract`], but instead of writing each accepted entry into a
@@ -8,9 +9,9 @@
 
 use std::io::{self, Read};
 
-use crate::policy::{Plan, Vetter};
-use crate::sandbox::RawEvent;
-use crate::{Error, Extractor, Kind, escape};
+use crate::pipeline::{Judged, OnRefusal, Sink};
+use crate::policy::Plan;
+use crate::{Error, Extractor, Kind};
 
 /// One entry that the policy accepts, as handed to an [`EntryVisitor`]
 /// (example there).
@@ -121,67 +122,56 @@ impl Extractor {
     /// [`Error::Io`] when reading the archive fails or the visitor returns
     /// an error.
     pub fn read_entries<R: Read + Send>(&self, reader: R, visitor: &mut dyn EntryVisitor) -> Result<(), Error> {
-        let mut vetter = Vetter::new(&self.options, true)?;
-        // Entries the options leave out (excluded, skipped, and link copies,
-        // which are not handed over) have their data dropped.
-        let mut dropping = false;
-        let visitor_error = |e| Error::io("the entry visitor stopped", e);
-        self.sandbox
-            .run(&self.options, reader, true, |event, compressed| match event {
-                RawEvent::Entry(raw) => {
-                    let accepted = vetter.entry(&raw, compressed)?.map_err(|rule| Error::Refused {
-                        index: raw.index,
-                        path: escape(&raw.path),
-                        rule,
-                    })?;
-                    if accepted.plan != Plan::Write {
-                        dropping = vetter.data_pending();
-                        return Ok(());
-                    }
-                    if accepted.path.is_empty() {
-                        return Ok(());
-                    }
-                    let entry = Entry {
-                        index: raw.index,
-                        path: accepted.path,
-                        kind: accepted.kind,
-                        size: if accepted.kind == Kind::File { raw.size } else { 0 },
-                        mode: raw.mode,
-                        mtime: raw.mtime,
-                    };
-                    visitor.entry(&entry).map_err(visitor_error)?;
-                    if !vetter.data_pending() {
-                        visitor.end().map_err(visitor_error)?;
-                    }
-                    Ok(())
-                }
-                RawEvent::Data(data) => {
-                    vetter.data(data.len())?;
-                    if dropping {
-                        dropping = vetter.data_pending();
-                        return Ok(());
-                    }
-                    visitor.data(&data).map_err(visitor_error)?;
-                    if !vetter.data_pending() {
-                        visitor.end().map_err(visitor_error)?;
-                    }
-                    Ok(())
-                }
-            })
-            .and_then(|()| vetter.finish())?;
-        // The same end-of-archive checks as extraction: members not found,
-        // and the link verdicts that refuse the archive (a link that
-        // `--links copy-or-refuse` cannot copy, a link bomb under either
-        // copying policy; copies themselves are not handed over).
-        let missing = vetter.members_not_found();
-        if !missing.is_empty() {
-            return Err(Error::MembersNotFound(missing));
+        self.pipeline().run(reader, &mut Visit { visitor, handing: false }).map(|_| ())
+    }
+}
+
+/// The visiting sink: hands each written entry and its data over; links'
+/// copies, skipped and excluded entries are not.
+struct Visit<'v> {
+    visitor: &'v mut dyn EntryVisitor,
+    /// The current entry was handed over (its data and end follow).
+    handing: bool,
+}
+
+fn visitor_error(e: io::Error) -> Error {
+    Error::io("the entry visitor stopped", e)
+}
+
+impl Sink for Visit<'_> {
+    fn wants_data(&self) -> bool {
+        true
+    }
+
+    fn on_refusal(&self) -> OnRefusal {
+        OnRefusal::Stop
+    }
+
+    fn entry(&mut self, judged: &Judged<'_>) -> Result<(), Error> {
+        self.handing = false;
+        let Ok(accepted) = judged.verdict else { return Ok(()) };
+        if accepted.plan != Plan::Write || accepted.path.is_empty() {
+            return Ok(());
         }
-        if vetter.copies_links() {
-            for verdict in vetter.resolve_links() {
-                verdict.map_err(|(index, path, rule)| Error::Refused { index, path, rule })?;
-            }
-        }
+        let raw = judged.raw;
+        let entry = Entry {
+            index: raw.index,
+            path: accepted.path.clone(),
+            kind: accepted.kind,
+            size: if accepted.kind == Kind::File { raw.size } else { 0 },
+            mode: raw.mode,
+            mtime: raw.mtime,
+        };
+        self.visitor.entry(&entry).map_err(visitor_error)?;
+        self.handing = true;
         Ok(())
+    }
+
+    fn data(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        if self.handing { self.visitor.data(chunk).map_err(visitor_error) } else { Ok(()) }
+    }
+
+    fn end(&mut self) -> Result<(), Error> {
+        if std::mem::take(&mut self.handing) { self.visitor.end().map_err(visitor_error) } else { Ok(()) }
     }
 }
