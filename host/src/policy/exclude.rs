@@ -220,7 +220,7 @@ mod tests {
         assert!(excludes("a[", "a[") && !excludes("a[", "ab"), "an unclosed bracket is literal");
         assert!(excludes("\\*", "*") && !excludes("\\*", "x") && !excludes("x\\", "x\\"));
         assert!(excludes("*.txt", "a/b/c.txt") && excludes("a*", "a/b") && !excludes("a*c", "ab"));
-        assert!(excludes("[a-]", "-") && excludes("[/]x", "a/x"));
+        assert!(excludes("[a-]", "-") && excludes("a[/]x", "a/x") && !excludes("[/]x", "a/x"));
     }
 
     #[test]

@@ -294,6 +294,12 @@ impl Links {
         Ok(())
     }
 
+    /// Bytes held for the link phase.
+    #[cfg(test)]
+    pub(super) fn held_bytes(&self) -> u64 {
+        self.bytes
+    }
+
     /// The links, in archive order.
     pub(crate) fn records(&self) -> &[LinkRecord] {
         &self.records

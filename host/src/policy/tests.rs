@@ -1,6 +1,30 @@
 //! The policy's unit tests: names, namespaces, limits, sequencing, links.
 
 use super::*;
+use crate::deadline::{Deadline, Ticker};
+use crate::options::MAX_LINK_STATE_BYTES;
+
+/// A vetter for `options` (the selection lives as long as the test).
+fn vetter(options: &Options, with_data: bool) -> Vetter<'_> {
+    let selection: &'static Selection = Box::leak(Box::new(Selection::new(options).unwrap()));
+    Vetter::new(options, selection, with_data)
+}
+
+/// Every link's verdict, counted against the limits until one refuses.
+fn judge_links(v: &mut Vetter<'_>) -> Vec<Outcome> {
+    let mut ticker = Ticker::new(Deadline::after(std::time::Duration::from_secs(600)));
+    let Some(mut phase) = v.link_phase() else { return Vec::new() };
+    let mut count = true;
+    let mut out = Vec::new();
+    for rec in 0..phase.records().len() {
+        let outcome = phase.judge(rec, count, &mut ticker).unwrap();
+        if let Outcome::Refuse(rule) = &outcome {
+            count &= !rule.is_archive_wide();
+        }
+        out.push(outcome);
+    }
+    out
+}
 
 fn raw(index: u64, path: &str, kind: Kind, size: u64) -> RawEntry {
     RawEntry {
@@ -19,7 +43,7 @@ fn raw(index: u64, path: &str, kind: Kind, size: u64) -> RawEntry {
 }
 
 fn verdicts_with(options: &Options, entries: &[(&str, Kind)]) -> Vec<Result<Accepted, Rule>> {
-    let mut v = Vetter::new(options, false).unwrap();
+    let mut v = vetter(options, false);
     entries.iter().enumerate().map(|(i, (p, k))| v.entry(&raw(i as u64, p, *k, 0), 0).unwrap()).collect()
 }
 
@@ -147,7 +171,7 @@ fn explicit_directory_after_implicit_is_fine() {
 #[test]
 fn guest_refusal_only_ever_refuses() {
     let options = Options::default();
-    let mut v = Vetter::new(&options, false).unwrap();
+    let mut v = vetter(&options, false);
     let mut e = raw(0, "fine.txt", Kind::File, 0);
     e.refusal = Some("guest says no".into());
     assert_eq!(v.entry(&e, 0).unwrap(), Err(Rule::GuestVerdict("guest says no".into())));
@@ -159,7 +183,7 @@ fn a_guest_refused_entry_leaves_no_trace_in_the_namespace() {
     // refused were recorded as seen, so a later entry below them was
     // told they existed already (no new parents to create).
     let options = Options::default();
-    let mut v = Vetter::new(&options, false).unwrap();
+    let mut v = vetter(&options, false);
     let mut refused = raw(0, "d/x", Kind::File, 0);
     refused.refusal = Some("guest says no".into());
     assert!(v.entry(&refused, 0).unwrap().is_err());
@@ -169,84 +193,104 @@ fn a_guest_refused_entry_leaves_no_trace_in_the_namespace() {
     assert!(v.entry(&raw(2, "d/x", Kind::File, 0), 0).unwrap().is_ok());
 }
 
-/// Under `--links copy` and `copy-or-refuse` the names kept to resolve
-/// links are bounded: an archive of long names is refused once they pass
-/// `MAX_LINK_STATE_BYTES`, not held. The same archive without copying
-/// keeps no names and is accepted.
+/// Under `--links copy` and `copy-or-refuse` what is kept to resolve links
+/// is node ids into the namespace's tree, not names: an archive of 40,000
+/// names of 3,700 bytes (150 MB of names) holds a few megabytes of link
+/// state, and none without copying.
 #[test]
-fn the_names_kept_for_link_copies_are_bounded() {
+fn the_state_kept_for_link_copies_is_ids_not_names() {
     let base: String = (0..15).map(|i| format!("{}{i:03}/", "d".repeat(246))).collect();
-    let count = |links: LinkPolicy| {
+    let held = |links: LinkPolicy| {
         // raw() puts headers 1 MiB apart: no size limit here.
         let options = Options { links, max_size: Some(u64::MAX), ..Options::default() };
-        let mut v = Vetter::new(&options, false).unwrap();
+        let mut v = vetter(&options, false);
         for i in 0..40_000u64 {
             let path = format!("{base}f{i}");
-            match v.entry(&raw(i, &path, Kind::File, 0), 0).unwrap() {
-                Ok(_) => {}
-                Err(rule) => return Err((i, rule)),
+            v.entry(&raw(i, &path, Kind::File, 0), 0).unwrap().unwrap();
+        }
+        v.links.as_ref().map_or(0, |l| l.held_bytes())
+    };
+    assert_eq!(held(LinkPolicy::Skip), 0);
+    for links in [LinkPolicy::Copy, LinkPolicy::CopyOrRefuse] {
+        let bytes = held(links);
+        assert!(bytes > 0 && bytes < 4 << 20, "{links:?}: {bytes} bytes for 40,000 names");
+    }
+}
+
+/// Links themselves are kept with their names and targets, counted: an
+/// archive of links with long names and targets is refused once they pass
+/// `MAX_LINK_STATE_BYTES`, under both copying policies alike.
+#[test]
+fn the_links_kept_for_the_link_phase_are_bounded() {
+    let name: String = (0..15).map(|i| format!("{}{i:03}/", "d".repeat(246))).collect();
+    let target = "../".repeat(1300);
+    let first_refused = |links: LinkPolicy| {
+        let options = Options { links, max_size: Some(u64::MAX), ..Options::default() };
+        let mut v = vetter(&options, false);
+        for i in 0..40_000u64 {
+            let mut link = raw(i, &format!("{name}l{i}"), Kind::Symlink, 0);
+            link.link_target = Some(target.clone().into_bytes());
+            if let Err(rule) = v.entry(&link, 0).unwrap() {
+                return Some((i, rule));
             }
         }
-        Ok(v.link_bytes)
+        None
     };
-    assert_eq!(count(LinkPolicy::Skip), Ok(0));
-    let (at, rule) = count(LinkPolicy::Copy).expect_err("40,000 names of 3,700 bytes are refused");
+    let (at, rule) = first_refused(LinkPolicy::Copy).expect("40,000 links of 7,600 bytes are refused");
     assert_eq!(rule, Rule::TooManyNames { max: MAX_LINK_STATE_BYTES });
     assert!(rule.is_archive_wide());
-    // Each name costs its path twice (name and output) plus a node.
-    let per_name = 2 * (base.len() + 6) as u64;
-    assert!(at > MAX_LINK_STATE_BYTES / (per_name + 200) && at < MAX_LINK_STATE_BYTES / per_name + 1, "{at}");
-    // The limit is archive-wide: the strict policy stops at the same entry.
-    assert_eq!(count(LinkPolicy::CopyOrRefuse), Err((at, rule)));
+    let per_link = (name.len() + 6 + target.len()) as u64;
+    assert!(at > MAX_LINK_STATE_BYTES / (per_link + 1000) && at < MAX_LINK_STATE_BYTES / per_link + 1, "{at}");
+    assert_eq!(first_refused(LinkPolicy::CopyOrRefuse), Some((at, rule)));
 }
 
-/// A link bomb whose copies would take more memory to plan than
-/// `MAX_LINK_STATE_BYTES` is refused while counting, before any plan is
-/// kept; it is within every other limit (its 400 copies of 1,000 empty
-/// files are 400,400 entries). The limit is archive-wide: `copy` refuses
-/// the bomb exactly as `copy-or-refuse` does, never trims it.
+/// A link bomb is counted, not planned: 400 links to a directory of 1,000
+/// files hold no paths, and their 400,400 copies count toward the entry
+/// limit. Under a limit of 300,000 the link whose copy crosses it refuses
+/// the archive (under `copy` as under `copy-or-refuse`: a limit is never a
+/// reason to skip), and the links after it are only resolved.
 #[test]
-fn the_paths_planned_for_link_copies_are_bounded() {
+fn link_bombs_are_counted_against_the_limits() {
     for links in [LinkPolicy::Copy, LinkPolicy::CopyOrRefuse] {
-        the_paths_planned_for_link_copies_are_bounded_under(links);
+        let options = Options { links, max_size: Some(u64::MAX), max_entries: 300_000, ..Options::default() };
+        let mut v = vetter(&options, false);
+        let long = "n".repeat(240);
+        let mut index = 0;
+        v.entry(&raw(index, "d/", Kind::Directory, 0), 0).unwrap().unwrap();
+        for i in 0..1000 {
+            index += 1;
+            v.entry(&raw(index, &format!("d/{long}{i:04}"), Kind::File, 0), 0).unwrap().unwrap();
+        }
+        for i in 0..400 {
+            index += 1;
+            let mut link = raw(index, &format!("l{i}"), Kind::Symlink, 0);
+            link.link_target = Some(b"d".to_vec());
+            v.entry(&link, 0).unwrap().unwrap();
+        }
+        let held = v.links.as_ref().unwrap().held_bytes();
+        assert!(held < 1 << 20, "{held} bytes held for 400 links");
+        v.finish().unwrap();
+        let outcomes = judge_links(&mut v);
+        assert_eq!(outcomes.len(), 400);
+        let refused: Vec<_> = outcomes.iter().enumerate().filter(|(_, o)| matches!(o, Outcome::Refuse(_))).collect();
+        assert_eq!(refused.len(), 1, "one archive-wide refusal under {links:?}: {refused:?}");
+        let (at, outcome) = refused[0];
+        assert_eq!(*outcome, Outcome::Refuse(Rule::TooManyEntries { max: 300_000 }));
+        // 1,401 entries, then 1,001 per copy.
+        assert_eq!(at, (300_000 - 1401) / 1001, "refused at link {at} under {links:?}");
+        for o in &outcomes[..at] {
+            assert!(matches!(o, Outcome::Copy { entries: 1001, .. }), "{o:?}");
+        }
+        for o in &outcomes[at + 1..] {
+            assert!(matches!(o, Outcome::Copy { entries: 0, .. }), "only resolved after the refusal: {o:?}");
+        }
     }
-}
-
-fn the_paths_planned_for_link_copies_are_bounded_under(links: LinkPolicy) {
-    let options = Options { links, max_size: Some(u64::MAX), ..Options::default() };
-    let mut v = Vetter::new(&options, false).unwrap();
-    let long = "n".repeat(240);
-    let mut index = 0;
-    v.entry(&raw(index, "d/", Kind::Directory, 0), 0).unwrap().unwrap();
-    for i in 0..1000 {
-        index += 1;
-        v.entry(&raw(index, &format!("d/{long}{i:04}"), Kind::File, 0), 0).unwrap().unwrap();
-    }
-    for i in 0..400 {
-        index += 1;
-        let mut link = raw(index, &format!("l{i}"), Kind::Symlink, 0);
-        link.link_target = Some(b"d".to_vec());
-        v.entry(&link, 0).unwrap().unwrap();
-    }
-    v.finish().unwrap();
-    let verdicts = v.resolve_links();
-    assert_eq!(verdicts.len(), 400);
-    let refused: Vec<_> =
-        verdicts.iter().enumerate().filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e))).collect();
-    assert_eq!(refused.len(), 1, "one archive-wide refusal under {links:?}");
-    let (at, (_, _, rule)) = refused[0];
-    assert_eq!(*rule, Rule::TooManyNames { max: MAX_LINK_STATE_BYTES });
-    // About 490 KB of paths per copy: refused near 192 MiB of them.
-    assert!((300..400).contains(&at), "refused at link {at} under {links:?}");
-    let planned: usize = verdicts.iter().flatten().map(|c| c.ops.len()).sum();
-    assert_eq!(planned, at * 1001, "the links before it are planned, none after");
-    assert!(verdicts.iter().flatten().all(|c| c.skipped.is_none()), "nothing trimmed under {links:?}");
 }
 
 #[test]
 fn entry_and_size_limits() {
     let options = Options { max_entries: 1, max_size: Some(10), ..Options::default() };
-    let mut v = Vetter::new(&options, false).unwrap();
+    let mut v = vetter(&options, false);
     assert_eq!(v.entry(&raw(0, "a", Kind::File, 11), 0).unwrap(), Err(Rule::TooLarge { max: 10 }));
     assert_eq!(v.entry(&raw(1, "b", Kind::File, 0), 0).unwrap(), Err(Rule::TooManyEntries { max: 1 }));
 }
@@ -317,7 +361,7 @@ fn random_records_never_yield_an_unsafe_path() {
         let special = if round % 5 == 0 { SpecialPolicy::Skip } else { SpecialPolicy::Refuse };
         let strip_components = round % 7 / 5;
         let options = Options { portable: round % 2 == 0, links, special, strip_components, ..Options::default() };
-        let mut v = Vetter::new(&options, true).unwrap();
+        let mut v = vetter(&options, true);
         let mut index = 0;
         for _ in 0..(next() % 12) {
             if next() % 4 == 0 {
@@ -364,21 +408,18 @@ fn random_records_never_yield_an_unsafe_path() {
             }
         }
         let _ = v.finish();
-        // Whatever the links, resolving never panics and every copy
-        // stays on names the archive wrote. Only `copy` skips, only for a
-        // link's own problem, and a skipped link writes nothing.
-        for verdict in v.resolve_links() {
-            if let Err((_, _, rule)) = &verdict {
-                assert!(links != LinkPolicy::Copy || !matches!(rule, Rule::Link(_)), "{rule:?}");
-            }
-            let Ok(copy) = verdict else { continue };
-            if let Some(skip) = &copy.skipped {
-                assert_eq!(links, LinkPolicy::Copy);
-                assert!(matches!(skip.rule, Rule::Link(_)) && copy.ops.is_empty(), "{skip:?}");
-            }
-            for op in copy.ops {
-                let (CopyOp::Dir { path: p, .. } | CopyOp::File { to: p, .. }) = op;
-                assert!(!p.starts_with('/') && p.split('/').all(|c| !c.is_empty() && c != ".." && c != "."));
+        // Whatever the links, judging never panics, and only `copy` skips,
+        // only for a link's own problem.
+        for outcome in judge_links(&mut v) {
+            match outcome {
+                Outcome::Skip(rule) => {
+                    assert_eq!(links, LinkPolicy::Copy);
+                    assert!(matches!(rule, Rule::Link(_)), "{rule:?}");
+                }
+                Outcome::Refuse(rule) => {
+                    assert!(links != LinkPolicy::Copy || !matches!(rule, Rule::Link(_)), "{rule:?}");
+                }
+                Outcome::Copy { .. } | Outcome::NotWritten => {}
             }
         }
     }
@@ -392,7 +433,7 @@ fn random_records_never_yield_an_unsafe_path() {
 #[test]
 fn header_offsets_are_monotonic() {
     let options = Options::default();
-    let mut v = Vetter::new(&options, false).unwrap();
+    let mut v = vetter(&options, false);
     let mut a = raw(0, "a", Kind::File, 700);
     a.header_offset = 0;
     v.entry(&a, 0).unwrap().unwrap();
@@ -400,7 +441,7 @@ fn header_offsets_are_monotonic() {
     let mut b = raw(1, "b", Kind::File, 0);
     b.header_offset = 1024;
     assert!(v.entry(&b, 0).is_err());
-    let mut v = Vetter::new(&options, false).unwrap();
+    let mut v = vetter(&options, false);
     v.entry(&a, 0).unwrap().unwrap();
     b.header_offset = 1536;
     v.entry(&b, 0).unwrap().unwrap();
@@ -409,7 +450,7 @@ fn header_offsets_are_monotonic() {
 #[test]
 fn extension_headers_count_toward_the_size_limit() {
     let options = Options { max_size: Some(10_000), ..Options::default() };
-    let mut v = Vetter::new(&options, false).unwrap();
+    let mut v = vetter(&options, false);
     // One byte of data, 20 KB into the tar stream (after extension headers).
     let mut e = raw(0, "a", Kind::File, 1);
     e.header_offset = 20_000;
@@ -441,17 +482,17 @@ fn paths_are_held_to_the_os_limits_whatever_the_options() {
 #[test]
 fn protocol_faults() {
     let options = Options::default();
-    let mut v = Vetter::new(&options, true).unwrap();
+    let mut v = vetter(&options, true);
     assert!(v.entry(&raw(1, "a", Kind::File, 0), 0).is_err(), "index skipped");
-    let mut v = Vetter::new(&options, true).unwrap();
+    let mut v = vetter(&options, true);
     v.entry(&raw(0, "a", Kind::File, 4), 0).unwrap().unwrap();
     assert!(v.data(5).is_err(), "more data than declared");
     v.data(4).unwrap();
     assert!(v.data(1).is_err(), "data after the end");
-    let mut v = Vetter::new(&options, true).unwrap();
+    let mut v = vetter(&options, true);
     v.entry(&raw(0, "a", Kind::File, 4), 0).unwrap().unwrap();
     assert!(v.entry(&raw(1, "b", Kind::File, 0), 0).is_err(), "entry inside data");
     assert!(v.finish().is_err(), "ended inside data");
-    let mut v = Vetter::new(&options, true).unwrap();
+    let mut v = vetter(&options, true);
     assert!(v.entry(&raw(0, "d", Kind::Directory, 3), 0).is_err(), "directory with data");
 }
