@@ -266,6 +266,9 @@ impl Collector<'_> {
 
     /// The report, given why reading stopped early (if it did).
     fn finish(mut self, error: Option<Error>) -> CheckReport {
+        // Links were judged last; the report is in archive order.
+        self.out.sort_by_key(|v| (v.index.is_none(), v.index));
+        self.actions.sort_by_key(|(index, ..)| *index);
         if let Some(error) = &error {
             let message = error.to_string();
             match error {

@@ -304,7 +304,8 @@ impl<O: Observer + ?Sized> Writer<'_, O> {
                     Error::io(format!("copying \"{}\" to \"{}\"", escape(from.as_bytes()), escape(to.as_bytes())), e)
                 };
                 let mut source = self.tree.open(from).map_err(io_err)?.into_std();
-                let mut file = create_file(self.tree, to, narrowed_file_mode(mode)).map_err(|e| fs_error(e, to, refuse))?;
+                let mut file =
+                    create_file(self.tree, to, narrowed_file_mode(mode)).map_err(|e| fs_error(e, to, refuse))?;
                 let n = std::io::copy(&mut source, &mut file).map_err(io_err)?;
                 if let Some(time) = system_time(mtime) {
                     file.set_modified(time).map_err(io_err)?;

@@ -104,7 +104,8 @@ use std::path::Path;
 
 use cap_std::fs::Dir;
 
-pub use sandbox::default_cache_dir;
+pub use check::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, MAX_VIOLATIONS, Violation};
+pub use entries::{Entry, EntryVisitor};
 pub use error::{Error, Layer, SandboxFault};
 pub use escape::{escape, escape_path};
 pub use kind::Kind;
@@ -114,10 +115,9 @@ pub use options::{
     DEFAULT_MAX_EXTENSION_BYTES, DEFAULT_MAX_PATH_BYTES, DEFAULT_RATIO, DEFAULT_SIZE_FLOOR, DEFAULT_STALL_TIMEOUT,
     DEFAULT_TIMEOUT, LinkPolicy, MAX_LINK_HOPS, MAX_LINK_STATE_BYTES, Options, SpecialPolicy,
 };
-pub use check::{CARGO_MAX_RATIO, CARGO_MAX_UNPACK_SIZE, CheckReport, CrateRules, MAX_VIOLATIONS, Violation};
 pub use report::{Copied, Digest, HashAlgorithm, Observer, Omitted, Progress, REPORT_BYTES, Report, Skipped, Written};
-pub use entries::{Entry, EntryVisitor};
 pub use rule::{CrateProblem, GRAMMAR_RULES, LinkProblem, RULES, Rule, RuleInfo};
+pub use sandbox::default_cache_dir;
 
 use pipeline::Pipeline;
 use policy::Selection;
@@ -305,6 +305,9 @@ impl Extractor {
     pub fn list<R: Read + Send>(&self, reader: R) -> Result<Manifest, Error> {
         let mut entries = Vec::new();
         let error = self.list_each(reader, |entry| entries.push(entry))?;
+        // Links come last from `list_each` (their verdicts wait for the whole
+        // archive); the manifest holds everything anyway, in archive order.
+        entries.sort_by_key(|e| e.index);
         Ok(Manifest { entries, error })
     }
 

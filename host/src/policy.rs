@@ -163,7 +163,16 @@ impl<'o> Vetter<'o> {
         let (accepted, written) = if self.selection.is_active() {
             self.select(raw, &components, archive_path, kind, plan)?
         } else {
-            (Accepted { path: archive_path, kind, new_parents: placed.new_parents, already_made: placed.already_made, plan }, Some(placed.node))
+            (
+                Accepted {
+                    path: archive_path,
+                    kind,
+                    new_parents: placed.new_parents,
+                    already_made: placed.already_made,
+                    plan,
+                },
+                Some(placed.node),
+            )
         };
         if let Some(links) = &mut self.links {
             let tree = if self.selection.is_active() { self.out.tree() } else { self.archive.tree() };
@@ -283,8 +292,14 @@ impl LinkPhase<'_> {
 
     /// Judges link `rec` (counting its copy against the limits unless
     /// `count` is false).
-    pub(crate) fn judge(&mut self, rec: usize, count: bool, ticker: &mut crate::deadline::Ticker) -> Result<Outcome, Error> {
-        self.links.judge(self.tree, self.archive, self.options, rec, &mut self.budget, count, ticker)
+    pub(crate) fn judge(
+        &mut self,
+        rec: usize,
+        count: bool,
+        ticker: &mut crate::deadline::Ticker,
+    ) -> Result<Outcome, Error> {
+        let view = links::View { tree: self.tree, archive: self.archive, options: self.options };
+        self.links.judge(view, rec, &mut self.budget, count, ticker)
     }
 
     /// The written path of a node, escaped (what a copy is a copy of).

@@ -338,9 +338,9 @@ impl fmt::Display for LinkProblem {
             LinkProblem::TargetTooLong { len, max } => {
                 write!(f, "the target of {len} bytes is longer than a path may be ({max} bytes)")
             }
-            LinkProblem::ReadersDisagree => {
-                f.write_str("GNU tar and Python's tarfile read this hard link's target (with `..` inside) as two different members")
-            }
+            LinkProblem::ReadersDisagree => f.write_str(
+                "GNU tar and Python's tarfile read this hard link's target (with `..` inside) as two different members",
+            ),
         }
     }
 }

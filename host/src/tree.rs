@@ -28,10 +28,12 @@ struct Node {
     parent: NodeId,
     /// The next node whose (parent, name) has the same hash.
     next: u32,
-    /// The most recently added child, and the sibling added before this
-    /// node: a directory's children, without a second index.
+    /// The first and last children added, and the sibling added after this
+    /// node: a directory's children in the order they were added, without a
+    /// second index.
+    first_child: u32,
     last_child: u32,
-    prev_sibling: u32,
+    next_sibling: u32,
     name_start: u32,
     name_len: u16,
     flags: u8,
@@ -61,8 +63,9 @@ impl Tree {
             value: 0,
             parent: NONE,
             next: NONE,
+            first_child: NONE,
             last_child: NONE,
-            prev_sibling: NONE,
+            next_sibling: NONE,
             name_start: 0,
             name_len: 0,
             flags: 0,
@@ -106,8 +109,23 @@ impl Tree {
         let key = self.key(parent, name);
         let next = self.index.insert(key, id).unwrap_or(NONE);
         self.names.extend_from_slice(name.as_bytes());
-        let prev_sibling = std::mem::replace(&mut self.nodes[parent as usize].last_child, id);
-        self.nodes.push(Node { value, parent, next, last_child: NONE, prev_sibling, name_start, name_len, flags });
+        let last = std::mem::replace(&mut self.nodes[parent as usize].last_child, id);
+        if last == NONE {
+            self.nodes[parent as usize].first_child = id;
+        } else {
+            self.nodes[last as usize].next_sibling = id;
+        }
+        self.nodes.push(Node {
+            value,
+            parent,
+            next,
+            first_child: NONE,
+            last_child: NONE,
+            next_sibling: NONE,
+            name_start,
+            name_len,
+            flags,
+        });
         Some(id)
     }
 
@@ -122,11 +140,11 @@ impl Tree {
         std::str::from_utf8(self.name(&self.nodes[id as usize])).unwrap_or_default()
     }
 
-    /// The node's children, most recently added first.
+    /// The node's children, in the order they were added.
     pub(crate) fn children(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        let first = self.nodes[id as usize].last_child;
+        let first = self.nodes[id as usize].first_child;
         std::iter::successors(Some(first).filter(|&c| c != NONE), move |&c| {
-            Some(self.nodes[c as usize].prev_sibling).filter(|&s| s != NONE)
+            Some(self.nodes[c as usize].next_sibling).filter(|&s| s != NONE)
         })
     }
 
@@ -243,7 +261,7 @@ mod tests {
         let b = t.intern("a/b").unwrap();
         let c = t.intern("a/c").unwrap();
         let d = t.intern("a/b/d").unwrap();
-        assert_eq!(t.children(a).collect::<Vec<_>>(), [c, b]);
+        assert_eq!(t.children(a).collect::<Vec<_>>(), [b, c]);
         assert_eq!(t.children(ROOT).collect::<Vec<_>>(), [a]);
         assert_eq!(t.children(d).count(), 0);
         assert_eq!((t.parent(d), t.parent(a), t.parent(ROOT)), (Some(b), Some(ROOT), None));

@@ -112,8 +112,8 @@ fn bracket(pattern: &[char], start: usize) -> Option<Bracket> {
         match pattern.get(i)? {
             ']' => return Some(Bracket { first, close: i, negated, end: i + 1 }),
             '[' if pattern.get(i + 1) == Some(&':') => {
-                let names_end = (i + 2..pattern.len().saturating_sub(1))
-                    .find(|&j| pattern[j] == ':' && pattern[j + 1] == ']');
+                let names_end =
+                    (i + 2..pattern.len().saturating_sub(1)).find(|&j| pattern[j] == ':' && pattern[j + 1] == ']');
                 i = match names_end {
                     Some(j) => j + 2,
                     None => i + 1,
@@ -132,7 +132,8 @@ impl Bracket {
         while i < self.close {
             let (low, next) = match pattern[i] {
                 '[' if pattern.get(i + 1) == Some(&':') => {
-                    if let Some(j) = (i + 2..self.close).find(|&j| pattern[j] == ':' && pattern.get(j + 1) == Some(&']'))
+                    if let Some(j) =
+                        (i + 2..self.close).find(|&j| pattern[j] == ':' && pattern.get(j + 1) == Some(&']'))
                     {
                         let class: String = pattern[i + 2..j].iter().collect();
                         found |= in_class(&class, c);

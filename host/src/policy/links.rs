@@ -25,9 +25,9 @@
 //! node ids into the namespace's tree, plus each link's name and target,
 //! counted against [`MAX_LINK_STATE_BYTES`].
 
+use crate::deadline::Ticker;
 use crate::error::Error;
 use crate::kind::Kind;
-use crate::deadline::Ticker;
 use crate::options::{LinkPolicy, MAX_LINK_HOPS, MAX_LINK_STATE_BYTES, Options};
 use crate::rule::{LinkProblem, Rule};
 use crate::sandbox::RawEntry;
@@ -173,6 +173,15 @@ pub(crate) enum Outcome {
     Refuse(Rule),
 }
 
+/// What the links are judged against: the namespace written, the archive's
+/// own when it is another one (a selection is active), and the options.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub(crate) tree: &'a Tree,
+    pub(crate) archive: Option<&'a Tree>,
+    pub(crate) options: &'a Options,
+}
+
 /// What copies may still add before a limit is crossed.
 #[derive(Debug, Clone)]
 pub(crate) struct Budget {
@@ -213,7 +222,8 @@ pub(crate) enum CopyOp<'a> {
 }
 
 /// The cost of a record besides its names.
-const RECORD_COST: usize = size_of::<LinkRecord>() + size_of::<Memo<Resolved>>() + size_of::<Memo<(Inode, usize, u64)>>();
+const RECORD_COST: usize =
+    size_of::<LinkRecord>() + size_of::<Memo<Resolved>>() + size_of::<Memo<(Inode, usize, u64)>>();
 
 impl Links {
     pub(crate) fn new(options: &Options, strip: usize) -> Links {
@@ -312,14 +322,13 @@ impl Links {
     /// that does not exist.
     pub(crate) fn judge(
         &mut self,
-        tree: &Tree,
-        archive: Option<&Tree>,
-        options: &Options,
+        view: View<'_>,
         rec: usize,
         budget: &mut Budget,
         count: bool,
         ticker: &mut Ticker,
     ) -> Result<Outcome, Error> {
+        let View { tree, archive, options } = view;
         let skips = self.policy == LinkPolicy::Copy;
         let problem = |p: LinkProblem| {
             if skips { Outcome::Skip(Rule::Link(p)) } else { Outcome::Refuse(Rule::Link(p)) }
@@ -331,23 +340,26 @@ impl Links {
                 _ => Outcome::NotWritten,
             });
         };
-        let resolved = match self.resolve(tree, rec as u32, options, ticker) {
+        let mut walker = Walker { links: self, tree, options, ticker };
+        let resolved = match walker.resolve(rec as u32) {
             Ok(r) => r,
             Err(Halt::Stop(e)) => return Err(e),
             Err(Halt::Rule(rule)) => return Ok(Outcome::Refuse(rule)),
-            Err(Halt::Problem(LinkProblem::Dangling)) if archive.is_some_and(|a| self.named_in_archive(a, rec)) => {
+            Err(Halt::Problem(LinkProblem::Dangling))
+                if archive.is_some_and(|a| walker.links.named_in_archive(a, rec)) =>
+            {
                 return Ok(problem(LinkProblem::NotExtracted));
             }
             Err(Halt::Problem(p)) => return Ok(problem(p)),
         };
         let target = resolved.node;
-        let info = self.nodes[target as usize];
+        let info = walker.links.nodes[target as usize];
         let kind = match info.what {
             What::File => Kind::File,
             What::Implied | What::Dir => Kind::Directory,
             _ => return Ok(problem(LinkProblem::NotFileOrDirectory)),
         };
-        if kind == Kind::Directory && inside(tree, node, target, ticker)? {
+        if kind == Kind::Directory && inside(tree, node, target, walker.ticker)? {
             return Ok(problem(LinkProblem::Cycle));
         }
         if !count {
@@ -356,7 +368,7 @@ impl Links {
         let mut trial = budget.clone();
         let at = Place { len: path_len(tree, node), depth: depth(tree, node) };
         let mut stack = vec![rec as u32];
-        match self.count(tree, options, target, at, &mut stack, &mut trial, ticker) {
+        match walker.count(target, at, &mut stack, &mut trial) {
             Ok(()) => {
                 let (entries, bytes) = (trial.entries - budget.entries, trial.bytes - budget.bytes);
                 *budget = trial;
@@ -404,105 +416,98 @@ impl Links {
         }
         at != ROOT
     }
+}
 
+/// One judging's view of the links: the namespace they resolve in, the
+/// options and the deadline.
+struct Walker<'a> {
+    links: &'a mut Links,
+    tree: &'a Tree,
+    options: &'a Options,
+    ticker: &'a mut Ticker,
+}
+
+impl Walker<'_> {
     /// Resolves link `rec` to the file or directory a reader reaches
     /// through it (memoised).
-    fn resolve(&mut self, tree: &Tree, rec: u32, options: &Options, ticker: &mut Ticker) -> Result<Resolved, Halt> {
+    fn resolve(&mut self, rec: u32) -> Result<Resolved, Halt> {
         let i = rec as usize;
-        match &self.resolved[i] {
+        match &self.links.resolved[i] {
             Memo::Done(result) => return result.clone().map_err(Halt::Problem),
             Memo::InProgress => return Err(Halt::Problem(LinkProblem::Cycle)),
             Memo::Pending => {}
         }
-        self.resolved[i] = Memo::InProgress;
-        let result = self.resolve_uncached(tree, rec, options, ticker);
+        self.links.resolved[i] = Memo::InProgress;
+        let result = self.resolve_uncached(rec);
         match result {
-            Ok(r) => self.resolved[i] = Memo::Done(Ok(r)),
-            Err(Halt::Problem(ref p)) => self.resolved[i] = Memo::Done(Err(p.clone())),
-            Err(_) => self.resolved[i] = Memo::Pending,
+            Ok(r) => self.links.resolved[i] = Memo::Done(Ok(r)),
+            Err(Halt::Problem(ref p)) => self.links.resolved[i] = Memo::Done(Err(p.clone())),
+            Err(_) => self.links.resolved[i] = Memo::Pending,
         }
         result
     }
 
-    fn resolve_uncached(
-        &mut self,
-        tree: &Tree,
-        rec: u32,
-        options: &Options,
-        ticker: &mut Ticker,
-    ) -> Result<Resolved, Halt> {
-        let record = &self.records[rec as usize];
+    fn resolve_uncached(&mut self, rec: u32) -> Result<Resolved, Halt> {
+        let record = &self.links.records[rec as usize];
         let Some(node) = record.node else { return Err(Halt::Problem(LinkProblem::NotExtracted)) };
-        let parent = tree.parent(node).unwrap_or(ROOT);
+        let parent = self.tree.parent(node).unwrap_or(ROOT);
         let (text_of, mut walk) = match record.kind {
-            Kind::Hardlink => match self.inode(tree, rec, options, ticker)? {
+            Kind::Hardlink => match self.inode(rec)? {
                 (Inode::File(file), hops, latest) => return Ok(Resolved { node: file, hops, latest }),
                 (Inode::Symlink(symlink), hops, latest) => (symlink, Walk { hops, latest, before: None }),
             },
             _ => (rec, Walk::default()),
         };
-        let target = self.records[text_of as usize].target.clone();
-        let text = target_form(target.as_deref(), options)?;
-        let node = self.walk(tree, parent, text, true, &mut walk, options, ticker)?;
+        let target = self.links.records[text_of as usize].target.clone();
+        let text = target_form(target.as_deref(), self.options)?;
+        let node = self.walk(parent, text, true, &mut walk)?;
         Ok(Resolved { node, hops: walk.hops, latest: walk.latest })
     }
 
     /// What hard link `rec` is another name of (memoised).
-    fn inode(
-        &mut self,
-        tree: &Tree,
-        rec: u32,
-        options: &Options,
-        ticker: &mut Ticker,
-    ) -> Result<(Inode, usize, u64), Halt> {
+    fn inode(&mut self, rec: u32) -> Result<(Inode, usize, u64), Halt> {
         let i = rec as usize;
-        match &self.inodes[i] {
+        match &self.links.inodes[i] {
             Memo::Done(result) => return result.clone().map_err(Halt::Problem),
             Memo::InProgress => return Err(Halt::Problem(LinkProblem::Cycle)),
             Memo::Pending => {}
         }
-        self.inodes[i] = Memo::InProgress;
-        let result = self.inode_uncached(tree, rec, options, ticker);
+        self.links.inodes[i] = Memo::InProgress;
+        let result = self.inode_uncached(rec);
         match result {
-            Ok(r) => self.inodes[i] = Memo::Done(Ok(r)),
-            Err(Halt::Problem(ref p)) => self.inodes[i] = Memo::Done(Err(p.clone())),
-            Err(_) => self.inodes[i] = Memo::Pending,
+            Ok(r) => self.links.inodes[i] = Memo::Done(Ok(r)),
+            Err(Halt::Problem(ref p)) => self.links.inodes[i] = Memo::Done(Err(p.clone())),
+            Err(_) => self.links.inodes[i] = Memo::Pending,
         }
         result
     }
 
-    fn inode_uncached(
-        &mut self,
-        tree: &Tree,
-        rec: u32,
-        options: &Options,
-        ticker: &mut Ticker,
-    ) -> Result<(Inode, usize, u64), Halt> {
-        let record = &self.records[rec as usize];
+    fn inode_uncached(&mut self, rec: u32) -> Result<(Inode, usize, u64), Halt> {
+        let record = &self.links.records[rec as usize];
         let index = record.index;
         let target = record.target.clone();
-        let text = target_form(target.as_deref(), options)?;
+        let text = target_form(target.as_deref(), self.options)?;
         // `--strip-components` strips a hard link's target like a name.
         let comps: Vec<&str> = text.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
-        if comps.len() <= self.strip {
+        if comps.len() <= self.links.strip {
             return Err(Halt::Problem(LinkProblem::NotExtracted));
         }
-        let comps = &comps[self.strip..];
-        let walk_from_top = |links: &mut Links, comps: &[&str], ticker: &mut Ticker| {
+        let comps = &comps[self.links.strip..];
+        let walk_from_top = |links: &mut Walker<'_>, comps: &[&str]| {
             let text = comps.join("/");
             let mut walk = Walk { before: Some(index), ..Walk::default() };
-            links.walk(tree, ROOT, &text, false, &mut walk, options, ticker).map(|node| (node, walk))
+            links.walk(ROOT, &text, false, &mut walk).map(|node| (node, walk))
         };
         let (node, walk) = match comps.iter().rposition(|c| *c == "..") {
-            None => walk_from_top(self, comps, ticker)?,
+            None => walk_from_top(self, comps)?,
             // Stripped names and `..` together have no reading that both
             // readers are known to share.
-            Some(_) if self.strip > 0 => return Err(Halt::Problem(LinkProblem::ReadersDisagree)),
+            Some(_) if self.links.strip > 0 => return Err(Halt::Problem(LinkProblem::ReadersDisagree)),
             Some(last_up) => {
                 // tarfile resolves the whole target; GNU tar drops it up to
                 // the last `..`. Only a target both read alike is copied.
-                let python = walk_from_top(self, comps, ticker);
-                let gnu = walk_from_top(self, &comps[last_up + 1..], ticker);
+                let python = walk_from_top(self, comps);
+                let gnu = walk_from_top(self, &comps[last_up + 1..]);
                 match (python, gnu) {
                     (Ok(p), Ok(g)) if p.0 == g.0 => p,
                     (Err(Halt::Stop(e)), _) | (_, Err(Halt::Stop(e))) => return Err(Halt::Stop(e)),
@@ -511,14 +516,14 @@ impl Links {
                 }
             }
         };
-        let info = self.nodes[node as usize];
+        let info = self.links.nodes[node as usize];
         match info.what {
             What::File => Ok((Inode::File(node), walk.hops, walk.latest)),
             What::Implied | What::Dir => Err(Halt::Problem(LinkProblem::HardlinkToDirectory)),
             What::Special => Err(Halt::Problem(LinkProblem::NotFileOrDirectory)),
             What::Symlink => Ok((Inode::Symlink(info.link), walk.hops.saturating_add(1), walk.latest)),
             What::Hardlink => {
-                let (inode, hops, latest) = match self.inode(tree, info.link, options, ticker) {
+                let (inode, hops, latest) = match self.inode(info.link) {
                     Ok(found) => found,
                     Err(Halt::Problem(LinkProblem::Cycle)) => return Err(Halt::Problem(LinkProblem::Cycle)),
                     // The other hard link was never made: this one names nothing.
@@ -537,30 +542,20 @@ impl Links {
     /// Walks `text` (a relative target) from the directory `from`,
     /// following the links on the way, and the last component too when
     /// `follow_last`. Returns the node reached.
-    #[allow(clippy::too_many_arguments, reason = "one walk's whole state; a struct would only rename it")]
-    fn walk(
-        &mut self,
-        tree: &Tree,
-        from: NodeId,
-        text: &str,
-        follow_last: bool,
-        walk: &mut Walk,
-        options: &Options,
-        ticker: &mut Ticker,
-    ) -> Result<NodeId, Halt> {
+    fn walk(&mut self, from: NodeId, text: &str, follow_last: bool, walk: &mut Walk) -> Result<NodeId, Halt> {
         let comps: Vec<&str> = text.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
         // `name/` and `name/.` must name a directory.
         let must_be_dir = matches!(text.rsplit('/').next(), Some("" | ".")) && text.contains('/');
         let mut at = from;
         for (i, c) in comps.iter().enumerate() {
-            ticker.tick()?;
+            self.ticker.tick()?;
             let last = i + 1 == comps.len();
             if *c == ".." {
-                at = tree.parent(at).ok_or(LinkProblem::Outside)?;
+                at = self.tree.parent(at).ok_or(LinkProblem::Outside)?;
                 continue;
             }
-            let child = tree.find(at, c).ok_or(LinkProblem::Dangling)?;
-            let info = self.nodes[child as usize];
+            let child = self.tree.find(at, c).ok_or(LinkProblem::Dangling)?;
+            let info = self.links.nodes[child as usize];
             walk.depends_on(info.created)?;
             match info.what {
                 What::Implied | What::Dir => at = child,
@@ -568,7 +563,7 @@ impl Links {
                 What::File | What::Special => return Err(Halt::Problem(LinkProblem::Dangling)),
                 What::Symlink | What::Hardlink if last && !follow_last => return Ok(child),
                 What::Symlink | What::Hardlink => {
-                    let through = match self.resolve(tree, info.link, options, ticker) {
+                    let through = match self.resolve(info.link) {
                         Ok(r) => r,
                         Err(Halt::Problem(p @ (LinkProblem::Cycle | LinkProblem::ChainTooLong { .. }))) => {
                             return Err(Halt::Problem(p));
@@ -582,14 +577,14 @@ impl Links {
                         return Err(Halt::Problem(LinkProblem::ChainTooLong { max: MAX_LINK_HOPS }));
                     }
                     walk.depends_on(through.latest)?;
-                    if !last && !self.nodes[through.node as usize].is_dir() {
+                    if !last && !self.links.nodes[through.node as usize].is_dir() {
                         return Err(Halt::Problem(LinkProblem::Dangling));
                     }
                     at = through.node;
                 }
             }
         }
-        if must_be_dir && at != ROOT && !self.nodes[at as usize].is_dir() {
+        if must_be_dir && at != ROOT && !self.links.nodes[at as usize].is_dir() {
             return Err(Halt::Problem(LinkProblem::Dangling));
         }
         Ok(at)
@@ -599,24 +594,14 @@ impl Links {
     /// `budget`, walking a directory's tree: every name visited counts as
     /// an entry, written or not; links inside are copied as what they name
     /// (under `copy`, those skipped where they are are left out).
-    #[allow(clippy::too_many_arguments, reason = "one walk's whole state; a struct would only rename it")]
-    fn count(
-        &mut self,
-        tree: &Tree,
-        options: &Options,
-        target: NodeId,
-        at: Place,
-        stack: &mut Vec<u32>,
-        budget: &mut Budget,
-        ticker: &mut Ticker,
-    ) -> Result<(), Halt> {
-        let info = self.nodes[target as usize];
+    fn count(&mut self, target: NodeId, at: Place, stack: &mut Vec<u32>, budget: &mut Budget) -> Result<(), Halt> {
+        let info = self.links.nodes[target as usize];
         if !info.is_dir() && target != ROOT {
             return budget.add(1, info.size, 0).map_err(Halt::Rule);
         }
         for &link in stack.iter() {
-            if let Some(node) = self.records[link as usize].node
-                && inside(tree, node, target, ticker)?
+            if let Some(node) = self.links.records[link as usize].node
+                && inside(self.tree, node, target, self.ticker)?
             {
                 return Err(Halt::Problem(LinkProblem::Cycle));
             }
@@ -627,27 +612,27 @@ impl Links {
         budget.add(1, 0, 1).map_err(Halt::Rule)?;
         let mut pending = vec![(target, at)];
         while let Some((dir, dir_at)) = pending.pop() {
-            for child in tree.children(dir) {
-                ticker.tick()?;
-                let child_at = Place { len: dir_at.len + 1 + tree.name_of(child).len(), depth: dir_at.depth + 1 };
-                let info = self.nodes[child as usize];
+            for child in self.tree.children(dir) {
+                self.ticker.tick()?;
+                let child_at = Place { len: dir_at.len + 1 + self.tree.name_of(child).len(), depth: dir_at.depth + 1 };
+                let info = self.links.nodes[child as usize];
                 match info.what {
                     What::Implied | What::Dir => {
-                        check_length(child_at.len, child_at.depth, options).map_err(Halt::Rule)?;
+                        check_length(child_at.len, child_at.depth, self.options).map_err(Halt::Rule)?;
                         budget.add(1, 0, 1).map_err(Halt::Rule)?;
                         pending.push((child, child_at));
                     }
                     What::File => {
-                        check_length(child_at.len, child_at.depth, options).map_err(Halt::Rule)?;
+                        check_length(child_at.len, child_at.depth, self.options).map_err(Halt::Rule)?;
                         budget.add(1, info.size, 0).map_err(Halt::Rule)?;
                     }
                     What::Special => budget.add(1, 0, 0).map_err(Halt::Rule)?,
-                    What::Symlink | What::Hardlink => match self.inner(tree, child, options, ticker)? {
+                    What::Symlink | What::Hardlink => match self.inner(child)? {
                         None => budget.add(1, 0, 0).map_err(Halt::Rule)?,
                         Some(inner) => {
-                            check_length(child_at.len, child_at.depth, options).map_err(Halt::Rule)?;
+                            check_length(child_at.len, child_at.depth, self.options).map_err(Halt::Rule)?;
                             stack.push(info.link);
-                            let counted = self.count(tree, options, inner, child_at, stack, budget, ticker);
+                            let counted = self.count(inner, child_at, stack, budget);
                             stack.pop();
                             counted?;
                         }
@@ -662,24 +647,26 @@ impl Links {
     /// node to copy, or `None` when `copy` skips it where it is (it cannot
     /// be resolved, or names a directory holding itself). Under
     /// `copy-or-refuse` such a link refuses.
-    fn inner(&mut self, tree: &Tree, node: NodeId, options: &Options, ticker: &mut Ticker) -> Result<Option<NodeId>, Halt> {
-        let link = self.nodes[node as usize].link;
-        let skips = self.policy == LinkPolicy::Copy;
-        let resolved = match self.resolve(tree, link, options, ticker) {
+    fn inner(&mut self, node: NodeId) -> Result<Option<NodeId>, Halt> {
+        let link = self.links.nodes[node as usize].link;
+        let skips = self.links.policy == LinkPolicy::Copy;
+        let resolved = match self.resolve(link) {
             Ok(r) => r,
             Err(Halt::Problem(_)) if skips => return Ok(None),
             Err(other) => return Err(other),
         };
-        let target = self.nodes[resolved.node as usize];
+        let target = self.links.nodes[resolved.node as usize];
         if !target.is_dir() && target.what != What::File && resolved.node != ROOT {
             return if skips { Ok(None) } else { Err(Halt::Problem(LinkProblem::NotFileOrDirectory)) };
         }
-        if (target.is_dir() || resolved.node == ROOT) && inside(tree, node, resolved.node, ticker)? {
+        if (target.is_dir() || resolved.node == ROOT) && inside(self.tree, node, resolved.node, self.ticker)? {
             return if skips { Ok(None) } else { Err(Halt::Problem(LinkProblem::Cycle)) };
         }
         Ok(Some(resolved.node))
     }
+}
 
+impl Links {
     /// Walks the copy of link `rec` (judged [`Outcome::Copy`] of `target`),
     /// handing `op` each directory to make and file to copy, parents
     /// first. Only links judged copies are walked, and every link inside
@@ -712,28 +699,29 @@ impl Links {
             return op(CopyOp::File { from: &from, to, mode: info.mode, mtime: info.mtime.unwrap_or(0) });
         }
         op(CopyOp::Dir { path: to, mode: info.mode, mtime: info.mtime })?;
-        let mut pending = vec![(target, to.len())];
-        while let Some((dir, dir_len)) = pending.pop() {
+        // Each directory still to walk, with its written path.
+        let mut pending = vec![(target, std::mem::take(to))];
+        while let Some((dir, dir_path)) = pending.pop() {
             for child in tree.children(dir) {
                 ticker.tick()?;
-                to.truncate(dir_len);
-                to.push('/');
-                to.push_str(tree.name_of(child));
+                let mut path = String::with_capacity(dir_path.len() + 1 + tree.name_of(child).len());
+                path.push_str(&dir_path);
+                path.push('/');
+                path.push_str(tree.name_of(child));
                 let info = self.nodes[child as usize];
                 match info.what {
                     What::Implied | What::Dir => {
-                        op(CopyOp::Dir { path: to, mode: info.mode, mtime: info.mtime })?;
-                        pending.push((child, to.len()));
+                        op(CopyOp::Dir { path: &path, mode: info.mode, mtime: info.mtime })?;
+                        pending.push((child, path));
                     }
                     What::File => {
                         let from = tree.path(child);
-                        op(CopyOp::File { from: &from, to, mode: info.mode, mtime: info.mtime.unwrap_or(0) })?;
+                        op(CopyOp::File { from: &from, to: &path, mode: info.mode, mtime: info.mtime.unwrap_or(0) })?;
                     }
                     What::Special => {}
                     What::Symlink | What::Hardlink => {
                         if let Some(inner) = self.inner_resolved(tree, child, ticker)? {
-                            let mut nested = to.clone();
-                            self.walk_copy_at(tree, inner, &mut nested, ticker, op)?;
+                            self.walk_copy_at(tree, inner, &mut path, ticker, op)?;
                         }
                     }
                 }

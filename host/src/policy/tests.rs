@@ -352,8 +352,7 @@ fn random_records_never_yield_an_unsafe_path() {
         state ^= state << 17;
         state
     };
-    let alphabet: &[&[u8]] =
-        &[b"a", b"B", b"/", b"//", b".", b"..", b"\\", b"\0", b"\xff", b"\xc3\xa9", b":", b"con"];
+    let alphabet: &[&[u8]] = &[b"a", b"B", b"/", b"//", b".", b"..", b"\\", b"\0", b"\xff", b"\xc3\xa9", b":", b"con"];
     let kinds = [Kind::File, Kind::Directory, Kind::Symlink, Kind::Hardlink, Kind::Fifo, Kind::Other];
     let (mut accepted_count, mut refused_count, mut faults) = (0, 0, 0);
     for round in 0..2000 {
@@ -391,10 +390,7 @@ fn random_records_never_yield_an_unsafe_path() {
                     accepted_count += 1;
                     let p = &accepted.path;
                     assert!(!p.starts_with('/') && !p.contains('\0'), "{p:?}");
-                    assert!(
-                        p.split('/').all(|c| c != ".." && c != "." && (p.is_empty() || !c.is_empty())),
-                        "{p:?}"
-                    );
+                    assert!(p.split('/').all(|c| c != ".." && c != "." && (p.is_empty() || !c.is_empty())), "{p:?}");
                     assert!(matches!(accepted.kind, Kind::File | Kind::Directory));
                     if options.portable {
                         assert!(!p.contains('\\') && !p.contains(':'), "{p:?}");
@@ -424,10 +420,7 @@ fn random_records_never_yield_an_unsafe_path() {
         }
     }
     // The generator reaches all three outcomes.
-    assert!(
-        accepted_count > 100 && refused_count > 100 && faults > 100,
-        "{accepted_count} {refused_count} {faults}"
-    );
+    assert!(accepted_count > 100 && refused_count > 100 && faults > 100, "{accepted_count} {refused_count} {faults}");
 }
 
 #[test]
@@ -463,8 +456,7 @@ fn implied_directories_count_toward_max_dirs() {
     let v = verdicts_with(&options, &[("a/b/f", Kind::File), ("a/c/", Kind::Directory), ("a/d/g", Kind::File)]);
     assert!(v[0].is_ok() && v[1].is_ok(), "{v:?}");
     assert_eq!(v[2], Err(Rule::TooManyDirectories { max: 3 }));
-    let v =
-        verdicts_with(&options, &[("a/b/c/f", Kind::File), ("a/b/c/", Kind::Directory), ("a/", Kind::Directory)]);
+    let v = verdicts_with(&options, &[("a/b/c/f", Kind::File), ("a/b/c/", Kind::Directory), ("a/", Kind::Directory)]);
     assert!(v.iter().all(Result::is_ok), "an explicit entry for an implied directory is not a new one: {v:?}");
 }
 

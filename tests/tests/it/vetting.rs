@@ -67,7 +67,7 @@ fn check_crate_lists_every_violation() {
             (Some(6), "parent-component"),
         ]
     );
-    assert_eq!(report.violations[0].rule, Some(Rule::SecondCargoToml { first: 0 }));
+    assert_eq!(report.violations[0].rule, Some(Rule::Crate(sealtar::CrateProblem::SecondCargoToml { first: 0 })));
     assert!(!report.is_acceptable());
     assert_eq!(report.entries, 7);
 }

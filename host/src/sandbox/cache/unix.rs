@@ -89,8 +89,7 @@ pub(super) fn open_trusted_dir(path: &Path) -> Result<File, String> {
                     return Err(why);
                 }
                 fd = next;
-                shown =
-                    if name.as_bytes() == b".." { shown.parent().unwrap_or(&shown).to_path_buf() } else { here };
+                shown = if name.as_bytes() == b".." { shown.parent().unwrap_or(&shown).to_path_buf() } else { here };
             }
             Err(Errno::LOOP | Errno::NOTDIR) => {
                 let is_link = rustix::fs::statat(&fd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)

@@ -196,13 +196,8 @@ impl Token {
                     return None;
                 }
                 let mut buf = vec![0u64; (len as usize).div_ceil(8)];
-                (GetTokenInformation(
-                    token.as_raw_handle() as HANDLE,
-                    class,
-                    buf.as_mut_ptr().cast(),
-                    len,
-                    &mut len,
-                ) != 0)
+                (GetTokenInformation(token.as_raw_handle() as HANDLE, class, buf.as_mut_ptr().cast(), len, &mut len)
+                    != 0)
                     .then_some(buf)
             };
             let user_info = query(TokenUser)?;
