@@ -7,6 +7,7 @@
 
 pub mod difffuzz;
 pub mod oracle;
+pub mod scene;
 
 use std::collections::BTreeMap;
 use std::io::Write;

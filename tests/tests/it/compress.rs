@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sealtar::{Error, Extractor, Layer, Rule};
 use sealtar_tests::{Compression, Node, Tar, gzip, xz_with_dictionary, zstd_raw, zstd_skippable};
 
-use crate::cli::{archive_file, code, run_in, text};
 use crate::support::{Scene, Trickle, file, options, tree};
 
 /// Text that compresses, but not to nothing, so corruption lands in coded data.
@@ -297,36 +296,5 @@ fn unsupported_formats_are_refused_up_front_by_name() {
             Error::Malformed { message, .. } => assert!(message.ends_with(WE_READ), "{message}"),
             other => panic!("{other:?}"),
         }
-    }
-}
-
-#[test]
-fn the_cli_names_an_unsupported_format_and_exits_1() {
-    let scene = Scene::new();
-    for (what, bytes) in unsupported() {
-        let path = archive_file(&scene, "input.bin", &bytes);
-        for args in
-            [vec!["extract", path.as_str(), "-C", "dest"], vec!["list", path.as_str()], vec!["check", path.as_str()]]
-        {
-            let out = run_in(&scene.root, &args, b"");
-            assert_eq!(code(&out), 1, "{what} {args:?}: {}", text(&out.stderr));
-            let err = text(&out.stderr) + &text(&out.stdout);
-            assert!(err.contains(&format!("this is {what}")), "{what} {args:?}: {err}");
-            assert!(err.contains(WE_READ), "{what}: {err}");
-        }
-    }
-    std::fs::remove_file(scene.root.join("input.bin")).unwrap();
-    scene.assert_no_staging();
-    assert_eq!(scene.dest_tree(), crate::support::prepopulated());
-}
-
-#[test]
-fn the_cli_extracts_each_compression_from_standard_input() {
-    let (tar, expected) = sample();
-    for c in Compression::ALL {
-        let scene = Scene::bare();
-        let out = run_in(&scene.root, &["extract", "-", "-C", "dest"], &c.compress(&tar));
-        assert_eq!(code(&out), 0, "{c:?}: {}", text(&out.stderr));
-        assert_eq!(scene.dest_tree(), expected, "{c:?}");
     }
 }

@@ -9,24 +9,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use sealtar::{Extractor, Options};
 use sealtar_tests::oracle::{differences, gnu_extract, gnu_tar, observe};
-
-fn cargo_home() -> PathBuf {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .expect("CARGO_HOME or HOME is set")
-}
-
-pub(crate) fn crates_in_cache() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(registries) = std::fs::read_dir(cargo_home().join("registry").join("cache")) else { return out };
-    for registry in registries.flatten() {
-        let Ok(files) = std::fs::read_dir(registry.path()) else { continue };
-        out.extend(files.flatten().map(|f| f.path()).filter(|p| p.extension().is_some_and(|e| e == "crate")));
-    }
-    out.sort();
-    out
-}
+use sealtar_tests::scene::{cargo_home, crates_in_cache};
 
 fn samples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/samples");

@@ -15,10 +15,13 @@ use crate::support::{Scene, Trickle, exec, extractor, file, options, outside_exp
 // Harness
 // ---------------------------------------------------------------------------
 
-impl Scene {
+/// The hostile archives' checks on a [`Scene`].
+trait Checks {
+    fn scene(&self) -> &Scene;
+
     /// Expects a policy refusal of entry `index` under `rule`.
     fn assert_refused(&self, bytes: &[u8], index: u64, rule: Rule) {
-        match self.refuse(bytes) {
+        match self.scene().refuse(bytes) {
             Error::Refused { index: i, rule: r, path } => {
                 assert_eq!((i, &r), (index, &rule), "refused entry {i} \"{path}\" for {r}");
             }
@@ -29,7 +32,7 @@ impl Scene {
     /// Expects a malformed-archive refusal in `layer`, at `offset` when it is
     /// deterministic, whose message contains `needle`.
     fn assert_malformed(&self, bytes: &[u8], layer: Layer, offset: Option<u64>, needle: &str) -> u64 {
-        match self.refuse(bytes) {
+        match self.scene().refuse(bytes) {
             Error::Malformed { offset: o, layer: l, message } => {
                 assert_eq!(l, layer, "{message}");
                 if let Some(offset) = offset {
@@ -44,11 +47,17 @@ impl Scene {
 
     /// Extracts `bytes`, expects success, and checks the whole tree.
     fn accept(&self, bytes: &[u8], expected: &BTreeMap<String, Node>) -> sealtar::Report {
-        let report = self.extract(bytes).unwrap_or_else(|e| panic!("refused: {e}"));
-        assert_eq!(&self.dest_tree(), expected);
-        self.assert_no_staging();
-        self.assert_outside_untouched();
+        let report = self.scene().extract(bytes).unwrap_or_else(|e| panic!("refused: {e}"));
+        assert_eq!(&self.scene().dest_tree(), expected);
+        self.scene().assert_no_staging();
+        self.scene().assert_outside_untouched();
         report
+    }
+}
+
+impl Checks for Scene {
+    fn scene(&self) -> &Scene {
+        self
     }
 }
 

@@ -4,18 +4,13 @@
 
 mod agreement;
 mod bounds;
-mod cargo_tools;
-mod cli;
-mod cli_links;
 mod compress;
 mod corpus;
 mod differential;
-mod difffuzz;
 mod grammar;
 mod hostile;
 mod library;
 mod links;
-mod messages;
 mod rules;
 mod sandbox;
 mod support;

@@ -2,11 +2,9 @@
 
 use sealtar::{CrateRules, Extractor, Options, Rule};
 use sealtar_tests::{Tar, gzip};
-use serde_json::Value;
 
-use crate::cli::{archive_file, assert_inert, assert_outside_is, code, run_in, text};
-use crate::differential::crates_in_cache;
 use crate::support::{Scene, options};
+use sealtar_tests::scene::crates_in_cache;
 
 fn portable_extractor() -> Extractor {
     let mut o = options();
@@ -92,62 +90,6 @@ fn check_crate_applies_cargos_size_rule() {
     assert!(report.violations.iter().any(|v| v.id() == "crate-too-large"), "{:?}", report.violations);
 }
 
-#[test]
-fn cli_check_crate_text_and_json() {
-    let scene = Scene::new();
-    let path = archive_file(&scene, "bad-1.0.0.crate", &bad_crate());
-    let out = run_in(&scene.root, &["check", "--crate", &path], b"");
-    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
-    // Where `--portable` is the default (Windows, macOS), CARGO.TOML also
-    // collides with Cargo.toml: one violation more, listed first.
-    let portable = usize::from(Options::default().portable);
-    assert_eq!(stdout.lines().count(), 6 + portable, "five violations and a summary: {stdout}");
-    assert!(stdout.contains("entry 3 \"bad-1.0.0/.cargo-ok\""), "{stdout}");
-    assert!(stdout.ends_with(&format!("7 entries, {} violations: NOT acceptable\n", 5 + portable)), "{stdout}");
-    assert_inert(&out.stdout);
-
-    let out = run_in(&scene.root, &["check", "--crate", "--json", &path], b"");
-    assert_eq!(code(&out), 1);
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["acceptable"], false);
-    assert_eq!(doc["entries"], 7);
-    let violations = doc["violations"].as_array().unwrap();
-    assert_eq!(violations.len(), 5 + portable);
-    if portable == 1 {
-        assert_eq!(violations[0]["index"], 2);
-        assert_eq!(violations[0]["path"], "bad-1.0.0/CARGO.TOML");
-    }
-    let link = &violations[3 + portable];
-    assert_eq!(link["rule"], "forbidden-kind");
-    assert_eq!(link["index"], 5);
-    assert_eq!(link["path"], "bad-1.0.0/link");
-    assert!(link["message"].as_str().unwrap().contains("CVE-2026-5223"));
-    assert_outside_is(&scene, &[("bad-1.0.0.crate", &bad_crate())]);
-}
-
-#[test]
-fn cli_check_accepts_a_clean_crate_and_writes_nothing() {
-    let scene = Scene::new();
-    let bytes = gzip(&Tar::new().file("ok-2.0.0/Cargo.toml", b"").file("ok-2.0.0/src/lib.rs", b"").finish());
-    let path = archive_file(&scene, "ok-2.0.0.crate", &bytes);
-    let before = scene.dest_tree();
-    let out = run_in(&scene.root, &["check", "--crate", &path], b"");
-    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
-    assert_eq!(text(&out.stdout), "2 entries, 0 violations: acceptable\n");
-    assert_eq!(scene.dest_tree(), before);
-}
-
-#[test]
-fn cli_check_crate_needs_a_name_or_prefix() {
-    let scene = Scene::new();
-    let path = archive_file(&scene, "upload.tar.gz", &gzip(&Tar::new().file("a", b"").finish()));
-    let out = run_in(&scene.root, &["check", "--crate", &path], b"");
-    assert_eq!(code(&out), 2);
-    let out = run_in(&scene.root, &["check", "--prefix", "a-1.0.0", &path], b"");
-    assert_eq!(code(&out), 1, "outside the prefix and no Cargo.toml");
-}
-
 /// Every portability hazard in one archive: `check --portable` lists them all.
 #[test]
 fn portable_check_lists_every_hazard() {
@@ -204,20 +146,6 @@ fn portable_extract_refuses_and_changes_nothing() {
     assert_eq!(scene.dest_tree(), before);
     scene.assert_no_staging();
     scene.assert_outside_untouched();
-}
-
-#[test]
-fn portable_flag_on_the_command_line() {
-    let scene = Scene::new();
-    let path = archive_file(&scene, "a.tar", &Tar::new().file("Makefile", b"").file("makefile", b"").finish());
-    let out = run_in(&scene.root, &["extract", "--portable", &path, "-C", "dest"], b"");
-    assert_eq!(code(&out), 1);
-    assert!(text(&out.stderr).contains("same file as entry 0"), "{}", text(&out.stderr));
-    // Without the flag, on Linux, both names are fine.
-    if !cfg!(any(windows, target_os = "macos")) {
-        let out = run_in(&scene.root, &["extract", &path, "-C", "dest"], b"");
-        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use sealtar_tests::{Header, Tar};
 
-use crate::cli::{code, sealtar_command, text};
+use crate::run::{code, sealtar_command, text};
 
 /// Runs `sealtar args…` in `dir`, which holds `archive.tar` with `bytes`, and
 /// returns (exit code, standard output, standard error).

@@ -13,9 +13,9 @@ use serde_json::Value;
 #[cfg(unix)]
 use sha2::{Digest, Sha256};
 
-use crate::cli::{code, run_in, text};
-use crate::differential::crates_in_cache;
-use crate::support::extractor;
+use crate::run::{code, run_in, text};
+use sealtar_tests::scene::crates_in_cache;
+use sealtar_tests::scene::extractor;
 
 #[cfg(unix)]
 /// The index directory name used in the temporary Cargo homes.

@@ -6,8 +6,8 @@
 
 use sealtar_tests::difffuzz::{Config, FIXED_CASES, FIXED_SEED, Fuzzer};
 
-use crate::cli::sealtar_bin;
-use crate::support::{cache_dir, extractor};
+use crate::run::sealtar_bin;
+use sealtar_tests::scene::{cache_dir, extractor};
 
 /// Cases of the fixed-seed run whose disagreement is a known parser
 /// differential not yet fixed on main. Each is still run and reported; only

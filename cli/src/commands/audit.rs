@@ -1,49 +1,20 @@
-//! `sealtar audit-cargo` and `sealtar check --batch`: the Cargo tools.
-//!
-//! Both run one shared [`Extractor`] on a pool of worker threads (one per
-//! core) that take work from a shared queue, and report each result as soon
-//! as it is ready: the order of the output lines is the order of completion.
+//! `sealtar audit-cargo`: has this Cargo cache (or vendor directory) been
+//! poisoned? One shared [`Extractor`] on a pool of worker threads; each
+//! finding is printed as soon as its crate is done.
 
-use std::ffi::OsString;
-use std::fs::File;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use sealtar::audit::{self, Finding};
-use sealtar::{CheckReport, CrateRules, Extractor, escape, escape_path};
+use sealtar::{Extractor, Options, escape, escape_path};
 
-/// Runs `work` on every item of `items` on `jobs` threads, handing each
-/// result to `done` (under a lock, in completion order).
-fn parallel<T: Sync, R: Send>(items: &[T], jobs: usize, work: impl Fn(&T) -> R + Sync, done: impl FnMut(&T, R) + Send) {
-    let next = AtomicUsize::new(0);
-    let done = Mutex::new(done);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, items.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let result = work(item);
-                    let mut done = done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    (*done)(item, result);
-                }
-            });
-        }
-    });
-}
-
-/// Worker threads: the `--jobs` value, or one per core.
-pub fn job_count(jobs: Option<usize>) -> usize {
-    jobs.filter(|&j| j > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
-}
+use super::parallel;
+use crate::output::{Lenient, note, write_json};
 
 /// `CARGO_HOME` as given, else `$CARGO_HOME`, else `~/.cargo`.
 fn resolve_cargo_home(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -99,7 +70,7 @@ impl Tally {
 struct Reporter {
     json: bool,
     tally: Tally,
-    out: io::Stdout,
+    out: Lenient<io::Stdout>,
     progress: bool,
     total: usize,
     seen: usize,
@@ -111,7 +82,7 @@ impl Reporter {
         Reporter {
             json,
             tally: Tally::default(),
-            out: io::stdout(),
+            out: Lenient::new(io::stdout()),
             progress: io::stderr().is_terminal(),
             total,
             seen: 0,
@@ -126,7 +97,7 @@ impl Reporter {
         match result {
             Err(e) => {
                 self.tally.errors += 1;
-                eprintln!("sealtar: could not audit {crate_name} (index {}): {e}", escape(index.as_bytes()));
+                note!("sealtar: could not audit {crate_name} (index {}): {e}", escape(index.as_bytes()));
             }
             Ok(findings) => {
                 let serious = findings.iter().filter(|f| !f.problem.is_informational()).count() as u64;
@@ -143,10 +114,8 @@ impl Reporter {
             }
         }
         if self.progress && (self.seen.is_multiple_of(64) || self.seen == self.total) {
-            eprint!("\rsealtar: audited {}/{} crates", self.seen, self.total);
-            if self.seen == self.total {
-                eprintln!();
-            }
+            let end = if self.seen == self.total { "\n" } else { "" };
+            let _ = write!(io::stderr(), "\rsealtar: audited {}/{} crates{end}", self.seen, self.total);
         }
         Ok(())
     }
@@ -161,9 +130,8 @@ impl Reporter {
                 "informational": finding.problem.is_informational(),
                 "message": finding.problem.to_string(),
             });
-            let mut out = self.out.lock();
-            crate::write_json(&mut out, &doc)?;
-            writeln!(out)?;
+            write_json(&mut self.out, &doc)?;
+            writeln!(self.out)?;
         } else if finding.path.is_empty() {
             writeln!(self.out, "{crate_name}: {} [{}]", finding.problem, finding.problem.id())?;
         } else {
@@ -186,15 +154,20 @@ impl Reporter {
                 "errors": t.errors,
                 "seconds": seconds,
             }});
-            let mut out = self.out.lock();
-            crate::write_json(&mut out, &doc)?;
-            writeln!(out)?;
+            write_json(&mut self.out, &doc)?;
+            writeln!(self.out)?;
         }
         self.out.flush()?;
-        eprintln!(
+        note!(
             "sealtar: audited {} {what} in {seconds:.2} s: {} clean, {} with {} finding(s), {} informational note(s), \
              {} could not be audited; {} .crate file(s) never extracted (fine)",
-            t.crates, t.clean, t.with_findings, t.findings, t.informational, t.errors, not_extracted
+            t.crates,
+            t.clean,
+            t.with_findings,
+            t.findings,
+            t.informational,
+            t.errors,
+            not_extracted
         );
         Ok(t.exit_code())
     }
@@ -211,7 +184,7 @@ fn names(dir: &Dir, what: &str, errors: &mut u64) -> anyhow::Result<Vec<(String,
             Ok(name) => out.push((name, file_type)),
             Err(name) => {
                 *errors += 1;
-                eprintln!("sealtar: skipping {} in {what}: not UTF-8", escape(name.as_encoded_bytes()));
+                note!("sealtar: skipping {} in {what}: not UTF-8", escape(name.as_encoded_bytes()));
             }
         }
     }
@@ -230,13 +203,14 @@ fn open_ambient(path: &Path) -> anyhow::Result<Option<Dir>> {
 }
 
 /// `sealtar audit-cargo [CARGO_HOME] [--vendor DIR] [--json]`.
-pub fn audit_cargo(
-    extractor: &Extractor,
+pub(super) fn run(
+    options: Options,
     cargo_home: Option<PathBuf>,
     vendor: Option<PathBuf>,
     json: bool,
     jobs: usize,
 ) -> anyhow::Result<ExitCode> {
+    let extractor = &Extractor::new(options)?;
     let started = Instant::now();
     let explicit_home = cargo_home.is_some();
     let home = resolve_cargo_home(cargo_home)?;
@@ -295,7 +269,7 @@ pub fn audit_cargo(
     for (index, file_type) in names(&src_root, "registry/src", &mut errors)? {
         if !file_type.is_dir() {
             errors += 1;
-            eprintln!("sealtar: registry/src/{} is not a directory; skipped", escape(index.as_bytes()));
+            note!("sealtar: registry/src/{} is not a directory; skipped", escape(index.as_bytes()));
             continue;
         }
         let dir = src_root.open_dir(&index).with_context(|| format!("opening registry/src/{index}"))?;
@@ -338,104 +312,4 @@ pub fn audit_cargo(
         return Err(e).context("writing the report");
     }
     Ok(reporter.summary("crates", not_extracted, started)?)
-}
-
-/// The JSON line of one batch result.
-fn batch_line(path: &OsString, result: &Result<CheckReport, String>) -> serde_json::Value {
-    let path = escape_path(std::path::Path::new(path));
-    match result {
-        Ok(report) => serde_json::json!({
-            "path": path,
-            "acceptable": report.is_acceptable(),
-            "entries": report.entries,
-            "violations": crate::violations_json(report),
-        }),
-        Err(error) => serde_json::json!({
-            "path": path,
-            "acceptable": false,
-            "violations": [],
-            "error": error,
-        }),
-    }
-}
-
-/// Checks one archive of a batch; every failure is a result.
-fn check_one(extractor: &Extractor, path: &OsString, krate: bool) -> Result<CheckReport, String> {
-    let path = Path::new(path);
-    let file = File::open(path).map_err(|e| format!("opening: {e}"))?;
-    let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-    let rules = if krate {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        Some(
-            CrateRules::from_file_name(name, size)
-                .ok_or_else(|| "--crate needs a file named <name>-<version>.crate".to_string())?,
-        )
-    } else {
-        None
-    };
-    extractor.check(io::BufReader::with_capacity(256 << 10, file), rules.as_ref()).map_err(|e| e.to_string())
-}
-
-/// `sealtar check [--crate] --batch [FILE|-]`.
-pub fn check_batch(extractor: &Extractor, list: &Path, krate: bool, jobs: usize) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
-    let reader: Box<dyn BufRead> = if list.as_os_str() == "-" {
-        Box::new(io::stdin().lock())
-    } else {
-        Box::new(io::BufReader::new(File::open(list).with_context(|| format!("opening {}", shown(list)))?))
-    };
-    let mut paths = Vec::new();
-    for line in reader.split(b'\n') {
-        let mut line = line.context("reading the list of archives")?;
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-        if !line.is_empty() {
-            paths.push(bytes_to_os(line)?);
-        }
-    }
-    let (mut acceptable, mut refused, mut unreadable) = (0u64, 0u64, 0u64);
-    let stdout = io::stdout();
-    let mut failed = None;
-    parallel(
-        &paths,
-        jobs,
-        |path| check_one(extractor, path, krate),
-        |path, result| {
-            match &result {
-                Ok(report) if report.is_acceptable() => acceptable += 1,
-                Ok(_) => refused += 1,
-                Err(_) => unreadable += 1,
-            }
-            let line = batch_line(path, &result);
-            let mut out = stdout.lock();
-            let written = crate::write_json(&mut out, &line).and_then(|()| writeln!(out)).and_then(|()| out.flush());
-            if let Err(e) = written {
-                failed.get_or_insert(e);
-            }
-        },
-    );
-    if let Some(e) = failed {
-        return Err(e).context("writing the results");
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let total = paths.len() as f64;
-    eprintln!(
-        "sealtar: checked {} archive(s) in {seconds:.2} s ({:.0}/s on {jobs} thread(s)): {acceptable} acceptable, \
-         {refused} not acceptable, {unreadable} could not be read",
-        paths.len(),
-        if seconds > 0.0 { total / seconds } else { 0.0 }
-    );
-    Ok(if refused > 0 || unreadable > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-#[cfg(unix)]
-fn bytes_to_os(bytes: Vec<u8>) -> anyhow::Result<OsString> {
-    use std::os::unix::ffi::OsStringExt;
-    Ok(OsString::from_vec(bytes))
-}
-
-#[cfg(not(unix))]
-fn bytes_to_os(bytes: Vec<u8>) -> anyhow::Result<OsString> {
-    String::from_utf8(bytes).map(OsString::from).context("a path in the list is not UTF-8")
 }

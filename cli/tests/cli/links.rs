@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use sealtar_tests::{Node, Tar};
 use serde_json::Value;
 
-use crate::cli::{archive_file, assert_outside_is, code, run_in, text};
-use crate::support::{Scene, file, tree};
+use crate::run::{archive_file, assert_outside_is, code, run_in, text};
+use sealtar_tests::scene::{Scene, file, tree};
 
 fn linked() -> Vec<u8> {
     Tar::new()
