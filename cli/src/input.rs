@@ -112,7 +112,7 @@ impl TimedReader {
         use std::os::windows::io::AsRawHandle;
         type Handle = *mut core::ffi::c_void;
         #[link(name = "kernel32")]
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "declares two kernel32 functions std does not wrap")]
         unsafe extern "system" {
             fn GetFileType(file: Handle) -> u32;
             fn PeekNamedPipe(
@@ -127,7 +127,7 @@ impl TimedReader {
         const FILE_TYPE_PIPE: u32 = 3;
         let handle = self.file.as_raw_handle();
         // SAFETY: `handle` is open for as long as `self.file` is.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "GetFileType on our own handle; see SAFETY")]
         let file_type = unsafe { GetFileType(handle) };
         if file_type != FILE_TYPE_PIPE {
             return Ok(());
@@ -137,7 +137,7 @@ impl TimedReader {
             let mut available = 0u32;
             // SAFETY: as above; the only out-pointer is a live local, the
             // others are null, which the call allows.
-            #[allow(unsafe_code)]
+            #[allow(unsafe_code, reason = "PeekNamedPipe on our own handle; see SAFETY")]
             let ok = unsafe {
                 PeekNamedPipe(
                     handle,

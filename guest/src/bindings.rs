@@ -2,7 +2,7 @@
 
 // The canonical-ABI glue that wit-bindgen generates is `unsafe` by nature;
 // nothing hand-written in this crate is.
-#![allow(unsafe_code)]
+#![allow(unsafe_code, reason = "wit-bindgen's generated exports are unsafe glue")]
 
 use std::cell::RefCell;
 use std::io::Stdin;

@@ -37,11 +37,11 @@ pub fn escape(bytes: &[u8]) -> String {
 /// How much of a name errors and violations quote: 1024 bytes. A name can
 /// be a megabyte long; quoting it whole in every message of a report would
 /// let one archive fill memory with copies of it.
-pub const SHOWN_NAME_BYTES: usize = 1024;
+pub(crate) const SHOWN_NAME_BYTES: usize = 1024;
 
 /// [`escape`]s at most the first `max` bytes of `bytes` and marks a cut
 /// with `…`. A multi-byte character split by the cut is left out whole.
-pub fn escape_truncated(bytes: &[u8], max: usize) -> String {
+pub(crate) fn escape_truncated(bytes: &[u8], max: usize) -> String {
     if bytes.len() <= max {
         return escape(bytes);
     }

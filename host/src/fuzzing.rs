@@ -6,7 +6,7 @@
 //! that `extract`, `list` and `check` use, and returns what the policy accepted, so the
 //! target can assert that every accepted path is safe.
 
-#![allow(missing_docs)]
+#![allow(missing_docs, reason = "not part of the API: the fuzz target's entry point")]
 
 use crate::kind::Kind;
 use crate::options::Options;

@@ -76,6 +76,8 @@
 //! The [`manual`] module describes the policy and the threat model.
 
 #![deny(missing_docs)]
+// What is public is what the crate root exports: nothing else says `pub`.
+#![warn(unreachable_pub)]
 
 #[cfg(feature = "audit")]
 pub mod audit;

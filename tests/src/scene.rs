@@ -25,14 +25,14 @@ pub fn under_wine() -> bool {
     {
         type Module = *mut core::ffi::c_void;
         #[link(name = "kernel32")]
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "declares two kernel32 functions std does not wrap")]
         unsafe extern "system" {
             fn GetModuleHandleA(name: *const core::ffi::c_char) -> Module;
             fn GetProcAddress(module: Module, name: *const core::ffi::c_char) -> *mut core::ffi::c_void;
         }
         // SAFETY: both names are NUL-terminated; ntdll is always loaded and
         // never unloaded.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "looks up a function name in ntdll; see SAFETY")]
         let found = unsafe {
             let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr());
             !ntdll.is_null() && !GetProcAddress(ntdll, c"wine_get_version".as_ptr()).is_null()
@@ -109,6 +109,12 @@ pub struct Scene {
     pub root: PathBuf,
     /// `root/dest`.
     pub dest: PathBuf,
+}
+
+impl Default for Scene {
+    fn default() -> Scene {
+        Scene::new()
+    }
 }
 
 impl Scene {

@@ -115,16 +115,6 @@ fn output_into_a_closed_pipe_ends_quietly() {
     scene.assert_no_staging();
 }
 
-/// `n` entries, each a file under a distinct top directory `depth` levels
-/// of `aaa` deep (GNU long names).
-fn deep_archive(n: usize, depth: usize) -> Vec<u8> {
-    let mut tar = Tar::new();
-    for i in 0..n {
-        let name = format!("{i:04}/{}f", "aaa/".repeat(depth - 1));
-        tar.gnu_long(b'L', name.as_bytes()).entry(&Header::new(b"placeholder", b'0', 0), b"");
-    }
-    tar.finish()
-}
 
 /// Runs `sealtar args` with a standard input that stays open and silent;
 /// returns its exit code, standard error and how long it took.

@@ -66,7 +66,7 @@ impl DestTime {
         }
         // SAFETY: `dest` is an open handle for the duration of the call; a
         // valid returned handle is owned (and closed) by `OwnedHandle`.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "ReOpenFile on our own handle, a Win32 call; see SAFETY")]
         let itself = unsafe {
             let raw = ReOpenFile(
                 dest.as_raw_handle() as HANDLE,

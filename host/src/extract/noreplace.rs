@@ -26,13 +26,13 @@ use cap_std::fs::Dir;
 /// Renames `name` in `from` to `new_name` in `to`, failing with
 /// [`io::ErrorKind::AlreadyExists`] if anything exists at `new_name`. Both
 /// names are single components.
-pub fn rename_no_replace(from: &Dir, name: &str, to: &Dir, new_name: &str) -> io::Result<()> {
+pub(super) fn rename_no_replace(from: &Dir, name: &str, to: &Dir, new_name: &str) -> io::Result<()> {
     os::rename_no_replace(from, name, to, new_name)
 }
 
 /// Checks that nothing is at `new_name`, then renames: the fallback where no
 /// atomic form exists.
-#[allow(dead_code)] // Unused on Windows.
+#[allow(dead_code, reason = "unused on Windows, which renames by handle")]
 fn checked_rename(from: &Dir, name: &str, to: &Dir, new_name: &str) -> io::Result<()> {
     match to.symlink_metadata(new_name) {
         Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
@@ -46,7 +46,7 @@ fn checked_rename(from: &Dir, name: &str, to: &Dir, new_name: &str) -> io::Resul
 /// file system has no hard links, so the caller can fall back. Built on
 /// Linux too, where it is tested.
 #[cfg(any(target_os = "freebsd", target_os = "linux"))]
-#[cfg_attr(target_os = "linux", allow(dead_code))]
+#[cfg_attr(target_os = "linux", allow(dead_code, reason = "Linux renames with renameat2; FreeBSD uses this"))]
 fn link_then_unlink(from: &Dir, name: &str, to: &Dir, new_name: &str) -> io::Result<bool> {
     use rustix::fs::{AtFlags, linkat, unlinkat};
     use rustix::io::Errno;
@@ -150,7 +150,7 @@ mod os {
         // (computed above), so the writes stay inside it and the system reads
         // at most `info_len` bytes. `entry` and `to` are open handles for the
         // duration of the call; `status_block` outlives it.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "NtSetInformationFile renames by handle without replacing; see SAFETY")]
         let status = unsafe {
             (*info).Anonymous.ReplaceIfExists = false;
             (*info).RootDirectory = to.as_raw_handle() as HANDLE;
@@ -174,7 +174,7 @@ mod os {
         // STATUS_OBJECT_NAME_COLLISION becomes ERROR_ALREADY_EXISTS, which
         // std maps to `AlreadyExists`.
         // SAFETY: a pure conversion of a status code.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "a status code conversion; see SAFETY")]
         let code = unsafe { RtlNtStatusToDosError(status) };
         Err(io::Error::from_raw_os_error(code as i32))
     }

@@ -236,8 +236,7 @@ fn remove_own_dir(dest: &Dir, name: &str, root: Dir) -> io::Result<()> {
         subdirs: Vec<CString>,
         listed: bool,
     }
-    // `st_dev` and `st_ino` are not u64 on every Unix.
-    #[allow(clippy::unnecessary_cast)]
+    #[allow(clippy::unnecessary_cast, reason = "`st_dev` and `st_ino` are not u64 on every Unix")]
     let id = |fd: &OwnedFd| fstat(fd).map(|s| (s.st_dev as u64, s.st_ino as u64));
     let open_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
 
@@ -298,7 +297,7 @@ fn remove_own_dir(dest: &Dir, name: &str, root: Dir) -> io::Result<()> {
     drop(current);
     // The staging directory is empty; remove it if its name still names it.
     let named = statat(dest, name, AtFlags::SYMLINK_NOFOLLOW)?;
-    #[allow(clippy::unnecessary_cast)]
+    #[allow(clippy::unnecessary_cast, reason = "`st_dev` and `st_ino` are not u64 on every Unix")]
     let named = (named.st_dev as u64, named.st_ino as u64);
     if named != root_id {
         return Err(io::Error::other("the staging directory's name was reused"));

@@ -26,7 +26,7 @@ const COLON: &str = "':' marks a drive or an alternate data stream on Windows";
 const TRAILING: &str = "ends with a dot or a space, which Windows trims";
 
 /// Why a path component is not portable, if it is not.
-pub fn component_problem(component: &str) -> Option<&'static str> {
+pub(crate) fn component_problem(component: &str) -> Option<&'static str> {
     if let Some(c) = component.chars().find(|c| FORBIDDEN.contains(c)) {
         return Some(match c {
             '\\' => BACKSLASH,
@@ -57,7 +57,7 @@ pub fn component_problem(component: &str) -> Option<&'static str> {
 /// Why the operating system sealtar runs on would not store `component` as
 /// written, whatever the options: on Windows, `\\` and `:` (separators and
 /// stream markers) and a trailing dot or space (trimmed). `None` elsewhere.
-pub fn native_problem(component: &str) -> Option<&'static str> {
+pub(crate) fn native_problem(component: &str) -> Option<&'static str> {
     if !cfg!(windows) {
         return None;
     }
@@ -76,7 +76,7 @@ pub fn native_problem(component: &str) -> Option<&'static str> {
 /// stable since Unicode 6): characters a renderer shows as nothing, so that
 /// `a\u{200b}b` and `ab` look the same. Some file systems (HFS+) even drop
 /// some of them.
-pub fn is_default_ignorable(c: char) -> bool {
+pub(crate) fn is_default_ignorable(c: char) -> bool {
     matches!(c,
         '\u{00ad}'                     // soft hyphen
         | '\u{034f}'                   // combining grapheme joiner
@@ -130,7 +130,7 @@ fn is_reserved_device(component: &str) -> bool {
 /// normalization-insensitive file system: decomposed, then case-folded
 /// (upper then lower case covers the full foldings such as `ß`/`SS` and
 /// the Kelvin sign).
-pub fn fold(path: &str) -> String {
+pub(crate) fn fold(path: &str) -> String {
     let decomposed: String = path.nfd().collect();
     decomposed.to_uppercase().to_lowercase().nfd().collect()
 }

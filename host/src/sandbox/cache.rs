@@ -65,7 +65,7 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 /// Loads the compiled guest from `dir`, or compiles it (and stores it there).
 /// `wasm_sha256` is the hex SHA-256 of `wasm`. A directory that cannot be
 /// trusted is not used, with one warning on standard error.
-pub fn load_or_compile(
+pub(super) fn load_or_compile(
     engine: &Engine,
     wasm: &[u8],
     wasm_sha256: &str,
@@ -167,7 +167,7 @@ impl CacheDir {
         // following links and checked on its own handle; and the digest written
         // after the artifact matches exactly the bytes in `code`, which are the
         // bytes deserialized here (nothing is read from the file system again).
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "wasmtime trusts compiled code it deserializes; the checks above are why these bytes may be trusted")]
         let component = unsafe { Component::deserialize(engine, &code) };
         component.ok()
     }
@@ -514,7 +514,7 @@ mod tests {
         // SAFETY: plain Win32 calls on valid, NUL-terminated and
         // sufficiently large buffers; what the system allocates is freed
         // with LocalFree.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "the test builds a world-writable security descriptor with Win32 calls")]
         unsafe {
             let sid = everyone.as_mut_ptr() as PSID;
             assert_ne!(CreateWellKnownSid(WinWorldSid, std::ptr::null_mut(), sid, &mut sid_len), 0);

@@ -14,11 +14,11 @@ use crate::error::Error;
 
 /// The guest component, built from `guest/` by `make guest` and checked in so
 /// that depending on this crate needs no wasm toolchain.
-pub const GUEST_WASM: &[u8] = include_bytes!("../../assets/sealtar-guest.wasm");
+pub(super) const GUEST_WASM: &[u8] = include_bytes!("../../assets/sealtar-guest.wasm");
 
 /// The SHA-256 of [`GUEST_WASM`], as `make guest` recorded it (checked by a
 /// test), so that start-up does not hash the guest.
-pub const GUEST_SHA256: &str = {
+pub(super) const GUEST_SHA256: &str = {
     let line = include_str!("../../assets/sealtar-guest.wasm.sha256").as_bytes();
     match line.split_at_checked(64) {
         Some((hex, _)) => match std::str::from_utf8(hex) {
@@ -34,7 +34,7 @@ static SANDBOX: OnceLock<Result<Sandbox, String>> = OnceLock::new();
 impl Sandbox {
     /// The process-wide sandbox, compiled (or loaded from `cache_dir`) on
     /// first use. Later calls reuse it whatever their `cache_dir`.
-    pub fn get(cache_dir: Option<&Path>) -> Result<&'static Sandbox, Error> {
+    pub(crate) fn get(cache_dir: Option<&Path>) -> Result<&'static Sandbox, Error> {
         SANDBOX
             .get_or_init(|| Sandbox::build(cache_dir).map_err(|e| format!("{e:#}")))
             .as_ref()

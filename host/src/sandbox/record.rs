@@ -6,7 +6,7 @@ use crate::kind::Kind;
 
 /// A record from the guest, in host types, not yet trusted.
 #[derive(Debug, Clone)]
-pub struct RawEntry {
+pub(crate) struct RawEntry {
     pub index: u64,
     pub header_offset: u64,
     pub path: Vec<u8>,
@@ -21,7 +21,7 @@ pub struct RawEntry {
 
 /// One step of the guest's output.
 #[derive(Debug)]
-pub enum RawEvent {
+pub(crate) enum RawEvent {
     Entry(RawEntry),
     Data(Vec<u8>),
 }

@@ -90,7 +90,7 @@ fn distrust(file: &File) -> Option<String> {
     // SAFETY: `sd.dacl` points into the security descriptor that `sd`
     // owns and keeps alive; `GetAce` bounds-checks the index against the
     // ACL's own count and returns pointers inside it.
-    #[allow(unsafe_code)]
+    #[allow(unsafe_code, reason = "walks the DACL Win32 returned; see SAFETY")]
     unsafe {
         let count = (*sd.dacl).AceCount;
         for i in 0..u32::from(count) {
@@ -138,7 +138,7 @@ impl Security {
         // SAFETY: the handle is open for the duration of the call; the
         // out-pointers are valid; on success the owner and DACL point into
         // `descriptor`, which `Security` frees with `LocalFree`.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "GetSecurityInfo, a Win32 call; see SAFETY")]
         let status = unsafe {
             GetSecurityInfo(
                 file.as_raw_handle() as HANDLE,
@@ -159,7 +159,7 @@ impl Drop for Security {
     fn drop(&mut self) {
         // SAFETY: `descriptor` was allocated by `GetSecurityInfo` and is
         // freed once.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "frees what GetSecurityInfo allocated")]
         unsafe {
             LocalFree(self.descriptor);
         }
@@ -178,7 +178,7 @@ impl Token {
         // SAFETY: plain Win32 calls with valid out-pointers and buffers
         // of the size the system asked for; the token handle is closed
         // by wrapping it in an `OwnedHandle`.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "reads this process token's user, Win32 calls; see SAFETY")]
         unsafe {
             use std::os::windows::io::{FromRawHandle, OwnedHandle};
             let mut raw: HANDLE = std::ptr::null_mut();
@@ -216,7 +216,7 @@ impl Token {
     fn is_me(&self, sid: PSID) -> bool {
         // SAFETY: both SIDs are valid for the call: `sid` points into a
         // live descriptor or ACL, ours into owned buffers.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "EqualSid, a Win32 call; see SAFETY")]
         unsafe {
             EqualSid(sid, self.user.as_ptr() as PSID) != 0
                 || (EqualSid(sid, self.owner.as_ptr() as PSID) != 0
@@ -230,7 +230,7 @@ impl Token {
 /// # Safety
 ///
 /// `sid` must point to a valid SID.
-#[allow(unsafe_code)]
+#[allow(unsafe_code, reason = "copies a SID the caller vouches for; see # Safety")]
 unsafe fn copy_sid(sid: PSID) -> Vec<u32> {
     // A SID is 8 bytes plus 4 per sub-authority (count at offset 1),
     // copied into u32 words so the copy is aligned as a SID is.
