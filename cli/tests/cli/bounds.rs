@@ -115,7 +115,6 @@ fn output_into_a_closed_pipe_ends_quietly() {
     scene.assert_no_staging();
 }
 
-
 /// Runs `sealtar args` with a standard input that stays open and silent;
 /// returns its exit code, standard error and how long it took.
 fn run_with_silent_stdin(cwd: &Path, args: &[&str]) -> (i32, String, Duration) {

@@ -167,7 +167,10 @@ impl CacheDir {
         // following links and checked on its own handle; and the digest written
         // after the artifact matches exactly the bytes in `code`, which are the
         // bytes deserialized here (nothing is read from the file system again).
-        #[allow(unsafe_code, reason = "wasmtime trusts compiled code it deserializes; the checks above are why these bytes may be trusted")]
+        #[allow(
+            unsafe_code,
+            reason = "wasmtime trusts compiled code it deserializes; the checks above are why these bytes may be trusted"
+        )]
         let component = unsafe { Component::deserialize(engine, &code) };
         component.ok()
     }
