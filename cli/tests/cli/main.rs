@@ -8,6 +8,7 @@ mod check;
 mod commands;
 mod compress;
 mod difffuzz;
+mod link_bounds;
 mod links;
 mod messages;
 mod run;

@@ -101,3 +101,54 @@ pub(crate) fn sample_tree() -> std::collections::BTreeMap<String, Node> {
 // ---------------------------------------------------------------------------
 // extract
 // ---------------------------------------------------------------------------
+
+/// How a measured run of the binary ended.
+#[derive(Debug)]
+pub(crate) struct Measured {
+    /// The exit status (a signal's number negated).
+    pub(crate) code: i32,
+    /// Peak resident set size, in MiB.
+    pub(crate) peak_rss_mib: f64,
+    /// Wall time.
+    pub(crate) seconds: f64,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+}
+
+/// Runs `sealtar args…` in `cwd` as a child of a small Python program that
+/// reaps it with `wait4` and reports its peak RSS (`ru_maxrss`) and wall
+/// time: the memory the run really took, measured by the kernel, not
+/// estimated.
+#[cfg(unix)]
+pub(crate) fn measured(cwd: &Path, args: &[&str]) -> Measured {
+    const MEASURE: &str = "import json, os, subprocess, sys, time\n\
+        start = time.monotonic()\n\
+        child = subprocess.Popen(sys.argv[2:], stdout=open(sys.argv[1] + '.out', 'wb'), stderr=open(sys.argv[1] + '.err', 'wb'))\n\
+        _, status, usage = os.wait4(child.pid, 0)\n\
+        took = time.monotonic() - start\n\
+        json.dump({'code': os.waitstatus_to_exitcode(status), 'rss_kib': usage.ru_maxrss, 'seconds': took}, open(sys.argv[1], 'w'))\n";
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let report_path = report.path().to_str().unwrap().to_string();
+    let status = Command::new("python3")
+        .args(["-c", MEASURE, &report_path])
+        .arg(sealtar_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("SEALTAR_CACHE_DIR", cache_dir())
+        .stdin(Stdio::null())
+        .status()
+        .expect("python3 runs (the measured tests need it)");
+    assert!(status.success(), "the measuring wrapper failed: {status}");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let read = |suffix: &str| std::fs::read(format!("{report_path}{suffix}")).unwrap_or_default();
+    let measured = Measured {
+        code: doc["code"].as_i64().unwrap() as i32,
+        peak_rss_mib: doc["rss_kib"].as_f64().unwrap() / 1024.0,
+        seconds: doc["seconds"].as_f64().unwrap(),
+        stdout: read(".out"),
+        stderr: read(".err"),
+    };
+    let _ = std::fs::remove_file(format!("{report_path}.out"));
+    let _ = std::fs::remove_file(format!("{report_path}.err"));
+    measured
+}

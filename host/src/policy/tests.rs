@@ -488,3 +488,30 @@ fn protocol_faults() {
     let mut v = vetter(&options, true);
     assert!(v.entry(&raw(0, "d", Kind::Directory, 3), 0).is_err(), "directory with data");
 }
+
+/// The link phase runs under the run's deadline: judging links past it
+/// ends with the timeout, within a thousand steps, whatever is left to do.
+#[test]
+fn the_link_phase_stops_at_the_deadline() {
+    let options = Options { links: LinkPolicy::Copy, max_size: Some(u64::MAX), ..Options::default() };
+    let mut v = vetter(&options, false);
+    let mut index = 0;
+    v.entry(&raw(index, "d/", Kind::Directory, 0), 0).unwrap().unwrap();
+    for i in 0..3000 {
+        index += 1;
+        v.entry(&raw(index, &format!("d/f{i}"), Kind::File, 0), 0).unwrap().unwrap();
+    }
+    for i in 0..10 {
+        index += 1;
+        let mut link = raw(index, &format!("l{i}"), Kind::Symlink, 0);
+        link.link_target = Some(b"d".to_vec());
+        v.entry(&link, 0).unwrap().unwrap();
+    }
+    let mut phase = v.link_phase().unwrap();
+    let mut past = Ticker::new(Deadline::after(std::time::Duration::ZERO));
+    let error = phase.judge(0, true, &mut past).unwrap_err();
+    assert!(matches!(error, Error::Sandbox(crate::SandboxFault::Timeout)), "{error:?}");
+    // With time left, the same link is a copy of 3,001 names.
+    let mut ticker = Ticker::new(Deadline::after(std::time::Duration::from_secs(60)));
+    assert!(matches!(phase.judge(0, true, &mut ticker).unwrap(), Outcome::Copy { entries: 3001, .. }));
+}
