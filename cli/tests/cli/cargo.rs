@@ -576,3 +576,46 @@ fn check_batch_lines_match_check_json() {
     assert_eq!(batch["acceptable"], false);
     assert_eq!(batch["path"], path);
 }
+
+/// A FIFO in a batch's list (no writer, or a writer that never writes)
+/// used to stop the whole batch forever. Each path is opened without
+/// blocking and read under its own stall timeout: the FIFO is one result
+/// with an error, and the batch goes on to the next path.
+#[cfg(unix)]
+#[test]
+fn check_batch_ends_past_fifos_and_stalled_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let good = gzip(&Tar::new().file("pkg-1.0/Cargo.toml", b"[package]\n").finish());
+    std::fs::write(root.join("pkg-1.0.crate"), &good).unwrap();
+    for fifo in ["silent.crate", "stalled.crate"] {
+        let status = std::process::Command::new("mkfifo").arg(root.join(fifo)).status().unwrap();
+        assert!(status.success());
+    }
+    // A writer that opens the FIFO and never writes (nor closes it).
+    let stalled = root.join("stalled.crate");
+    let writer = std::thread::spawn(move || {
+        let held = std::fs::OpenOptions::new().write(true).open(stalled).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(8));
+        drop(held);
+    });
+    std::fs::write(root.join("list"), "silent.crate\nstalled.crate\npkg-1.0.crate\n").unwrap();
+    let started = std::time::Instant::now();
+    let out = run_in(root, &["check", "--batch", "list", "--stall-timeout", "1", "--timeout", "3", "--jobs", "1"], b"");
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(7), "took {took:?}");
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let lines: Vec<Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{}", text(&out.stdout));
+    for line in &lines {
+        match line["path"].as_str().unwrap() {
+            "pkg-1.0.crate" => assert_eq!(line["acceptable"], true),
+            fifo => {
+                assert_eq!(line["acceptable"], false, "{fifo}");
+                let error = line["error"].as_str().unwrap_or_default();
+                assert!(error.contains("stalled") || error.contains("deadline"), "{fifo}: {line}");
+            }
+        }
+    }
+    writer.join().unwrap();
+}

@@ -8,8 +8,8 @@
 
 #![cfg(unix)]
 
-use sealtar_tests::scene::Scene;
 use sealtar_tests::oracle::{differences, gnu_extract, gnu_tar, observe, observe_followed};
+use sealtar_tests::scene::Scene;
 use sealtar_tests::{Tar, gzip};
 
 use crate::run::{Measured, archive_file, measured, text};

@@ -12,3 +12,4 @@ mod link_bounds;
 mod links;
 mod messages;
 mod run;
+mod streams;

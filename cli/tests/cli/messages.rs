@@ -185,3 +185,63 @@ fn io_errors_name_what_failed_and_the_cause_once() {
         (2, "sealtar: error: reading the archive: Is a directory (os error 21)\n".to_string())
     );
 }
+
+/// One hostile entry, five commands, one refusal text: the entry's index,
+/// its name escaped (no control character reaches the output raw) and cut
+/// after 1 KiB with `…`, the rule's sentence and its id. The pipeline builds
+/// it in one place; `extract`, `list --json`, `check` (text and JSON),
+/// `check --batch` and `audit-cargo` each quote it whole.
+#[test]
+fn one_refusal_text_in_every_command() {
+    let hostile = format!("pkg-1.0/\x1b[31m{}/../evil", "n".repeat(1500));
+    let bytes = sealtar_tests::gzip(
+        &Tar::new()
+            .file("pkg-1.0/Cargo.toml", b"[package]\nname = \"pkg\"\nversion = \"1.0\"\n")
+            .pax(&[("path", hostile.as_bytes())])
+            .file("placeholder", b"x")
+            .finish(),
+    );
+    let expected = format!(
+        "entry 1 \"pkg-1.0/\\u{{1b}}[31m{}…\": the path has a '..' component (path traversal) [rule parent-component]",
+        "n".repeat(1024 - "pkg-1.0/\x1b[31m".len())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("pkg-1.0.crate"), &bytes).unwrap();
+    let sealtar = |args: &[&str]| {
+        let out = sealtar_command(root, args).output().expect("sealtar runs");
+        (code(&out), text(&out.stdout), text(&out.stderr))
+    };
+
+    let (status, _, stderr) = sealtar(&["extract", "pkg-1.0.crate", "-C", "out"]);
+    assert_eq!((status, stderr), (1, format!("sealtar: refused: {expected}\n")));
+
+    let (status, stdout, _) = sealtar(&["list", "--json", "pkg-1.0.crate"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!((status, doc["entries"][1]["message"].as_str()), (1, Some(expected.as_str())));
+    assert_eq!(doc["entries"][1]["rule"], "parent-component");
+
+    let (status, stdout, _) = sealtar(&["check", "--crate", "pkg-1.0.crate"]);
+    assert_eq!(status, 1);
+    assert!(stdout.lines().any(|l| l == expected), "{stdout}");
+    let (_, stdout, _) = sealtar(&["check", "--json", "pkg-1.0.crate"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["violations"][0]["message"].as_str(), Some(expected.as_str()));
+
+    std::fs::write(root.join("list"), "pkg-1.0.crate\n").unwrap();
+    let (status, stdout, _) = sealtar(&["check", "--crate", "--batch", "list"]);
+    let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!((status, doc["violations"][0]["message"].as_str()), (1, Some(expected.as_str())));
+
+    // A Cargo home whose cache holds the crate and whose sources hold what
+    // Cargo would have made of it: the audit reports the `.crate` refused.
+    let index = "index.test-0000000000000000";
+    std::fs::create_dir_all(root.join("home/registry/cache").join(index)).unwrap();
+    std::fs::create_dir_all(root.join("home/registry/src").join(index).join("pkg-1.0")).unwrap();
+    std::fs::write(root.join("home/registry/cache").join(index).join("pkg-1.0.crate"), &bytes).unwrap();
+    let (status, stdout, _) = sealtar(&["audit-cargo", "home", "--json"]);
+    assert_eq!(status, 1, "{stdout}");
+    let finding: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(finding["finding"], "crate-refused");
+    assert_eq!(finding["message"].as_str(), Some(format!("the .crate is refused: {expected}").as_str()));
+}
