@@ -202,3 +202,31 @@ fn windows_unstorable_names_have_one_rule_everywhere() {
         assert!(native.is_empty(), "{native:#?}");
     }
 }
+
+/// Crate rules judge the tree extraction writes under the options given:
+/// a `Cargo.toml` that is a skipped link is missing, one that becomes a
+/// directory copy is not a file, and one that becomes a copy of a file is
+/// the crate's manifest (a second one if there is another).
+#[test]
+fn crate_rules_judge_what_extraction_writes_of_links() {
+    let rules = CrateRules::new("x-1.0.0", None);
+    let ids = |links: sealtar::LinkPolicy, bytes: &[u8]| -> Vec<&'static str> {
+        let mut o = options();
+        o.links = links;
+        let report = Extractor::new(o).unwrap().check(bytes, Some(&rules)).unwrap();
+        report.violations.iter().map(|v| v.id()).collect()
+    };
+    let manifest = b"[package]\nname = \"x\"\n";
+    let skipped =
+        Tar::new().file("x-1.0.0/real.toml", manifest).symlink("x-1.0.0/Cargo.toml", "../../elsewhere").finish();
+    assert_eq!(ids(sealtar::LinkPolicy::Skip, &skipped), ["missing-cargo-toml"]);
+    assert_eq!(ids(sealtar::LinkPolicy::Copy, &skipped), ["missing-cargo-toml"]);
+    let to_dir = Tar::new().file("x-1.0.0/d/a", b"").symlink("x-1.0.0/Cargo.toml", "d").finish();
+    assert_eq!(ids(sealtar::LinkPolicy::Copy, &to_dir), ["cargo-toml-not-file"]);
+    let to_file = Tar::new().file("x-1.0.0/real.toml", manifest).symlink("x-1.0.0/Cargo.toml", "real.toml").finish();
+    assert!(ids(sealtar::LinkPolicy::Copy, &to_file).is_empty());
+    assert_eq!(ids(sealtar::LinkPolicy::Skip, &to_file), ["missing-cargo-toml"]);
+    let twice = Tar::new().file("x-1.0.0/Cargo.toml", manifest).symlink("x-1.0.0/CARGO.toml", "Cargo.toml").finish();
+    assert_eq!(ids(sealtar::LinkPolicy::Copy, &twice), ["second-cargo-toml"]);
+    assert!(ids(sealtar::LinkPolicy::Skip, &twice).is_empty());
+}
