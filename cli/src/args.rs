@@ -191,11 +191,15 @@ pub(crate) struct Limits {
     /// entries left with the same name, refuse the archive.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) strip_components: usize,
-    /// Do not write entries matching GLOB (tar's meaning: it may match any
-    /// run of whole components, `*` matches `/`, a matched directory excludes
-    /// its contents). Matched before --strip-components. Excluded entries are
-    /// still vetted. Repeatable.
-    #[arg(long, value_name = "GLOB")]
+    /// Do not write entries matching PATTERN, as GNU tar's --exclude: matched
+    /// against the name as the archive spells it (./docs/a.txt), trailing
+    /// slashes removed; *, ? and [...] match / too, \ quotes, no braces; the
+    /// whole name or a leading part ending before a / (a directory and its
+    /// contents), from the start or after any /. So `docs` excludes
+    /// ./pkg/docs/, `./docs` excludes ./docs/a.txt, and `docs/` nothing.
+    /// Matched before --strip-components. Excluded entries are still vetted.
+    /// Repeatable.
+    #[arg(long, value_name = "PATTERN")]
     pub(crate) exclude: Vec<String>,
 }
 

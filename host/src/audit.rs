@@ -18,15 +18,20 @@
 //! only be a subset of the archive's, and the owner's exec bit (which no
 //! umask in use clears) must be the archive's.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Read};
 
-use cap_std::fs::{Dir, OpenOptions};
-use sha2::{Digest, Sha256};
+use cap_std::fs::Dir;
 
 use crate::entries::{Entry, EntryVisitor};
+
+mod disk;
+
 use crate::{Error, Extractor, Kind, escape};
+use disk::{
+    Opener, Tree, io_error, is_plain_relative, open_crate_dir, open_nofollow, parents, read_capped, sha256_hex,
+};
 
 /// The file Cargo writes at the root of each crate it has unpacked.
 pub const CARGO_OK: &str = ".cargo-ok";
@@ -439,118 +444,6 @@ pub fn vendored_package_id(crate_dir: &Dir) -> Option<String> {
     is_plain_relative(&id).then_some(id).filter(|id| !id.contains('/'))
 }
 
-/// What the directory holds: every path (UTF-8, `/`-separated) and its kind,
-/// plus names that are not UTF-8 (always extra).
-struct Tree {
-    nodes: BTreeMap<String, DiskKind>,
-    not_utf8: Vec<(String, DiskKind)>,
-}
-
-impl Tree {
-    /// Lists `root` recursively, opening each directory by name with
-    /// `O_NOFOLLOW` from its parent's handle. Iterative, so a deep tree
-    /// cannot exhaust the stack; one directory handle open at a time.
-    fn walk(root: &Dir) -> Result<Tree, Error> {
-        let mut tree = Tree { nodes: BTreeMap::new(), not_utf8: Vec::new() };
-        let mut pending = vec![String::new()];
-        while let Some(dir_path) = pending.pop() {
-            let listing_error = |e| io_error(&dir_path, e);
-            let handle = if dir_path.is_empty() {
-                root.try_clone().map_err(listing_error)?
-            } else {
-                match open_dir_path(root, &dir_path) {
-                    Ok(handle) => handle,
-                    // Replaced by a link since it was listed.
-                    Err(e) if is_symlink_error(&e) => {
-                        tree.nodes.insert(dir_path, DiskKind::Symlink);
-                        continue;
-                    }
-                    Err(e) => return Err(listing_error(e)),
-                }
-            };
-            for entry in handle.entries().map_err(listing_error)? {
-                let entry = entry.map_err(listing_error)?;
-                let file_type = entry.file_type().map_err(listing_error)?;
-                let kind = if file_type.is_symlink() {
-                    DiskKind::Symlink
-                } else if file_type.is_dir() {
-                    DiskKind::Directory
-                } else if file_type.is_file() {
-                    DiskKind::File
-                } else {
-                    DiskKind::Other
-                };
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else {
-                    let shown = escape(name.as_encoded_bytes());
-                    let path =
-                        if dir_path.is_empty() { shown } else { format!("{}/{shown}", escape(dir_path.as_bytes())) };
-                    tree.not_utf8.push((path, kind));
-                    continue;
-                };
-                let path = if dir_path.is_empty() { name.to_string() } else { format!("{dir_path}/{name}") };
-                if kind == DiskKind::Directory {
-                    pending.push(path.clone());
-                }
-                tree.nodes.insert(path, kind);
-            }
-        }
-        Ok(tree)
-    }
-
-    /// Everything not `expected`, as findings; below an extra directory
-    /// only the directory itself is reported.
-    fn extras(&self, expected: impl Fn(&str) -> bool) -> Vec<Finding> {
-        let mut out = Vec::new();
-        let mut extra_dirs: Vec<&str> = Vec::new();
-        for (path, kind) in &self.nodes {
-            if expected(path) || parents(path).any(|p| extra_dirs.contains(&p)) {
-                continue;
-            }
-            if *kind == DiskKind::Directory {
-                extra_dirs.push(path);
-            }
-            out.push(Finding::new(path, Problem::Extra(*kind)));
-        }
-        for (path, kind) in &self.not_utf8 {
-            // Already escaped; a non-UTF-8 name below an extra directory is
-            // covered by it.
-            if !parents(path).any(|p| extra_dirs.contains(&p)) {
-                out.push(Finding { path: path.clone(), problem: Problem::Extra(*kind) });
-            }
-        }
-        out
-    }
-}
-
-/// Opens files by relative path one component at a time, never following a
-/// link, keeping the last parent directory open (archives list a
-/// directory's files together).
-struct Opener<'d> {
-    root: &'d Dir,
-    parent_cache: Option<(String, Dir)>,
-}
-
-impl Opener<'_> {
-    fn open_file(&mut self, path: &str) -> io::Result<std::fs::File> {
-        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-        let file = if parent.is_empty() {
-            open_nofollow(self.root, name, false)?
-        } else {
-            if self.parent_cache.as_ref().is_none_or(|(p, _)| p != parent) {
-                self.parent_cache = Some((parent.to_string(), open_dir_path(self.root, parent)?));
-            }
-            let Some((_, dir)) = &self.parent_cache else { unreachable!("just filled") };
-            open_nofollow(dir, name, false)?
-        };
-        let file = file.into_std();
-        if !file.metadata()?.is_file() {
-            return Err(io::Error::other("not a regular file"));
-        }
-        Ok(file)
-    }
-}
-
 /// The visitor of [`audit_unpacked`].
 struct Compare<'a> {
     root: &'a Dir,
@@ -688,137 +581,6 @@ pub fn exec_bits_differ(archive_mode: u32, disk_mode: u32) -> bool {
     let widened = disk_mode & 0o111 & !(archive_mode & 0o111) != 0;
     let owner_lost = archive_mode & 0o100 != 0 && disk_mode & 0o100 == 0;
     widened || owner_lost
-}
-
-/// The ancestors of a relative path, outermost first (`a`, `a/b` for `a/b/c`).
-fn parents(path: &str) -> impl Iterator<Item = &str> {
-    path.match_indices('/').map(move |(i, _)| &path[..i])
-}
-
-/// A path made only of normal components: no `..`, `.`, empty component,
-/// leading `/` or backslash.
-fn is_plain_relative(path: &str) -> bool {
-    !path.is_empty()
-        && !path.contains('\\')
-        && !path.contains('\0')
-        && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
-}
-
-/// Opens the crate directory `name` in `parent` without following a link:
-/// `Ok(Err(finding))` when it is a symlink or not a directory.
-fn open_crate_dir(parent: &Dir, name: &str) -> Result<Result<Dir, Finding>, Error> {
-    let shown = escape(name.as_bytes());
-    if !is_plain_relative(name) || name.contains('/') {
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "not a single path component");
-        return Err(Error::io(format!("opening crate directory \"{shown}\""), e));
-    }
-    let io_err = |e| Error::io(format!("opening crate directory \"{shown}\""), e);
-    let file_type = parent.symlink_metadata(name).map_err(io_err)?.file_type();
-    if file_type.is_symlink() {
-        return Ok(Err(Finding::new("", Problem::CrateDirectoryIsSymlink)));
-    }
-    if !file_type.is_dir() {
-        let kind = if file_type.is_file() { DiskKind::File } else { DiskKind::Other };
-        return Ok(Err(Finding::new("", Problem::CrateNotDirectory(kind))));
-    }
-    match open_nofollow(parent, name, true) {
-        Ok(dir) => Ok(Ok(Dir::from_std_file(dir.into_std()))),
-        // Replaced by a link since the look above.
-        Err(e) if is_symlink_error(&e) => Ok(Err(Finding::new("", Problem::CrateDirectoryIsSymlink))),
-        Err(e) => Err(io_err(e)),
-    }
-}
-
-/// What `open` with `O_NOFOLLOW` (and `O_DIRECTORY`) says when it meets a link.
-fn is_symlink_error(e: &io::Error) -> bool {
-    #[cfg(unix)]
-    {
-        let code = e.raw_os_error();
-        code == Some(rustix::io::Errno::LOOP.raw_os_error()) || code == Some(rustix::io::Errno::NOTDIR.raw_os_error())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = e;
-        false
-    }
-}
-
-/// Opens a directory by relative path, one component at a time, never
-/// following a link.
-fn open_dir_path(root: &Dir, path: &str) -> io::Result<Dir> {
-    let mut components = path.split('/');
-    let first = components.next().unwrap_or_default();
-    let mut dir = Dir::from_std_file(open_nofollow(root, first, true)?.into_std());
-    for component in components {
-        dir = Dir::from_std_file(open_nofollow(&dir, component, true)?.into_std());
-    }
-    Ok(dir)
-}
-
-/// Opens one name in `dir` for reading without following a symbolic link
-/// (`O_NOFOLLOW`) and without blocking on a FIFO (`O_NONBLOCK`).
-fn open_nofollow(dir: &Dir, name: &str, directory: bool) -> io::Result<cap_std::fs::File> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use cap_std::fs::OpenOptionsExt;
-        use rustix::fs::OFlags;
-        let mut flags = OFlags::NOFOLLOW | OFlags::NONBLOCK;
-        if directory {
-            flags |= OFlags::DIRECTORY;
-        }
-        options.custom_flags(flags.bits() as i32);
-    }
-    #[cfg(windows)]
-    {
-        // A directory opens only with backup semantics; a reparse point
-        // (symlink, junction) is opened itself, never followed.
-        use cap_std::fs::OpenOptionsExt;
-        use windows_sys::Win32::Storage::FileSystem::{FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT};
-        options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT | if directory { FILE_FLAG_BACKUP_SEMANTICS } else { 0 });
-    }
-    #[cfg(not(unix))]
-    {
-        // No O_NOFOLLOW: look first (a race with a concurrent writer remains;
-        // cap-std still keeps the open inside `dir`).
-        let meta = dir.symlink_metadata(name)?;
-        if meta.is_symlink() || meta.is_dir() != directory {
-            return Err(io::Error::other("not the kind expected, or a symlink"));
-        }
-    }
-    dir.open_with(name, &options)
-}
-
-/// Reads a small file at the root of `dir` (not following links): `None` if
-/// it is larger than `max` bytes or not a regular file.
-fn read_capped(dir: &Dir, name: &str, max: u64) -> io::Result<Option<Vec<u8>>> {
-    let file = open_nofollow(dir, name, false)?.into_std();
-    if !file.metadata()?.is_file() {
-        return Ok(None);
-    }
-    let mut contents = Vec::new();
-    file.take(max + 1).read_to_end(&mut contents)?;
-    Ok((contents.len() as u64 <= max).then_some(contents))
-}
-
-fn sha256_hex(reader: &mut dyn Read) -> io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 << 10];
-    loop {
-        let n = match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn io_error(path: &str, e: io::Error) -> Error {
-    Error::io(format!("reading \"{}\" in the crate directory", escape(path.as_bytes())), e)
 }
 
 #[cfg(test)]

@@ -233,7 +233,8 @@ fn help_describes_the_new_options() {
         "copy-or-refuse",
         "--special <HOW>",
         "--strip-components <N>",
-        "--exclude <GLOB>",
+        "--exclude <PATTERN>",
+        "GNU tar",
         "[MEMBER]...",
     ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");

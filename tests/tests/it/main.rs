@@ -3,6 +3,7 @@
 //! GNU tar on real archives.
 
 mod agreement;
+mod architecture;
 mod bounds;
 mod compress;
 mod corpus;
