@@ -31,7 +31,8 @@ fn only_the_pipeline_drives_the_sandbox_and_the_vetter() {
     sources(&host, &mut files);
     assert!(files.len() > 30, "{} sources", files.len());
     let mut drivers = Vec::new();
-    for file in &files {
+    // A module's own `tests.rs` is test code, allowed to drive what it tests.
+    for file in files.iter().filter(|f| !f.ends_with("tests.rs")) {
         let text = std::fs::read_to_string(file).unwrap();
         let code = before_tests(&text);
         let rel = file.strip_prefix(&host).unwrap().to_string_lossy().replace('\\', "/");
@@ -52,6 +53,7 @@ fn no_source_file_is_over_700_lines_before_its_tests() {
     sources(&workspace().join("cli/src"), &mut files);
     let long: Vec<String> = files
         .iter()
+        .filter(|f| !f.ends_with("tests.rs"))
         .filter_map(|file| {
             let lines = before_tests(&std::fs::read_to_string(file).unwrap()).lines().count();
             (lines > 700).then(|| format!("{}: {lines} lines", file.display()))
