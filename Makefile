@@ -25,7 +25,7 @@ help:
 	@echo "make rules-doc    regenerate docs/RULES.md from the rule table in host/src/rule/table.rs"
 	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
 	@echo "make fuzz         fuzz the guest parser and the host policy (nightly + cargo-fuzz)"
-	@echo "make fuzz-diff    differential fuzzing against GNU tar and Python (CASES=N SEED=S)"
+	@echo "make fuzz-diff    differential fuzzing against GNU tar and Python (CASES=N SEED=S; LINKS=1: the links mode)"
 	@echo "make fuzz-policy  fuzz the host policy with records from a compromised guest (FUZZ_SECONDS=N)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
 	@echo "make test-windows   build the tests for Windows and run them under Wine (CONTRIBUTING.md)"
@@ -151,7 +151,7 @@ SEED  ?= 1
 FIRST ?= 0
 fuzz-diff: build
 	$(CARGO) build --release --locked -p sealtar-tests --bin fuzz-diff
-	target/release/fuzz-diff --seed $(SEED) --cases $(CASES) --first $(FIRST) --save target/fuzz-diff
+	target/release/fuzz-diff $(if $(LINKS),--links) --seed $(SEED) --cases $(CASES) --first $(FIRST) --save target/fuzz-diff
 
 # Type-check and lint everything for Windows, warnings as errors (needs the x86_64-pc-windows-gnu target
 # and a MinGW C compiler for wasmtime's build script).

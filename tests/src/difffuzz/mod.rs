@@ -18,6 +18,7 @@
 //! written where, and the oracles treat out-of-range times each their own way.
 
 pub mod generate;
+pub mod links;
 pub mod oracles;
 
 use std::fmt::Write as _;
@@ -28,16 +29,24 @@ use std::time::{Duration, Instant};
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use sealtar::Extractor;
+use sealtar::{Extractor, LinkPolicy, Report};
 
 use generate::{Case, Mode, generate};
-use oracles::{Python, Tree, tree, tree_differences};
+use links::LinkCase;
+use oracles::{Entry, Python, Tree, tree, tree_differences, tree_followed};
 
 /// The seed of the run `make test` does.
 pub const FIXED_SEED: u64 = 20_261_203;
 
 /// How many cases `make test` runs (both modes; one in four well-formed).
 pub const FIXED_CASES: u64 = 320;
+
+/// How many cases of the links mode `make test` runs.
+pub const FIXED_LINK_CASES: u64 = 300;
+
+/// The longest one case's extraction may take in the links mode: the
+/// cases are small, so anything near this is unbounded work.
+pub const LINK_CASE_BUDGET: Duration = Duration::from_secs(5);
 
 /// What a run does.
 #[derive(Debug, Clone)]
@@ -110,6 +119,8 @@ pub enum Class {
     /// The generator made a "well-formed" archive that the oracles do not
     /// read alike (a bug in the generator, not in sealtar).
     Generator,
+    /// A case took longer than [`LINK_CASE_BUDGET`].
+    Budget,
 }
 
 /// One failing case.
@@ -168,6 +179,12 @@ pub struct Summary {
     pub pending: Vec<Failure>,
     /// Wall-clock time.
     pub elapsed: Duration,
+    /// Links mode: links copied, and skipped (never written).
+    pub links_copied: u64,
+    /// See `links_copied`.
+    pub links_skipped: u64,
+    /// Links mode: the longest one case's extraction took.
+    pub slowest: Duration,
 }
 
 /// The whole fuzzer: one extractor, one Python process, GNU tar.
@@ -360,6 +377,240 @@ impl<'e> Fuzzer<'e> {
             .into_iter()
             .map(|(class, detail)| Failure { case, class, detail, outcomes: outcomes.clone(), saved: None })
             .collect()
+    }
+}
+
+impl Fuzzer<'_> {
+    /// Runs `config` in the links mode ([`links`]): sealtar under `--links
+    /// copy` against GNU tar and tarfile read through their links.
+    ///
+    /// The rule: when sealtar accepts, every path it wrote reads the same
+    /// (kind, bytes, owner-exec bit) in GNU tar's tree and in tarfile's
+    /// (when tarfile finished, and only without stripping or exclusions,
+    /// which it does not have), and every path GNU tar's tree has that
+    /// sealtar did not write is a link sealtar skipped (or below one), or a
+    /// link that reads as nothing. Refusing is always allowed. No case's
+    /// extraction may take longer than [`LINK_CASE_BUDGET`].
+    pub fn run_links(&mut self, config: &Config, mut progress: impl FnMut(&Summary)) -> Summary {
+        let start = Instant::now();
+        let mut summary = Summary::default();
+        for case in config.first..config.first.saturating_add(config.cases) {
+            let c = links::generate(config.seed, case);
+            summary.cases += 1;
+            for mut f in self.one_link_case(case, &c, &mut summary) {
+                if let Some(dir) = &config.save_dir {
+                    let _ = std::fs::create_dir_all(dir);
+                    let path = dir.join(format!("links-seed-{}-case-{}.tar", config.seed, case));
+                    if std::fs::write(&path, &c.bytes).is_ok() {
+                        f.saved = Some(path);
+                    }
+                }
+                if config.print {
+                    eprintln!("FAILURE seed {} {f}", config.seed);
+                }
+                summary.failures.push(f);
+            }
+            summary.elapsed = start.elapsed();
+            progress(&summary);
+        }
+        summary
+    }
+
+    fn one_link_case(&mut self, case: u64, c: &LinkCase, summary: &mut Summary) -> Vec<Failure> {
+        let mut failures: Vec<(Class, String)> = Vec::new();
+        let work = tempfile::Builder::new().prefix("sealtar-difffuzz-").tempdir().expect("a temporary directory");
+        let root = work.path();
+        let archive = root.join("case.tar");
+        std::fs::write(&archive, &c.bytes).expect("writing the case");
+        for d in ["sealtar/dest", "gnu", "py", "sentinel"] {
+            std::fs::create_dir_all(root.join(d)).expect("case directories");
+        }
+        std::fs::write(root.join("sentinel/secret.txt"), b"sentinel\n").expect("sentinel");
+        let before = tree(root);
+
+        let mut options = self.extractor.options().clone();
+        options.links = LinkPolicy::Copy;
+        options.strip_components = c.strip;
+        options.exclude = c.exclude.clone();
+        let extractor = Extractor::new(options).expect("the options are valid");
+        let dest = root.join("sealtar/dest");
+        let started = Instant::now();
+        let (verdict, report) = extract_reporting(&extractor, &c.bytes, &dest);
+        let took = started.elapsed();
+        summary.slowest = summary.slowest.max(took);
+        if took > LINK_CASE_BUDGET {
+            failures.push((Class::Budget, format!("the extraction took {:.1} s", took.as_secs_f64())));
+        }
+        let ours = tree(&dest);
+        if let Some(what) = changed_outside(root, &before, "sealtar/dest") {
+            failures.push((Class::Outside, format!("sealtar changed something outside its destination: {what}")));
+        }
+        let mut gnu_said = String::new();
+        match (&verdict, report) {
+            (Verdict::Accepted, Some(report)) => {
+                summary.accepted += 1;
+                summary.oracle_runs += 1;
+                summary.links_copied += report.copied.len() as u64;
+                summary.links_skipped += report.skipped.len() as u64;
+                let gnu_dest = root.join("gnu");
+                let mut args = vec![format!("--strip-components={}", c.strip)];
+                args.extend(c.exclude.iter().map(|p| format!("--exclude={p}")));
+                // GNU tar's failures (a hard link it cannot make) are part of
+                // what it reads: its tree is what it wrote.
+                if let Err(e) = oracles::gnu_tar_with(self.tar, &archive, &gnu_dest, &args) {
+                    gnu_said = e;
+                }
+                let gnu = tree_followed(&gnu_dest);
+                let gnu_dest = gnu_dest.clone();
+                let python = (c.strip == 0 && c.exclude.is_empty())
+                    .then(|| self.python.extract_with_links(&archive, &root.join("py")).ok())
+                    .flatten()
+                    .map(|()| tree_followed(&root.join("py")));
+                if python.as_ref().is_some_and(|p| p != &gnu) {
+                    summary.oracles_disagree += 1;
+                }
+                let skipped: Vec<Vec<u8>> =
+                    report.skipped.iter().filter_map(|s| stripped(s.path.as_bytes(), c.strip)).collect();
+                for (path, entry) in &ours {
+                    if gnu.get(path) != Some(entry) {
+                        failures.push((
+                            Class::Disagreement,
+                            format!(
+                                "{} is {} in sealtar's tree, {} in GNU tar's",
+                                generate::show(path),
+                                brief(Some(entry)),
+                                brief(gnu.get(path))
+                            ),
+                        ));
+                    }
+                    // tarfile sets the mode of a hard link, which is its
+                    // target's too: its exec bits say nothing of the link.
+                    if let Some(p) = &python
+                        && !same_content(p.get(path), entry)
+                    {
+                        failures.push((
+                            Class::Disagreement,
+                            format!(
+                                "{} is {} in sealtar's tree, {} in tarfile's",
+                                generate::show(path),
+                                brief(Some(entry)),
+                                brief(p.get(path))
+                            ),
+                        ));
+                    }
+                }
+                // What GNU tar's tree has and sealtar's does not: the first
+                // such name on each path must be a link sealtar skipped (found
+                // where GNU tar made it: the directory's physical place), or
+                // read as nothing.
+                let physical_root = std::fs::canonicalize(&gnu_dest).unwrap_or_else(|_| gnu_dest.clone());
+                for (path, entry) in &gnu {
+                    let parent = path.rsplitn(2, |&b| b == b'/').nth(1).unwrap_or(b"");
+                    let first_missing = !ours.contains_key(path) && (parent.is_empty() || ours.contains_key(parent));
+                    if !first_missing || matches!(entry, Entry::Other(_)) {
+                        continue;
+                    }
+                    let explained = match physical(&gnu_dest, path)
+                        .map(|p| p.strip_prefix(&physical_root).map(Path::to_path_buf))
+                    {
+                        Some(Ok(rel)) => skipped.iter().any(|s| rel.as_os_str().as_encoded_bytes() == s.as_slice()),
+                        // Outside GNU tar's tree: a link that climbed out.
+                        Some(Err(_)) => true,
+                        None => false,
+                    };
+                    if !explained {
+                        failures.push((
+                            Class::Disagreement,
+                            format!(
+                                "GNU tar reads {} as {}, sealtar neither wrote nor skipped it",
+                                generate::show(path),
+                                brief(Some(entry))
+                            ),
+                        ));
+                    }
+                }
+            }
+            (Verdict::Refused(_), _) => {
+                summary.refused += 1;
+                if !ours.is_empty() {
+                    failures.push((Class::Outside, "sealtar refused but left files in the destination".into()));
+                }
+            }
+            (Verdict::Error(e), _) => {
+                failures.push((Class::Crash, format!("sealtar failed with an error that is not a refusal: {e}")))
+            }
+            (Verdict::Panicked(p), _) => failures.push((Class::Crash, format!("sealtar panicked: {p}"))),
+            (Verdict::Accepted, None) => unreachable!("an accepted case has its report"),
+        }
+        failures.truncate(6);
+        let outcomes = format!("  sealtar: {verdict:?}\n  GNU tar: {gnu_said}\n  case:    {}", c.notes.join("; "));
+        failures
+            .into_iter()
+            .map(|(class, detail)| Failure { case, class, detail, outcomes: outcomes.clone(), saved: None })
+            .collect()
+    }
+}
+
+/// Where `path` (a path read through links below `root`) is made: its
+/// parent directory's physical place, and its own name there.
+fn physical(root: &Path, path: &[u8]) -> Option<std::path::PathBuf> {
+    let text = std::str::from_utf8(path).ok()?;
+    let (parent, name) = text.rsplit_once('/').unwrap_or(("", text));
+    let parent = std::fs::canonicalize(root.join(parent)).ok()?;
+    Some(parent.join(name))
+}
+
+/// Whether a reader's entry has `ours`'s kind and bytes (exec bits aside).
+fn same_content(theirs: Option<&Entry>, ours: &Entry) -> bool {
+    match (theirs, ours) {
+        (Some(Entry::File { contents: a, .. }), Entry::File { contents: b, .. }) => a == b,
+        (Some(a), b) => a == b,
+        (None, _) => false,
+    }
+}
+
+/// `path` with its first `strip` components removed, if it has more.
+fn stripped(path: &[u8], strip: usize) -> Option<Vec<u8>> {
+    let components: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".").collect();
+    (components.len() > strip).then(|| components[strip..].join(&b'/'))
+}
+
+fn brief(entry: Option<&Entry>) -> String {
+    match entry {
+        None => "nothing".into(),
+        Some(Entry::Dir) => "a directory".into(),
+        Some(Entry::File { contents, exec }) => {
+            format!(
+                "a file of {} bytes{}: {}",
+                contents.len(),
+                if *exec { ", exec" } else { "" },
+                generate::show(contents)
+            )
+        }
+        Some(Entry::Symlink(t)) => format!("a symlink to {}", generate::show(t)),
+        Some(Entry::Other(o)) => o.clone(),
+    }
+}
+
+/// [`extract`], keeping the report of an accepted extraction.
+fn extract_reporting(extractor: &Extractor, bytes: &[u8], dest: &Path) -> (Verdict, Option<Report>) {
+    let dir = match Dir::open_ambient_dir(dest, ambient_authority()) {
+        Ok(d) => d,
+        Err(e) => return (Verdict::Error(format!("opening the destination: {e}")), None),
+    };
+    match catch_unwind(AssertUnwindSafe(|| extractor.extract(bytes, &dir))) {
+        Ok(Ok(report)) => (Verdict::Accepted, Some(report)),
+        Ok(Err(e)) if e.is_refusal() => (Verdict::Refused(e.to_string()), None),
+        Ok(Err(e)) => (Verdict::Error(e.to_string()), None),
+        Err(p) => (
+            Verdict::Panicked(
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default(),
+            ),
+            None,
+        ),
     }
 }
 

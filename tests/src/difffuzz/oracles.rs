@@ -97,6 +97,57 @@ fn walk(dir: &Path, prefix: &[u8], out: &mut Tree) {
     }
 }
 
+/// Every path below `root` as a reader of the tree sees it: symbolic links
+/// are followed (a link to a file reads as that file, a link to a
+/// directory as that directory and what it holds); a link that dangles,
+/// one that leads out of `root` (it is not read: a hostile case must not
+/// make the fuzzer read the machine), or a directory that is already on the
+/// way down (a loop through links: its tree would never end), is
+/// [`Entry::Other`].
+pub fn tree_followed(root: &Path) -> Tree {
+    let mut out = Tree::new();
+    let mut on_the_way = Vec::new();
+    if let Ok(canonical) = std::fs::canonicalize(root) {
+        on_the_way.push(canonical);
+    }
+    walk_followed(root, &[], &mut on_the_way, &mut out);
+    out
+}
+
+fn walk_followed(dir: &Path, prefix: &[u8], on_the_way: &mut Vec<std::path::PathBuf>, out: &mut Tree) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let mut rel = prefix.to_vec();
+        if !rel.is_empty() {
+            rel.push(b'/');
+        }
+        rel.extend_from_slice(&os_bytes(&entry.file_name()));
+        let path = entry.path();
+        let inside =
+            std::fs::canonicalize(&path).is_ok_and(|c| on_the_way.first().is_some_and(|root| c.starts_with(root)));
+        let node = match std::fs::metadata(&path) {
+            Err(e) => Entry::Other(format!("unreadable: {}", e.kind())),
+            Ok(_) if !inside => Entry::Other("outside the tree".into()),
+            Ok(m) if m.is_dir() => match std::fs::canonicalize(&path) {
+                Ok(canonical) if on_the_way.contains(&canonical) => Entry::Other("a loop".into()),
+                Ok(canonical) => {
+                    on_the_way.push(canonical);
+                    walk_followed(&path, &rel, on_the_way, out);
+                    on_the_way.pop();
+                    Entry::Dir
+                }
+                Err(e) => Entry::Other(format!("unreadable: {}", e.kind())),
+            },
+            Ok(m) if m.is_file() => match std::fs::read(&path) {
+                Ok(contents) => Entry::File { contents, exec: owner_exec(&m) },
+                Err(e) => Entry::Other(format!("unreadable file: {}", e.kind())),
+            },
+            Ok(_) => Entry::Other("special".into()),
+        };
+        out.insert(rel, node);
+    }
+}
+
 /// Up to `max` differences between two trees, described.
 pub fn tree_differences(a_name: &str, a: &Tree, b_name: &str, b: &Tree, max: usize) -> Vec<String> {
     let brief = |e: &Entry| match e {
@@ -133,11 +184,18 @@ pub fn tree_differences(a_name: &str, a: &Tree, b_name: &str, b: &Tree, max: usi
 /// GNU tar's extraction of `archive` into `dest` (no ownership, umask
 /// applied to modes): `Err` with its message if it exits non-zero.
 pub fn gnu_tar(tar: &str, archive: &Path, dest: &Path) -> Result<(), String> {
+    gnu_tar_with(tar, archive, dest, &[])
+}
+
+/// [`gnu_tar`] with more options (`--strip-components`, `--exclude`).
+pub fn gnu_tar_with(tar: &str, archive: &Path, dest: &Path, args: &[String]) -> Result<(), String> {
     let out = Command::new(tar)
         .args(["--no-same-owner", "--no-same-permissions", "-xf"])
         .arg(archive)
         .arg("-C")
         .arg(dest)
+        .args(args)
+        .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("running {tar}: {e}"))?;
@@ -150,7 +208,10 @@ pub fn gnu_tar(tar: &str, archive: &Path, dest: &Path) -> Result<(), String> {
     }
 }
 
-/// The Python side. `extractall` runs with a filter that is `fully_trusted`
+/// The Python side. In the links mode `extractall` runs with the
+/// `fully_trusted` filter (its links are made, to be read through; the
+/// links mode generates only targets inside the destination). Otherwise it
+/// runs with a filter that is `fully_trusted`
 /// for regular files and directories and raises for links, devices, FIFOs,
 /// absolute names and `..` components: those are exactly what sealtar refuses
 /// unconditionally, so a raise there only says "sealtar must refuse", which
@@ -169,10 +230,10 @@ def guard(member, path):
     return member
 out = sys.stdout
 for line in sys.stdin:
-    archive, dest = line.rstrip('\n').split('\t')
+    mode, archive, dest = line.rstrip('\n').split('\t')
     try:
         with tarfile.open(archive) as t:
-            t.extractall(dest, filter=guard)
+            t.extractall(dest, filter=guard if mode == 'guard' else 'fully_trusted')
         answer = 'ok'
     except Exception as e:
         answer = 'err ' + type(e).__name__ + ': ' + str(e)
@@ -213,7 +274,18 @@ impl Python {
     /// Python's extraction of `archive` into `dest`: `Err` with the
     /// exception if tarfile raised. Restarts the interpreter if it died.
     pub fn extract(&mut self, archive: &Path, dest: &Path) -> Result<(), String> {
-        let mut line = Vec::new();
+        self.extract_as("guard", archive, dest)
+    }
+
+    /// Python's extraction of `archive` into `dest` with its links (the
+    /// `fully_trusted` filter).
+    pub fn extract_with_links(&mut self, archive: &Path, dest: &Path) -> Result<(), String> {
+        self.extract_as("links", archive, dest)
+    }
+
+    fn extract_as(&mut self, mode: &str, archive: &Path, dest: &Path) -> Result<(), String> {
+        let mut line = mode.as_bytes().to_vec();
+        line.push(b'\t');
         line.extend_from_slice(&os_bytes(archive.as_os_str()));
         line.push(b'\t');
         line.extend_from_slice(&os_bytes(dest.as_os_str()));
