@@ -1,0 +1,195 @@
+"""File-object sources: short reads, odd return values, and exceptions
+raised by .read, which must propagate unchanged with nothing left in dest."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+import sealtar
+from tarbuild import Tar, gz, tree
+
+
+def archive() -> bytes:
+    # Several chunks' worth, so the library reads on its own thread too.
+    big = bytes((i * 7) % 251 for i in range(3 << 20))
+    return Tar().dir("d/").file("d/small", b"hello").file("d/big", big).file("d/z", b"zz").build()
+
+
+def expected() -> dict:
+    big = bytes((i * 7) % 251 for i in range(3 << 20))
+    return {"d": ("dir",), "d/small": ("file", b"hello"), "d/big": ("file", big), "d/z": ("file", b"zz")}
+
+
+def flat(t: dict) -> dict:
+    return {k.replace("\\", "/"): v for k, v in t.items()}
+
+
+class Dribble:
+    """Returns at most a few bytes per call, of a varying count."""
+
+    def __init__(self, data: bytes, most: int = 7):
+        self.data, self.at, self.most, self.calls = data, 0, most, 0
+
+    def read(self, n: int) -> bytes:
+        self.calls += 1
+        take = min(n, 1 + self.calls % self.most)
+        chunk = self.data[self.at : self.at + take]
+        self.at += len(chunk)
+        return chunk
+
+
+def test_short_reads(box):
+    source = Dribble(gz(Tar().file("a", b"a" * 5000).file("b", b"b").build()))
+    sealtar.extract(source, box.dest)
+    assert tree(box.dest) == {"a": ("file", b"a" * 5000), "b": ("file", b"b")}
+    assert source.calls > 100
+
+
+class Returns:
+    """.read(n) returns what `shape` makes of the next n bytes."""
+
+    def __init__(self, data: bytes, shape):
+        self.stream, self.shape = io.BytesIO(data), shape
+
+    def read(self, n: int):
+        return self.shape(self.stream.read(n))
+
+
+@pytest.mark.parametrize("shape", [bytearray, memoryview], ids=["bytearray", "memoryview"])
+def test_read_may_return_any_bytes_like(box, shape):
+    sealtar.extract(Returns(archive(), shape), box.dest)
+    assert flat(tree(box.dest)) == expected()
+
+
+def test_read_returning_more_than_asked_loses_nothing(box):
+    data = archive()
+
+    class Generous:
+        at = 0
+
+        def read(self, n):
+            chunk = data[self.at : self.at + 3 * n + 1]
+            self.at += len(chunk)
+            return chunk
+
+    sealtar.extract(Generous(), box.dest)
+    assert flat(tree(box.dest)) == expected()
+
+
+def test_read_returning_none_is_retried(box):
+    data = archive()
+
+    class NotYet:
+        calls = 0
+
+        def __init__(self):
+            self.stream = io.BytesIO(data)
+
+        def read(self, n):
+            self.calls += 1
+            if self.calls % 3:
+                return None  # a non-blocking stream with nothing yet
+            return self.stream.read(n)
+
+    source = NotYet()
+    sealtar.extract(source, box.dest)
+    assert flat(tree(box.dest)) == expected()
+    assert source.calls > 6
+
+
+def test_read_returning_none_forever_times_out(box):
+    class Never:
+        def read(self, n):
+            return None
+
+    with pytest.raises(OSError) as e:
+        sealtar.extract(Never(), box.dest, stall_timeout=0.3)
+    assert isinstance(e.value, TimeoutError) or "stall" in str(e.value)
+    box.assert_dest_absent_or_empty()
+
+
+def test_read_returning_str_is_a_type_error(box):
+    class Text:
+        def read(self, n):
+            return "not bytes"
+
+    with pytest.raises(TypeError, match="binary mode"):
+        sealtar.extract(Text(), box.dest)
+    assert not box.dest.exists()
+
+
+class Boom(Exception):
+    pass
+
+
+class Failing:
+    """Delivers `good` bytes of the archive, then raises `error`."""
+
+    def __init__(self, data: bytes, good: int, error: BaseException):
+        self.data, self.good, self.error, self.at = data, good, error, 0
+
+    def read(self, n):
+        if self.at >= self.good:
+            raise self.error
+        chunk = self.data[self.at : min(self.at + n, self.good)]
+        self.at += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize("good", [0, 1000, 2 << 20], ids=["at once", "in the first chunk", "on the input thread"])
+def test_an_exception_from_read_propagates_unchanged_and_nothing_is_left(box, good):
+    error = Boom("the network went away")
+    with pytest.raises(Boom) as e:
+        sealtar.extract(Failing(archive(), good, error), box.dest)
+    assert e.value is error
+    assert not box.dest.exists()
+
+
+def test_an_exception_from_read_leaves_an_existing_dest_unchanged(box):
+    box.dest.mkdir()
+    (box.dest / "mine").write_bytes(b"m")
+    error = Boom("late")
+    with pytest.raises(Boom) as e:
+        sealtar.extract(Failing(archive(), 2 << 20, error), box.dest)
+    assert e.value is error
+    assert tree(box.dest) == {"mine": ("file", b"m")}
+
+
+def test_an_os_error_from_read_propagates_unchanged(box):
+    error = ConnectionResetError(104, "Connection reset by peer")
+    with pytest.raises(ConnectionResetError) as e:
+        sealtar.list(Failing(archive(), 700, error))
+    assert e.value is error
+
+
+def test_exceptions_from_read_propagate_from_list_and_check_too(box):
+    for call in (sealtar.list, sealtar.check):
+        error = Boom(call.__name__)
+        with pytest.raises(Boom) as e:
+            call(Failing(archive(), 1 << 20, error))
+        assert e.value is error
+
+
+def test_keyboard_interrupt_in_read_propagates(box):
+    error = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt) as e:
+        sealtar.extract(Failing(archive(), 600, error), box.dest)
+    assert e.value is error
+    assert not box.dest.exists()
+
+
+def test_an_object_without_read_is_a_type_error(box):
+    for bad in (42, None, object(), ["a"]):
+        with pytest.raises(TypeError, match="source must be"):
+            sealtar.extract(bad, box.dest)
+    assert not box.dest.exists()
+
+
+def test_a_missing_source_path_is_file_not_found_with_the_path(box):
+    missing = box.root / "nope.tar"
+    with pytest.raises(FileNotFoundError) as e:
+        sealtar.extract(missing, box.dest)
+    assert e.value.filename == str(missing)
+    assert not box.dest.exists()
