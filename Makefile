@@ -45,6 +45,7 @@ TARGET_DIR      := $(abspath $(or $(CARGO_TARGET_DIR),target))
 WHEELS          := $(TARGET_DIR)/wheels
 PY_TOOLS        := $(TARGET_DIR)/python-tools
 PY_TEST         := $(TARGET_DIR)/python-test
+PY_BENCH        := $(TARGET_DIR)/python-bench
 MATURIN         := $(PY_TOOLS)/bin/maturin
 
 $(MATURIN):
@@ -74,8 +75,11 @@ test-python: python
 
 # sealtar.extract against tarfile.extractall(filter="data"), interleaved
 # rounds, medians (BENCHMARKS.md, "Python"). BENCH_PYTHON_ARGS passes options.
-bench-python: test-python
-	$(PY_TEST)/bin/python bench/python.py $(BENCH_PYTHON_ARGS)
+bench-python: python
+	rm -rf $(PY_BENCH)
+	$(PYTHON) -m venv $(PY_BENCH)
+	$(PY_BENCH)/bin/pip install --disable-pip-version-check -q --no-index --find-links $(WHEELS) sealtar
+	$(PY_BENCH)/bin/python bench/python.py $(BENCH_PYTHON_ARGS)
 
 # --workspace: the binaries are built with the same feature resolution as
 # `cargo test --workspace`, so `make test` does not build wasmtime a second time.
@@ -219,7 +223,7 @@ test-windows:
 test-windows-crates:
 	CARGO="$(CARGO)" CARGO_HOME="$(CARGO_HOME)" sh tests/wine/crates.sh
 
-# Type-check the library and the CLI for macOS and FreeBSD, so code behind
+# Type-check the library and the CLI (and, for macOS, the Python module) for macOS and FreeBSD, so code behind
 # cfg(target_os = ...) at least compiles. Build scripts that compile C for the
 # target get the host compiler (tests/cross-cc): nothing is linked.
 CROSS_CHECK = rustup target add $(1) && \

@@ -202,6 +202,5 @@ fn _sealtar(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::Violation>()?;
     m.add_class::<types::Action>()?;
     m.add_function(wrap_pyfunction!(rules, m)?)?;
-    m.add("GUEST_MEMORY", sealtar::DEFAULT_GUEST_MEMORY)?;
     Ok(())
 }

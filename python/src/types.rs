@@ -5,7 +5,16 @@
 //! (docs/JSON.md).
 
 use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
 use sealtar::Rule;
+
+/// Python's `repr` of a value, for the `__repr__`s below.
+fn r<'py, T: IntoPyObject<'py>>(py: Python<'py>, value: T) -> String {
+    value
+        .into_bound_py_any(py)
+        .and_then(|v| v.repr().map(|s| s.to_string()))
+        .unwrap_or_else(|_| "?".to_string())
+}
 
 /// What `sealtar.extract` wrote.
 #[pyclass(frozen, get_all, module = "sealtar")]
@@ -70,8 +79,8 @@ pub struct WrittenEntry {
 
 #[pymethods]
 impl WrittenEntry {
-    fn __repr__(&self) -> String {
-        format!("WrittenEntry(path={:?}, kind={:?}, size={})", self.dest_path, self.kind, self.size)
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("WrittenEntry(path={}, kind={}, size={})", r(py, &self.dest_path), r(py, &self.kind), self.size)
     }
 }
 
@@ -95,8 +104,8 @@ pub struct SkippedEntry {
 
 #[pymethods]
 impl SkippedEntry {
-    fn __repr__(&self) -> String {
-        format!("SkippedEntry(path={:?}, kind={:?}, rule={:?})", self.path, self.kind, self.rule)
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("SkippedEntry(path={}, kind={}, rule={})", r(py, &self.path), r(py, &self.kind), r(py, &self.rule))
     }
 }
 
@@ -115,8 +124,8 @@ pub struct CopiedEntry {
 
 #[pymethods]
 impl CopiedEntry {
-    fn __repr__(&self) -> String {
-        format!("CopiedEntry(path={:?}, copy_of={:?})", self.written, self.copy_of)
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("CopiedEntry(path={}, copy_of={})", r(py, &self.written), r(py, &self.copy_of))
     }
 }
 
@@ -155,10 +164,14 @@ pub struct Entry {
 
 #[pymethods]
 impl Entry {
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "Entry(path={:?}, kind={:?}, size={}, verdict={:?}, rule={:?})",
-            self.path, self.kind, self.size, self.verdict, self.rule
+            "Entry(path={}, kind={}, size={}, verdict={}, rule={})",
+            r(py, &self.path),
+            r(py, &self.kind),
+            self.size,
+            r(py, &self.verdict),
+            r(py, &self.rule)
         )
     }
 }
@@ -178,8 +191,8 @@ pub struct Violation {
 
 #[pymethods]
 impl Violation {
-    fn __repr__(&self) -> String {
-        format!("Violation(rule={:?}, entry={:?}, path={:?})", self.rule, self.entry, self.path)
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("Violation(rule={}, entry={}, path={})", r(py, &self.rule), r(py, self.entry), r(py, &self.path))
     }
 
     fn __str__(&self) -> String {
@@ -206,8 +219,8 @@ pub struct Action {
 
 #[pymethods]
 impl Action {
-    fn __repr__(&self) -> String {
-        format!("Action(entry={}, path={:?}, verdict={:?})", self.entry, self.path, self.verdict)
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("Action(entry={}, path={}, verdict={})", self.entry, r(py, &self.path), r(py, &self.verdict))
     }
 }
 

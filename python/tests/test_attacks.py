@@ -60,11 +60,11 @@ def cases(outside: str):
     add(x, f"parent{outside}/evil", data=b"x")
     t["absolute symlink"] = (x, "forbidden-kind")
     t["absolute hard link"] = (add(Tar(), "parent", HARDLINK, f"{outside}/sentinel.txt"), "forbidden-kind")
-    t["sly relative symlink name"] = (add(Tar(), "../moo", SYMLINK, f"..//{outside}/moo"), "parent-component")
+    t["sly relative symlink name"] = (add(Tar(), "../moo", SYMLINK, f"..//{outside}/moo"), "forbidden-kind")
     x = Tar()
     add(x, "tmp/", DIRECTORY)
     add(x, "tmp/../../moo", SYMLINK, f"tmp/../..//{outside}/moo")
-    t["sly relative symlink in a directory"] = (x, "parent-component")
+    t["sly relative symlink in a directory"] = (x, "forbidden-kind")
     x = Tar()
     add(x, "targetdir/symlink", SYMLINK, "../../" + outside.lstrip("/"))
     add(x, "targetdir/symlink/evil", data=b"x")
@@ -123,9 +123,9 @@ def test_refused_with_the_rule_and_nothing_written(box, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_the_cli_names_the_same_rule(box, name, cli):
     data, _ = case(box, name)
-    archive = box.root / "attack.tar"
+    archive = box.others / "attack.tar"
     archive.write_bytes(data)
-    cli_rule, cli_message = cli.refusal(archive, box.root / "cli-dest")
+    cli_rule, cli_message = cli.refusal(archive, box.others / "cli-dest")
     with pytest.raises(sealtar.Refused) as e:
         sealtar.extract(archive, box.dest)
     assert (e.value.rule, str(e.value)) == (cli_rule, cli_message)

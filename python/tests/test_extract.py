@@ -38,9 +38,9 @@ SMALL_TREE = {
 }
 
 
-def sources(tmp_path: pathlib.Path, data: bytes):
+def sources(directory: pathlib.Path, data: bytes):
     """The same archive as each kind of source extract takes."""
-    path = tmp_path / "archive.tar"
+    path = directory / "archive.tar"
     path.write_bytes(data)
     yield "str path", str(path)
     yield "pathlib path", path
@@ -54,9 +54,9 @@ def sources(tmp_path: pathlib.Path, data: bytes):
         yield "raw file", f
 
 
-def test_every_kind_of_source_gives_the_same_tree(box, tmp_path):
-    for name, source in sources(tmp_path, small()):
-        dest = box.root / f"out-{name.replace(' ', '-')}"
+def test_every_kind_of_source_gives_the_same_tree(box):
+    for name, source in sources(box.others, small()):
+        dest = box.others / f"out-{name.replace(' ', '-')}"
         report = sealtar.extract(source, dest)
         assert tree(dest) == SMALL_TREE, name
         assert (report.files, report.directories, report.bytes) == (3, 2, 6 + 10240), name
@@ -64,7 +64,7 @@ def test_every_kind_of_source_gives_the_same_tree(box, tmp_path):
 
 @pytest.mark.parametrize("compress", [gz, xz, bz], ids=["gzip", "xz", "bzip2"])
 def test_compressed_archives_are_detected_from_their_bytes(box, compress):
-    path = box.root / "archive.tar.anything"
+    path = box.others / "archive.tar.anything"
     path.write_bytes(compress(small()))
     sealtar.extract(path, box.dest)
     assert tree(box.dest) == SMALL_TREE
@@ -94,7 +94,7 @@ def test_hash_sha256_and_blake3(box):
         hashlib.sha256(b"").hexdigest(),
         hashlib.sha256(b"abc").hexdigest(),
     ]
-    report = sealtar.extract(data, box.root / "b3", hash="blake3")
+    report = sealtar.extract(data, box.others / "b3", hash="blake3")
     assert [e.digest for e in report.entries] == [BLAKE3_EMPTY, BLAKE3_ABC]
 
 
@@ -106,7 +106,7 @@ def test_directory_entries_have_no_digest(box):
 def test_dest_is_created_if_missing_and_may_exist_empty(box):
     sealtar.extract(small(), box.dest)
     assert tree(box.dest) == SMALL_TREE
-    other = box.root / "existing"
+    other = box.others / "existing"
     other.mkdir()
     sealtar.extract(small(), other)
     assert tree(other) == SMALL_TREE

@@ -93,7 +93,7 @@ def test_stall_timeout_stops_a_source_that_delivers_nothing(box):
 def test_portable(box):
     data = Tar().file("aux.txt", b"x").file("a:b", b"y").build()
     with pytest.raises(sealtar.Refused) as e:
-        sealtar.extract(data, box.root / "p", portable=True)
+        sealtar.extract(data, box.others / "p", portable=True)
     assert (e.value.rule, e.value.entry) == ("not-portable", 0)
     if sys.platform not in ("win32", "darwin"):
         sealtar.extract(data, box.dest, portable=False)
@@ -172,7 +172,7 @@ def test_strip_components(box):
     assert flat(tree(box.dest)) == {"src": ("dir",), "src/a.rs": ("file", b"a"), "README": ("file", b"r")}
     assert [e.dest_path for e in report.entries] == ["src/a.rs", "README"]
     with pytest.raises(sealtar.Refused) as e:
-        sealtar.extract(Tar().file("top", b"t").build(), box.root / "s", strip_components=1)
+        sealtar.extract(Tar().file("top", b"t").build(), box.others / "s", strip_components=1)
     assert e.value.rule == "stripped-to-nothing"
 
 
@@ -193,8 +193,8 @@ def test_members(box):
     data = Tar().file("pkg/src/a.rs", b"a").file("pkg/src/b.rs", b"b").file("pkg/README", b"r").build()
     sealtar.extract(data, box.dest, members=["pkg/src", "pkg/README"])
     assert set(flat(tree(box.dest))) == {"pkg", "pkg/src", "pkg/src/a.rs", "pkg/src/b.rs", "pkg/README"}
-    sealtar.extract(data, box.root / "one", members=("pkg/src/b.rs",))
-    assert flat(tree(box.root / "one")) == {"pkg": ("dir",), "pkg/src": ("dir",), "pkg/src/b.rs": ("file", b"b")}
+    sealtar.extract(data, box.others / "one", members=("pkg/src/b.rs",))
+    assert flat(tree(box.others / "one")) == {"pkg": ("dir",), "pkg/src": ("dir",), "pkg/src/b.rs": ("file", b"b")}
 
 
 def test_members_that_match_nothing(box):
@@ -262,11 +262,11 @@ def test_extractor_options_and_call_options_combine(box):
     assert tree(box.dest) == {"a": ("file", b"a"), "big": ("file", b"b" * 3000)}
     assert len(report.skipped) == 1
     with pytest.raises(sealtar.Refused) as e:
-        extractor.extract(data, box.root / "capped", max_size=2048)
+        extractor.extract(data, box.others / "capped", max_size=2048)
     assert e.value.rule == "too-large"
     # The call's own options do not stick to the extractor.
-    extractor.extract(data, box.root / "again")
-    assert set(tree(box.root / "again")) == {"a", "big"}
+    extractor.extract(data, box.others / "again")
+    assert set(tree(box.others / "again")) == {"a", "big"}
     assert "Skip" in repr(extractor)
 
 

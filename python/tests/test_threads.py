@@ -31,7 +31,7 @@ def test_threads_share_one_extractor(box):
     jobs = list(range(24))
 
     def one(n):
-        dest = box.root / f"out{n}"
+        dest = box.others / f"out{n}"
         if n % 3 == 0:
             report = extractor.extract(io.BytesIO(archive(n)), dest)
         else:
@@ -43,7 +43,7 @@ def test_threads_share_one_extractor(box):
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(one, jobs))
     for n, report, listed, checked in results:
-        assert tree(box.root / f"out{n}") == expected(n)
+        assert tree(box.others / f"out{n}") == expected(n)
         assert report.files == 20 and all(e.digest for e in report.entries if e.kind == "file")
         assert len(listed) == 21 and checked.acceptable
 
@@ -85,8 +85,8 @@ def test_calls_run_at_the_same_time():
 @pytest.mark.parametrize("workers", [4])
 def test_module_functions_share_the_default_extractor_across_threads(box, workers):
     def one(n):
-        sealtar.extract(archive(n), box.root / f"m{n}")
-        return tree(box.root / f"m{n}") == expected(n)
+        sealtar.extract(archive(n), box.others / f"m{n}")
+        return tree(box.others / f"m{n}") == expected(n)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         assert all(pool.map(one, range(12)))
