@@ -56,6 +56,7 @@ def without_dir_times(tree: dict) -> dict:
 
 
 def compare(cli, archive: Path, work: Path, flags, options):
+    work.mkdir(parents=True, exist_ok=True)
     cli_dest, py_dest = work / "cli", work / "py"
     done = cli.run("extract", archive, "-C", cli_dest, *flags)
     assert done.returncode in (0, 1), done.stderr
