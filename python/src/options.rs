@@ -263,9 +263,8 @@ fn strings(v: &Bound<'_, PyAny>, key: &str) -> PyResult<Vec<String>> {
     if v.is_instance_of::<PyString>() || v.is_instance_of::<PyBytes>() {
         return Err(PyTypeError::new_err(format!("{key} must be a list of str, not a single {}", type_name(v))));
     }
-    let items = v
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("{key} must be a list of str, not {}", type_name(v))))?;
+    let items =
+        v.try_iter().map_err(|_| PyTypeError::new_err(format!("{key} must be a list of str, not {}", type_name(v))))?;
     let mut out = Vec::new();
     for item in items {
         let item = item?;

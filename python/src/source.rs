@@ -52,7 +52,9 @@ impl Kind {
         if obj.is_instance_of::<PyString>() {
             return Ok(Kind::Path(obj.extract()?));
         }
-        if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() || obj.is_instance_of::<PyMemoryView>()
+        if obj.is_instance_of::<PyBytes>()
+            || obj.is_instance_of::<PyByteArray>()
+            || obj.is_instance_of::<PyMemoryView>()
         {
             return Ok(Kind::Data);
         }

@@ -4,16 +4,13 @@
 //! verdicts and rule ids are the strings of `list --json` and `check --json`
 //! (docs/JSON.md).
 
-use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
+use pyo3::prelude::*;
 use sealtar::Rule;
 
 /// Python's `repr` of a value, for the `__repr__`s below.
 fn r<'py, T: IntoPyObject<'py>>(py: Python<'py>, value: T) -> String {
-    value
-        .into_bound_py_any(py)
-        .and_then(|v| v.repr().map(|s| s.to_string()))
-        .unwrap_or_else(|_| "?".to_string())
+    value.into_bound_py_any(py).and_then(|v| v.repr().map(|s| s.to_string())).unwrap_or_else(|_| "?".to_string())
 }
 
 /// What `sealtar.extract` wrote.
@@ -372,7 +369,12 @@ pub fn check_report(py: Python<'_>, r: &sealtar::CheckReport) -> PyResult<CheckR
         .map(|v| {
             Py::new(
                 py,
-                Violation { rule: v.id().to_string(), entry: v.index, path: v.path.clone(), message: v.message.clone() },
+                Violation {
+                    rule: v.id().to_string(),
+                    entry: v.index,
+                    path: v.path.clone(),
+                    message: v.message.clone(),
+                },
             )
         })
         .collect::<PyResult<_>>()?;
