@@ -25,6 +25,7 @@ sandboxed parser is inside it.
 from __future__ import annotations
 
 import os
+import textwrap
 import threading
 
 from . import _sealtar
@@ -183,7 +184,9 @@ class Extractor:
         return f"sealtar.Extractor({self._native!r})"
 
 
-Extractor.__doc__ += OPTIONS_DOC
+# Docstrings are indented by four spaces after their first line; so is the
+# appended text, for inspect.getdoc (and help) to dedent it with the rest.
+Extractor.__doc__ += textwrap.indent(OPTIONS_DOC, "    ")
 
 _default: Extractor | None = None
 _default_lock = threading.Lock()
@@ -272,5 +275,5 @@ def rules() -> dict[str, str]:
 
 
 for _function in (extract, list, check):
-    _function.__doc__ += OPTIONS_DOC
+    _function.__doc__ += textwrap.indent(OPTIONS_DOC, "    ")
 del _function
