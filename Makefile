@@ -36,29 +36,33 @@ help:
 	@echo "make bench-python sealtar.extract vs tarfile.extractall(filter=\"data\") (BENCHMARKS.md)"
 
 # The Python package (python/). Its tools are pinned and installed from PyPI
-# into venvs under the target directory when missing: maturin to build the
-# wheel, pytest to test it. CARGO_TARGET_DIR is honoured, as cargo does.
+# into venvs under the target directory when missing: maturin and zig (the
+# ziglang package) to build the wheel, pytest to test it. CARGO_TARGET_DIR is
+# honoured, as cargo does.
 PYTHON          ?= python3
 MATURIN_VERSION := 1.16.0
+ZIGLANG_VERSION := 0.15.2
 PYTEST_VERSION  := 9.2.0
 TARGET_DIR      := $(abspath $(or $(CARGO_TARGET_DIR),target))
 WHEELS          := $(TARGET_DIR)/wheels
 PY_TOOLS        := $(TARGET_DIR)/python-tools
+PY_TOOLS_STAMP  := $(PY_TOOLS)/installed-maturin-$(MATURIN_VERSION)-ziglang-$(ZIGLANG_VERSION)
 PY_TEST         := $(TARGET_DIR)/python-test
 PY_BENCH        := $(TARGET_DIR)/python-bench
-MATURIN         := $(PY_TOOLS)/bin/maturin
 
-$(MATURIN):
+$(PY_TOOLS_STAMP):
+	rm -rf $(PY_TOOLS)
 	$(PYTHON) -m venv $(PY_TOOLS)
-	$(PY_TOOLS)/bin/pip install --disable-pip-version-check -q "maturin==$(MATURIN_VERSION)"
+	$(PY_TOOLS)/bin/pip install --disable-pip-version-check -q "maturin==$(MATURIN_VERSION)" "ziglang==$(ZIGLANG_VERSION)"
+	touch $@
 
-# The wheel: abi3 (CPython 3.9+), tagged manylinux by maturin's own check of
-# the module's glibc symbols; the module is stripped (pyproject.toml).
-python: $(MATURIN)
-	@$(MATURIN) --version | grep -qx "maturin $(MATURIN_VERSION)" || \
-		$(PY_TOOLS)/bin/pip install --disable-pip-version-check -q "maturin==$(MATURIN_VERSION)"
+# The wheel: abi3 (CPython 3.9+), linked by zig against glibc 2.17 so that it
+# is a manylinux2014 (manylinux_2_17) wheel, which maturin checks; the module
+# is stripped (pyproject.toml). Size and tag: BENCHMARKS.md, "Python".
+python: $(PY_TOOLS_STAMP)
 	rm -f $(WHEELS)/sealtar-*.whl
-	cd python && $(MATURIN) build --out $(WHEELS) $(MATURIN_ARGS)
+	cd python && PATH="$(PY_TOOLS)/bin:$$PATH" $(PY_TOOLS)/bin/maturin build --zig --compatibility manylinux2014 \
+		--out $(WHEELS) $(MATURIN_ARGS)
 	@ls -l $(WHEELS)/sealtar-*.whl
 
 # A fresh venv with the wheel and pytest, then the suite (python/tests). The
