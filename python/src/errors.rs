@@ -6,8 +6,9 @@
 //!   as `check --json` names them), the entry's index and escaped path when
 //!   there is one, and the CLI's message;
 //! - [`Error::Io`] is `OSError` (the subclass its error number or kind
-//!   gives: `FileNotFoundError`, `PermissionError`, `TimeoutError`…) with
-//!   the path involved as its `filename`;
+//!   gives: `FileNotFoundError`, `PermissionError`, `TimeoutError`…) whose
+//!   message names the path involved, also its `filename` when the error
+//!   has an OS error number;
 //! - a bad option is `ValueError`;
 //! - members that match nothing are `sealtar.MembersNotFound`;
 //! - a sandbox that cannot be set up is `sealtar.SealtarError`.
@@ -55,7 +56,7 @@ fn class_of(py: Python<'_>, e: &Error, source: Option<&Path>, dest: Option<&Path
             // A read error names the archive; anything else, the destination.
             let path = if context.starts_with("reading") { source.or(dest) } else { dest.or(source) };
             let message = e.to_string();
-            os_error_with(py, io_error, message, path)
+            os_error_with(io_error, message, path)
         }
         Error::InvalidOption(what) => PyValueError::new_err(format!("invalid option: {what}")),
         Error::MembersNotFound(names) => {
@@ -79,27 +80,25 @@ fn class_of(py: Python<'_>, e: &Error, source: Option<&Path>, dest: Option<&Path
 
 /// An `OSError` for a failure of this process's own I/O (opening the
 /// archive), as Python's `open` would raise it.
-pub fn os_error(py: Python<'_>, e: &io::Error, doing: &str, path: Option<&Path>) -> PyErr {
+pub fn os_error(e: &io::Error, doing: &str, path: Option<&Path>) -> PyErr {
     let shown = path.map(|p| format!(" \"{}\"", sealtar::escape_path(p))).unwrap_or_default();
-    os_error_with(py, e, format!("{doing}{shown}: {e}"), path)
+    os_error_with(e, format!("{doing}{shown}: {e}"), path)
 }
 
-fn os_error_with(py: Python<'_>, e: &io::Error, message: String, path: Option<&Path>) -> PyErr {
-    let filename = path.map(|p| p.as_os_str().to_owned());
+fn os_error_with(e: &io::Error, message: String, path: Option<&Path>) -> PyErr {
     if let Some(errno) = e.raw_os_error() {
         // OSError(errno, strerror, filename) picks the subclass itself.
+        let filename = path.map(|p| p.as_os_str().to_owned());
         return PyOSError::new_err((errno, message, filename));
     }
-    let err = match e.kind() {
+    // No error number (a stalled source, a failed file object): the
+    // subclass comes from the kind, and the message names the path (an
+    // OSError with a file name but no number would print "[Errno None]").
+    match e.kind() {
         io::ErrorKind::NotFound => PyFileNotFoundError::new_err((message,)),
         io::ErrorKind::PermissionDenied => PyPermissionError::new_err((message,)),
         io::ErrorKind::AlreadyExists => PyFileExistsError::new_err((message,)),
         io::ErrorKind::TimedOut => PyTimeoutError::new_err((message,)),
         _ => PyOSError::new_err((message,)),
-    };
-    // No error number to build it with: the file name is set afterwards.
-    if let Some(name) = filename {
-        let _ = err.value(py).setattr("filename", name);
     }
-    err
 }

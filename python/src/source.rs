@@ -77,7 +77,7 @@ impl Source {
     pub fn open(obj: &Bound<'_, PyAny>, kind: Kind, stall: Duration) -> PyResult<(Source, Option<Failure>)> {
         match kind {
             Kind::Path(path) => {
-                let file = File::open(&path).map_err(|e| os_error(obj.py(), &e, "opening the archive", Some(&path)))?;
+                let file = File::open(&path).map_err(|e| os_error(&e, "opening the archive", Some(&path)))?;
                 let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
                 Ok((Source::Path { path, file, size }, None))
             }

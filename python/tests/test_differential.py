@@ -8,6 +8,7 @@ archive does not name gets the time of extraction, seconds apart)."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,16 @@ def without_dir_times(tree: dict) -> dict:
 
 
 def compare(cli, archive: Path, work: Path, flags, options):
+    """Runs both on `archive` in `work`, which is removed afterwards (the
+    trees of 91 real archives and the whole Cargo cache add up)."""
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        return compare_in(cli, archive, work, flags, options)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def compare_in(cli, archive: Path, work: Path, flags, options):
     cli_dest, py_dest = work / "cli", work / "py"
     done = cli.run("extract", archive, "-C", cli_dest, *flags)
     assert done.returncode in (0, 1), done.stderr

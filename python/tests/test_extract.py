@@ -171,3 +171,20 @@ def test_not_a_tar_archive_is_refused_with_its_format(box):
     assert "zip archive" in str(e.value)
     assert (e.value.entry, e.value.path) == (None, None)
     box.assert_dest_absent_or_empty()
+
+
+def test_a_dest_whose_parent_is_missing_is_file_not_found_with_the_path(box):
+    dest = box.others / "no" / "such" / "dir"
+    with pytest.raises(FileNotFoundError) as e:
+        sealtar.extract(small(), dest)
+    assert e.value.filename == str(dest)
+    assert "creating" in str(e.value)
+
+
+def test_a_dest_that_is_a_file_is_an_os_error_and_stays_as_it_was(box):
+    box.dest.write_bytes(b"not a directory")
+    with pytest.raises(OSError) as e:
+        sealtar.extract(small(), box.dest)
+    assert e.value.filename == str(box.dest)
+    assert not isinstance(e.value, sealtar.SealtarError)
+    assert box.dest.read_bytes() == b"not a directory"

@@ -84,9 +84,9 @@ def test_stall_timeout_stops_a_source_that_delivers_nothing(box):
             return self.stream.read(1024) if self.calls < 3 else None
 
     started = time.monotonic()
-    with pytest.raises((sealtar.Refused, TimeoutError)):
+    with pytest.raises(TimeoutError, match="stall"):
         sealtar.extract(Stalls(), box.dest, stall_timeout=0.4)
-    assert time.monotonic() - started < 10
+    assert 0.4 <= time.monotonic() - started < 10
     assert not box.dest.exists()
 
 
