@@ -77,7 +77,9 @@ impl Source {
     pub fn open(obj: &Bound<'_, PyAny>, kind: Kind, stall: Duration) -> PyResult<(Source, Option<Failure>)> {
         match kind {
             Kind::Path(path) => {
-                let file = File::open(&path).map_err(|e| os_error(&e, "opening the archive", Some(&path)))?;
+                // Opening a FIFO waits for a writer: not with the GIL held.
+                let opened = obj.py().detach(|| File::open(&path));
+                let file = opened.map_err(|e| os_error(&e, "opening the archive", Some(&path)))?;
                 let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
                 Ok((Source::Path { path, file, size }, None))
             }

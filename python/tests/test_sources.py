@@ -197,3 +197,36 @@ def test_a_missing_source_path_is_file_not_found_with_the_path(box):
         sealtar.extract(missing, box.dest)
     assert e.value.filename == str(missing)
     assert not box.dest.exists()
+
+
+def test_opening_a_fifo_path_does_not_hold_the_gil(box):
+    """Opening a FIFO waits for its writer. Here the writer is a Python
+    thread that must run Python code (after a sleep) before it opens the
+    FIFO: if the GIL were held while sealtar waits in open(), neither could
+    go on. Run in a child interpreter, so that a deadlock fails the test
+    (after a timeout) instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    if not hasattr(__import__("os"), "mkfifo"):
+        pytest.skip("no FIFOs on this system")
+    script = """
+import os, sys, threading, time
+import sealtar
+extractor = sealtar.Extractor()  # compiled first: compiling releases the GIL too
+fifo, dest, data = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
+os.mkfifo(fifo)
+def write():
+    time.sleep(0.3)
+    with open(fifo, "wb") as f:
+        f.write(data)
+threading.Thread(target=write).start()
+print(extractor.extract(fifo, dest).files)
+"""
+    source = box.others / "archive.tar"
+    source.write_bytes(archive())
+    done = subprocess.run([sys.executable, "-c", script, str(box.others / "pipe"), str(box.dest), str(source)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "3"
+    assert flat(tree(box.dest)) == expected()
