@@ -85,6 +85,20 @@ impl Extractor {
     }
 
     /// Extracts `source` into the directory `dest` (created if missing).
+    ///
+    /// # Security
+    ///
+    /// [`sealtar::Extractor::extract_to_path`]'s, unchanged: this layer
+    /// only turns arguments into options and a reader, and results into
+    /// Python objects. A file-object source is read by the library's own
+    /// threads through [`source::PyReader`], which holds the GIL only inside
+    /// each `.read(n)`.
+    ///
+    /// # Errors
+    ///
+    /// `TypeError`/`ValueError` for options and the source's type, before
+    /// anything is opened or read; then what [`errors`] maps the library's
+    /// error to, or the exception the source's `.read` raised, unchanged.
     #[pyo3(signature = (source, dest, options=None))]
     fn extract(
         &self,
