@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest rules-doc check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
+.PHONY: help python test-python bench-python build guest check-guest rules-doc check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -31,6 +31,59 @@ help:
 	@echo "make test-windows   build the tests for Windows and run them under Wine (CONTRIBUTING.md)"
 	@echo "make test-windows-crates  the Windows CLI under Wine vs GNU tar on the local Cargo cache's .crate files"
 	@echo "make check-macos | check-freebsd   type-check the library and CLI for macOS / FreeBSD"
+	@echo "make python       build the Python wheel (python/, maturin) into $(WHEELS)/"
+	@echo "make test-python  install that wheel in a fresh venv and run its pytest suite"
+	@echo "make bench-python sealtar.extract vs tarfile.extractall(filter=\"data\") (BENCHMARKS.md)"
+
+# The Python package (python/). Its tools are pinned and installed from PyPI
+# into venvs under the target directory when missing: maturin and zig (the
+# ziglang package) to build the wheel, pytest to test it. CARGO_TARGET_DIR is
+# honoured, as cargo does.
+PYTHON          ?= python3
+MATURIN_VERSION := 1.16.0
+ZIGLANG_VERSION := 0.15.2
+PYTEST_VERSION  := 9.2.0
+TARGET_DIR      := $(abspath $(or $(CARGO_TARGET_DIR),target))
+WHEELS          := $(TARGET_DIR)/wheels
+PY_TOOLS        := $(TARGET_DIR)/python-tools
+PY_TOOLS_STAMP  := $(PY_TOOLS)/installed-maturin-$(MATURIN_VERSION)-ziglang-$(ZIGLANG_VERSION)
+PY_TEST         := $(TARGET_DIR)/python-test
+PY_BENCH        := $(TARGET_DIR)/python-bench
+
+$(PY_TOOLS_STAMP):
+	rm -rf $(PY_TOOLS)
+	$(PYTHON) -m venv $(PY_TOOLS)
+	$(PY_TOOLS)/bin/pip install --disable-pip-version-check -q "maturin==$(MATURIN_VERSION)" "ziglang==$(ZIGLANG_VERSION)"
+	touch $@
+
+# The wheel: abi3 (CPython 3.9+), linked by zig against glibc 2.17 so that it
+# is a manylinux2014 (manylinux_2_17) wheel, which maturin checks; the module
+# is stripped (pyproject.toml). Size and tag: BENCHMARKS.md, "Python".
+python: $(PY_TOOLS_STAMP)
+	rm -f $(WHEELS)/sealtar-*.whl
+	cd python && PATH="$(PY_TOOLS)/bin:$$PATH" $(PY_TOOLS)/bin/maturin build --zig --compatibility manylinux2014 \
+		--out $(WHEELS) $(MATURIN_ARGS)
+	@ls -l $(WHEELS)/sealtar-*.whl
+
+# A fresh venv with the wheel and pytest, then the suite (python/tests). The
+# differential tests compare with the CLI (make build) and use the real-world
+# archives (make fetch-realworld) when they are there; CI requires them
+# (SEALTAR_REQUIRE_SAMPLES=1, SEALTAR_REQUIRE_REALWORLD=1).
+test-python: python
+	rm -rf $(PY_TEST)
+	$(PYTHON) -m venv $(PY_TEST)
+	$(PY_TEST)/bin/pip install --disable-pip-version-check -q --no-index --find-links $(WHEELS) sealtar
+	$(PY_TEST)/bin/pip install --disable-pip-version-check -q "pytest==$(PYTEST_VERSION)"
+	cd python/tests && SEALTAR_CLI=$(TARGET_DIR)/release/sealtar \
+		$(PY_TEST)/bin/python -m pytest -p no:cacheprovider -q $(PYTEST_ARGS)
+
+# sealtar.extract against tarfile.extractall(filter="data"), interleaved
+# rounds, medians (BENCHMARKS.md, "Python"). BENCH_PYTHON_ARGS passes options.
+bench-python: python
+	rm -rf $(PY_BENCH)
+	$(PYTHON) -m venv $(PY_BENCH)
+	$(PY_BENCH)/bin/pip install --disable-pip-version-check -q --no-index --find-links $(WHEELS) sealtar
+	$(PY_BENCH)/bin/python bench/python.py $(BENCH_PYTHON_ARGS)
 
 # --workspace: the binaries are built with the same feature resolution as
 # `cargo test --workspace`, so `make test` does not build wasmtime a second time.
@@ -157,7 +210,7 @@ fuzz-diff: build
 # and a MinGW C compiler for wasmtime's build script).
 check-windows:
 	rustup target add x86_64-pc-windows-gnu
-	$(CARGO) clippy --release --locked --target x86_64-pc-windows-gnu -p sealtar -p sealtar-cli -p sealtar-guest -p sealtar-tests --all-targets -- -D warnings
+	$(CARGO) clippy --release --locked --target x86_64-pc-windows-gnu -p sealtar -p sealtar-cli -p sealtar-guest -p sealtar-tests -p sealtar-py --all-targets -- -D warnings
 
 # docs/RULES.md from the rule table in host/src/rule/table.rs (tests/tests/it/rules.rs checks it).
 rules-doc:
@@ -174,15 +227,15 @@ test-windows:
 test-windows-crates:
 	CARGO="$(CARGO)" CARGO_HOME="$(CARGO_HOME)" sh tests/wine/crates.sh
 
-# Type-check the library and the CLI for macOS and FreeBSD, so code behind
+# Type-check the library and the CLI (and, for macOS, the Python module) for macOS and FreeBSD, so code behind
 # cfg(target_os = ...) at least compiles. Build scripts that compile C for the
 # target get the host compiler (tests/cross-cc): nothing is linked.
 CROSS_CHECK = rustup target add $(1) && \
 	CC_$(subst -,_,$(1))=$(CURDIR)/tests/cross-cc AR_$(subst -,_,$(1))=ar \
-	$(CARGO) clippy --release --locked --target $(1) -p sealtar -p sealtar-cli --all-targets -- -D warnings
+	$(CARGO) clippy --release --locked --target $(1) -p sealtar -p sealtar-cli $(2) --all-targets -- -D warnings
 
 check-macos:
-	$(call CROSS_CHECK,x86_64-apple-darwin)
+	$(call CROSS_CHECK,x86_64-apple-darwin,-p sealtar-py)
 
 check-freebsd:
 	$(call CROSS_CHECK,x86_64-unknown-freebsd)
