@@ -157,6 +157,9 @@ pub struct Entry {
     rule: Option<String>,
     /// The rule's sentence, with `rule`.
     reason: Option<String>,
+    /// For a refused entry, the refusal as `extract` and `check` word it:
+    /// the entry, its name escaped (cut after 1 KiB) and the rule.
+    message: Option<String>,
 }
 
 #[pymethods]
@@ -358,6 +361,7 @@ pub fn entry(py: Python<'_>, e: &sealtar::ManifestEntry) -> PyResult<Py<Entry>> 
             copy_of: if e.refusal.is_none() { copy_of(&e.action) } else { None },
             rule: why.map(|r| r.id().to_string()),
             reason: why.map(ToString::to_string),
+            message: e.message.clone(),
         },
     )
 }

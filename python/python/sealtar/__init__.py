@@ -112,10 +112,15 @@ underscores; the defaults are the strict policy):
         from every name before writing (every entry is still vetted on its
         full name). A file left with no name, or two entries left with one
         name, refuse the archive.
-    exclude (list of str, default []): leave out entries matching these
-        globs, as ``tar --exclude``: a pattern may match any run of whole
-        components (``"docs"`` excludes ``pkg/docs/`` and what is in it),
-        and ``*`` matches ``/`` too. Excluded entries are still vetted.
+    exclude (list of str, default []): leave out what GNU tar's
+        ``--exclude`` leaves out: a pattern matches the name as the archive
+        spells it (``./docs/a.txt``), trailing slashes removed; ``*``, ``?``
+        and ``[...]`` match ``/`` too, a backslash quotes, there are no
+        braces; it matches the whole name or a leading part ending before a
+        ``/``, from the start or after any ``/`` (``"docs"`` excludes
+        ``./pkg/docs/`` and what is in it, ``"./docs"`` excludes
+        ``./docs/a.txt``, ``"docs/"`` nothing). Excluded entries are still
+        vetted.
     members (list of str, default []): extract only these members, named as
         in the archive: a name selects that entry, a directory everything
         under it. A member that matches nothing raises ``MembersNotFound``,
@@ -235,8 +240,9 @@ def list(source, **options) -> _builtin_list[Entry]:  # noqa: A001 (the CLI's ve
     in the archive), ``mtime``, ``link_target``, ``verdict`` (``"ok"``,
     ``"skip"``, ``"copy"``, ``"excluded"`` or ``"refused"``), ``copy_of``,
     ``rule`` (the rule id that refuses it, or why a link is skipped; None
-    when accepted) and ``reason`` (the rule's sentence). The same rules as
-    ``extract`` apply, except what depends on a destination.
+    when accepted), ``reason`` (the rule's sentence) and ``message`` (for a
+    refused entry, the refusal as ``extract`` and ``check`` word it). The
+    same rules as ``extract`` apply, except what depends on a destination.
 
     A refused entry is a verdict, not an exception. When reading stops early
     (malformed input, a sandbox fault, an archive-wide limit) ``Refused`` is
