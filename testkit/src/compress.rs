@@ -59,34 +59,6 @@ pub fn zstd(data: &[u8]) -> Vec<u8> {
     ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
 }
 
-/// A zstd frame built by hand: a frame header declaring a window of
-/// `2^window_log` bytes, no content size and no checksum, then `data` in raw
-/// (stored) blocks. Lets a test declare any window without allocating it.
-pub fn zstd_raw(data: &[u8], window_log: u8) -> Vec<u8> {
-    assert!((10..=41).contains(&window_log));
-    let mut out = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, (window_log - 10) << 3];
-    let block_max = (1usize << window_log).min(128 << 10);
-    let mut chunks: Vec<&[u8]> = data.chunks(block_max).collect();
-    if chunks.is_empty() {
-        chunks.push(&[]);
-    }
-    let last = chunks.len() - 1;
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        let header = (chunk.len() as u32) << 3 | u32::from(i == last);
-        out.extend_from_slice(&header.to_le_bytes()[..3]);
-        out.extend_from_slice(chunk);
-    }
-    out
-}
-
-/// A zstd skippable frame holding `payload`.
-pub fn zstd_skippable(payload: &[u8]) -> Vec<u8> {
-    let mut out = 0x184d_2a53u32.to_le_bytes().to_vec();
-    out.extend((payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
 /// An xz stream of `data` whose block header declares a dictionary of
 /// `2^dict_log` bytes (the LZMA2 dictionary byte patched and the header's
 /// CRC32 recomputed). A larger dictionary than the encoder used is still a

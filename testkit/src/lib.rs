@@ -16,6 +16,10 @@ mod compress;
 #[cfg(feature = "compress")]
 pub use compress::*;
 
+mod zstd;
+
+pub use zstd::{ZstdBlock, ZstdChecksum, ZstdFrame, xxh64, zstd_raw, zstd_skippable};
+
 /// Size of a tar block.
 pub const BLOCK: usize = 512;
 
