@@ -31,10 +31,11 @@ pub fn execute_sequences(
         if actual_offset == 0 {
             return Err(ExecuteSequencesError::ZeroOffset);
         }
-        // sealtar: a match reaches back at most Window_Size bytes (RFC 8878, 3.1.1.1.2). Without
-        // this check, how far back a match may reach depends on how much of the output the caller
-        // has not yet collected.
-        if actual_offset as usize > scratch.buffer.window_size {
+        // sealtar: without a dictionary, a match reaches back at most Window_Size bytes (RFC 8878,
+        // 3.1.1.1.2). Without this check, how far back a match may reach depends on how much of the
+        // output the caller has not yet collected. (A dictionary's content may be referenced beyond
+        // the window, as in libzstd.)
+        if actual_offset as usize > scratch.buffer.window_size && scratch.buffer.dict_content.is_empty() {
             return Err(ExecuteSequencesError::OffsetBeyondWindow {
                 offset: actual_offset as usize,
                 window: scratch.buffer.window_size,
