@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest rules-doc check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
+.PHONY: help build guest check-guest rules-doc bench-zstd check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -19,6 +19,7 @@ help:
 	@echo "make check-guest  fail if $(GUEST_ASSET) differs from a fresh build"
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
 	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
+	@echo "make bench-zstd   zstd decoding in the sandbox vs. zstd(1) and GNU tar (BENCH_ZSTD_ARGS)"
 	@echo "make test-realworld  sealtar vs GNU tar on real upstream archives (make fetch-realworld downloads them)"
 	@echo "make survey-realworld  the same on a rule-chosen sample (tests/realworld/SURVEY.tsv): reach per option set"
 	@echo "make fmt | lint   rustfmt, clippy, the library's docs (warnings are errors)"
@@ -95,6 +96,11 @@ demo: build
 bench: build
 	$(CARGO) build --release --locked -p sealtar-bench
 	@python3 bench/run.py $(BENCH_ARGS)
+
+# zstd decoding in the sandbox against zstd(1) and GNU tar on ~300 MB of crate
+# sources (zstd -12); BENCH_ZSTD_ARGS e.g. "--rounds 9 --baseline /path/to/old/sealtar".
+bench-zstd: build
+	@python3 bench/zstd.py $(BENCH_ZSTD_ARGS)
 
 # BENCH_CARGO_ARGS passes options to bench/cargo_tools.py, e.g. "--copies 4 --rounds 5".
 bench-cargo: build

@@ -39,8 +39,27 @@ impl<'s> BitReaderReversed<'s> {
     }
 
     /// We refill the container in full bytes, shifting the still unread portion to the left, and filling the lower bits with new data
-    #[cold]
+    /// sealtar: the common case of `refill`, inlined: whole bytes consumed and at least as many
+    /// left before the start of the source. `refill` runs for nearly every sequence, so a call to
+    /// a `#[cold]` function there cost more than the refill itself.
+    #[inline(always)]
     fn refill(&mut self) {
+        let bytes_consumed = self.bits_consumed as usize / 8;
+        if bytes_consumed == 0 {
+            return;
+        }
+        if self.index >= bytes_consumed && self.index - bytes_consumed + 8 <= self.source.len() {
+            self.index -= bytes_consumed;
+            self.bits_consumed &= 7;
+            self.bit_container =
+                u64::from_le_bytes(self.source[self.index..][..8].try_into().unwrap());
+        } else {
+            self.refill_slow();
+        }
+    }
+
+    #[cold]
+    fn refill_slow(&mut self) {
         let bytes_consumed = self.bits_consumed as usize / 8;
         if bytes_consumed == 0 {
             return;

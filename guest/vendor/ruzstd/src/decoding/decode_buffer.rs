@@ -76,6 +76,12 @@ impl DecodeBuffer {
         self.total_output_counter += data.len() as u64;
     }
 
+    /// sealtar: pushes `data[..len]`; see [`RingBuffer::extend_prefix`].
+    pub fn push_prefix(&mut self, data: &[u8], len: usize) {
+        self.buffer.extend_prefix(data, len);
+        self.total_output_counter += len as u64;
+    }
+
     pub fn repeat(&mut self, offset: usize, match_length: usize) -> Result<(), DecodeBufferError> {
         if offset > self.buffer.len() {
             self.repeat_from_dict(offset, match_length)
@@ -111,24 +117,21 @@ impl DecodeBuffer {
     }
 
     fn repeat_in_chunks(&mut self, offset: usize, match_length: usize, start_idx: usize) {
-        // We have at max offset bytes in one chunk, the last one can be smaller
-        let mut start_idx = start_idx;
+        // sealtar: the chunks double. The bytes from start_idx to the end of the buffer repeat
+        // with period `offset` and are a whole number of periods long, so all of them can be
+        // copied at once and the pattern goes on: offset, 2 * offset, 4 * offset... bytes at a
+        // time, where copying `offset` bytes at a time made a match of a few repeated bytes
+        // (indentation, say) dozens of copies.
         let mut copied_counter_left = match_length;
-        // TODO this can  be optimized further I think.
-        // Each time we copy a chunk we have a repetiton of length 'offset', so we can copy offset * iteration many bytes from start_idx
+        let mut available = offset;
         while copied_counter_left > 0 {
-            let chunksize = usize::min(offset, copied_counter_left);
+            let chunksize = usize::min(available, copied_counter_left);
 
             // SAFETY: Requirements checked:
             // 1. start_idx + chunksize must be <= self.buffer.len()
-            //      We know that:
-            //      1. start_idx starts at buffer.len() - offset
-            //      2. chunksize <= offset (== offset for each iteration but the last, and match_length modulo offset in the last iteration)
-            //      3. the buffer grows by offset many bytes each iteration but the last
-            //      4. start_idx is increased by the same amount as the buffer grows each iteration
-            //
-            //      Thus follows: start_idx + chunksize == self.buffer.len() in each iteration but the last, where match_length modulo offset == chunksize < offset
-            //          Meaning: start_idx + chunksize <= self.buffer.len()
+            //      start_idx = buffer.len() - offset before the first chunk, and the buffer grows by
+            //      each chunk: start_idx + available == self.buffer.len() before every chunk, and
+            //      chunksize <= available.
             //
             // 2. explicitly reserved enough memory for the whole match_length
             unsafe {
@@ -136,7 +139,7 @@ impl DecodeBuffer {
                     .extend_from_within_unchecked(start_idx, chunksize)
             };
             copied_counter_left -= chunksize;
-            start_idx += chunksize;
+            available += chunksize;
         }
     }
 

@@ -134,13 +134,27 @@ impl RingBuffer {
     }
 
     #[allow(dead_code)]
+    /// sealtar: `index % self.cap` for an `index` below twice the capacity,
+    /// without a division (the capacity is not a power of two: it is one more,
+    /// for the sentinel). Every index wrapped here is a position in the buffer
+    /// plus a length that fits the buffer.
+    #[inline(always)]
+    fn wrap(&self, index: usize) -> usize {
+        debug_assert!(index < 2 * self.cap);
+        if index >= self.cap {
+            index - self.cap
+        } else {
+            index
+        }
+    }
+
     pub fn push_back(&mut self, byte: u8) {
         self.reserve(1);
 
         // SAFETY: Upholds invariant 2 by writing initialized memory
         unsafe { self.buf.as_ptr().add(self.tail).write(byte) };
         // SAFETY: Upholds invariant 3 by wrapping `tail` around
-        self.tail = (self.tail + 1) % self.cap;
+        self.tail = self.wrap(self.tail + 1);
     }
 
     /// Fetch the byte stored at the selected index from the buffer, returning it, or
@@ -150,7 +164,7 @@ impl RingBuffer {
         if idx < self.len() {
             // SAFETY: Establishes invariants on memory being initialized and the range being in-bounds
             // (Invariants 2 & 3)
-            let idx = (self.head + idx) % self.cap;
+            let idx = self.wrap(self.head + idx);
             Some(unsafe { self.buf.as_ptr().add(idx).read() })
         } else {
             None
@@ -189,7 +203,29 @@ impl RingBuffer {
             }
         }
         // SAFETY: Upholds invariant 3 by wrapping `tail` around.
-        self.tail = (self.tail + len) % self.cap;
+        self.tail = self.wrap(self.tail + len);
+    }
+
+    /// sealtar: appends `data[..len]` like [`RingBuffer::extend`], but may read up to 15 bytes of
+    /// `data` past `len` and write as many bytes of free space past the new end, so that short
+    /// copies (a sequence's literals) are one or a few 16-byte moves instead of a call to `memcpy`
+    /// (in WebAssembly, `memory.copy`, which a runtime may implement as a call out of the module).
+    pub fn extend_prefix(&mut self, data: &[u8], len: usize) {
+        debug_assert!(len <= data.len());
+        if len == 0 {
+            return;
+        }
+        self.reserve(len);
+        let ((f1_ptr, f1_len), _) = self.free_slice_parts();
+        if f1_len >= len {
+            // SAFETY: `data` is readable for `data.len()` bytes and the free space after the tail is
+            // writable for `f1_len` bytes and holds no data; `copy_bytes_overshooting` copies past
+            // `len` only within both, and the two do not overlap (`data` is not in this buffer).
+            unsafe { copy_bytes_overshooting((data.as_ptr(), data.len()), (f1_ptr, f1_len), len) };
+            self.tail = self.wrap(self.tail + len);
+        } else {
+            self.extend(&data[..len]);
+        }
     }
 
     /// Advance head past `amount` elements, effectively removing
@@ -199,7 +235,7 @@ impl RingBuffer {
         let amount = usize::min(amount, self.len());
         // SAFETY: we maintain invariant 2 here since this will always lead to a smaller buffer
         // for amount≤len
-        self.head = (self.head + amount) % self.cap;
+        self.head = self.wrap(self.head + amount);
     }
 
     /// Return the size of the two contiguous occupied sections of memory used
@@ -374,7 +410,7 @@ impl RingBuffer {
                 // D: Destination bytes, going to be copied from S bytes
                 // _: Uninvolved bytes in the writable section
 
-                let start = (self.head + start) % self.cap;
+                let start = self.wrap(self.head + start);
 
                 let src = (
                     // SAFETY: `len <= isize::MAX` and fits the memory range of `buf`
@@ -461,7 +497,7 @@ impl RingBuffer {
             }
         }
 
-        self.tail = (self.tail + len) % self.cap;
+        self.tail = self.wrap(self.tail + len);
     }
 
     pub fn extend_and_fill(&mut self, fill_with: u8, fill_length: usize) {
@@ -482,7 +518,7 @@ impl RingBuffer {
                 ptr2.write_bytes(fill_with, fill2);
             }
         }
-        self.tail = (self.tail + fill_length) % self.cap;
+        self.tail = self.wrap(self.tail + fill_length);
     }
 
     pub fn extend_from_reader<R: Read>(
@@ -511,7 +547,7 @@ impl RingBuffer {
             };
             read.read_exact(s2)?;
         }
-        self.tail = (self.tail + fill_length) % self.cap;
+        self.tail = self.wrap(self.tail + fill_length);
         Ok(())
     }
 
@@ -572,7 +608,7 @@ impl RingBuffer {
         copy_with_checks(
             m1_ptr, m2_ptr, f1_ptr, f2_ptr, m1_in_f1, m2_in_f1, m1_in_f2, m2_in_f2,
         );
-        self.tail = (self.tail + len) % self.cap;
+        self.tail = self.wrap(self.tail + len);
     }
 }
 
@@ -612,8 +648,16 @@ unsafe fn copy_bytes_overshooting(
     copy_at_least: usize,
 ) {
     // By default use usize as the copy size
-    #[cfg(all(not(target_feature = "sse2"), not(target_feature = "neon")))]
+    #[cfg(all(
+        not(target_feature = "sse2"),
+        not(target_feature = "neon"),
+        not(all(target_arch = "wasm32", target_feature = "simd128"))
+    ))]
     type CopyType = usize;
+
+    // sealtar: 16 bytes at a time on wasm32 with SIMD (a usize is 4 bytes there)
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    type CopyType = core::arch::wasm32::v128;
 
     // Use u128 if we detect a simd feature
     #[cfg(target_feature = "neon")]

@@ -21,10 +21,11 @@ pub fn execute_sequences(
                     have: scratch.literals_buffer.len(),
                 });
             }
-            let literals = &scratch.literals_buffer[literals_copy_counter..high];
-            literals_copy_counter += seq.ll as usize;
-
-            scratch.buffer.push(literals);
+            // sealtar: the rest of the literals is handed over, so that the copy may overshoot
+            scratch
+                .buffer
+                .push_prefix(&scratch.literals_buffer[literals_copy_counter..], seq.ll as usize);
+            literals_copy_counter = high;
         }
 
         let actual_offset = do_offset_history(seq.of, seq.ll, &mut scratch.offset_hist);

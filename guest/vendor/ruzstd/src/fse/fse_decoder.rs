@@ -23,6 +23,7 @@ impl<'t> FSEDecoder<'t> {
     }
 
     /// Returns the byte associated with the symbol the internal cursor is pointing at.
+    #[inline(always)] // sealtar: called once per symbol per sequence
     pub fn decode_symbol(&self) -> u8 {
         self.state.symbol
     }
@@ -40,6 +41,7 @@ impl<'t> FSEDecoder<'t> {
     }
 
     /// Advance the internal state to decode the next symbol in the bitstream.
+    #[inline(always)] // sealtar: called once per symbol per sequence; was not inlined
     pub fn update_state(&mut self, bits: &mut BitReaderReversed<'_>) {
         let num_bits = self.state.num_bits;
         let add = bits.get_bits(num_bits);
