@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest rules-doc bench-zstd check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
+.PHONY: help build guest check-guest rules-doc bench-zstd fuzz-decoders check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -27,6 +27,7 @@ help:
 	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
 	@echo "make fuzz         fuzz the guest parser and the host policy (nightly + cargo-fuzz)"
 	@echo "make fuzz-diff    differential fuzzing against GNU tar and Python (CASES=N SEED=S)"
+	@echo "make fuzz-decoders  gzip/bzip2/xz/zstd mutated, held to the tools and GNU tar (FORMAT=F CASES=N SEED=S)"
 	@echo "make fuzz-policy  fuzz the host policy with records from a compromised guest (FUZZ_SECONDS=N)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
 	@echo "make test-windows   build the tests for Windows and run them under Wine (CONTRIBUTING.md)"
@@ -158,6 +159,14 @@ FIRST ?= 0
 fuzz-diff: build
 	$(CARGO) build --release --locked -p sealtar-tests --bin fuzz-diff
 	target/release/fuzz-diff --seed $(SEED) --cases $(CASES) --first $(FIRST) --save target/fuzz-diff
+
+# The decoder differential (docs/FUZZING.md): real FORMAT tarballs (gzip, bzip2,
+# xz, zstd or all) mutated with their checksums recomputed, sealtar held to the
+# format's own tool and GNU tar. Failing archives go to target/fuzz-decoders/.
+FORMAT ?= all
+fuzz-decoders: build
+	$(CARGO) build --release --locked -p sealtar-tests --bin fuzz-decoders
+	target/release/fuzz-decoders --format $(FORMAT) --seed $(SEED) --cases $(CASES) --first $(FIRST) --save target/fuzz-decoders
 
 # Type-check and lint everything for Windows, warnings as errors (needs the x86_64-pc-windows-gnu target
 # and a MinGW C compiler for wasmtime's build script).

@@ -1,7 +1,8 @@
 //! Test support for sealtar: the raw tar builder and the compressions (from
-//! `sealtar-testkit`, re-exported here), the differential fuzzer, GNU tar as
-//! an oracle, and a tree snapshot.
+//! `sealtar-testkit`, re-exported here), the differential fuzzer, the
+//! decoder differential, GNU tar as an oracle, and a tree snapshot.
 
+pub mod decoders;
 pub mod difffuzz;
 pub mod oracle;
 

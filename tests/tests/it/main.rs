@@ -9,6 +9,7 @@ mod cli;
 mod cli_links;
 mod compress;
 mod corpus;
+mod decoders;
 mod differential;
 mod difffuzz;
 mod grammar;

@@ -148,6 +148,7 @@ impl RingBuffer {
         }
     }
 
+    #[allow(dead_code)] // sealtar: unused; warned about only since this is a path dependency
     pub fn push_back(&mut self, byte: u8) {
         self.reserve(1);
 
