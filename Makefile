@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help build guest check-guest rules-doc bench-zstd fuzz-decoders check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
+.PHONY: help build guest check-guest rules-doc bench-zstd fuzz-decoders fuzz-input check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -25,7 +25,7 @@ help:
 	@echo "make fmt | lint   rustfmt, clippy, the library's docs (warnings are errors)"
 	@echo "make rules-doc    regenerate docs/RULES.md from the rule table in host/src/rule/table.rs"
 	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
-	@echo "make fuzz         fuzz the guest parser and the host policy (nightly + cargo-fuzz)"
+	@echo "make fuzz         fuzz the guest parser, its xz and zstd readers and the host policy (nightly + cargo-fuzz)"
 	@echo "make fuzz-diff    differential fuzzing against GNU tar and Python (CASES=N SEED=S)"
 	@echo "make fuzz-decoders  gzip/bzip2/xz/zstd mutated, held to the tools and GNU tar (FORMAT=F CASES=N SEED=S)"
 	@echo "make fuzz-policy  fuzz the host policy with records from a compromised guest (FUZZ_SECONDS=N)"
@@ -138,11 +138,19 @@ check-package:
 
 ci: check-guest test demo
 
-# Fuzz the guest parser natively (needs a nightly toolchain and cargo-fuzz).
+# Fuzz the guest parser and its input layer natively (needs a nightly toolchain and cargo-fuzz).
 fuzz:
 	cd fuzz && cargo +nightly fuzz run parser -- -max_total_time=$${FUZZ_SECONDS:-120}
 	cd fuzz && cargo +nightly fuzz run parser_gzip -- -max_total_time=$${FUZZ_SECONDS:-120}
+	$(MAKE) fuzz-input
 	$(MAKE) fuzz-policy
+
+# The guest's xz container reader and zstd reader on arbitrary bytes, seeded
+# with small archives from xz(1) and zstd(1) (fuzz/seeds.sh).
+fuzz-input:
+	sh fuzz/seeds.sh
+	cd fuzz && cargo +nightly fuzz run input_xz -- -max_total_time=$${FUZZ_SECONDS:-120}
+	cd fuzz && cargo +nightly fuzz run input_zstd -- -max_total_time=$${FUZZ_SECONDS:-120}
 
 # The host policy on arbitrary records, as a compromised guest could send them
 # (docs/FUZZING.md). No sanitizer: the library has no unsafe code, and the

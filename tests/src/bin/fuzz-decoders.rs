@@ -99,8 +99,6 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("fuzz-decoders: {problem}");
     }
-    eprintln!(
-        "usage: fuzz-decoders --format gzip|bzip2|xz|zstd|all [--seed S] [--cases N] [--first K] [--save DIR]"
-    );
+    eprintln!("usage: fuzz-decoders --format gzip|bzip2|xz|zstd|all [--seed S] [--cases N] [--first K] [--save DIR]");
     std::process::exit(2)
 }

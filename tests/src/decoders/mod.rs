@@ -330,7 +330,13 @@ impl<'e> Differential<'e> {
                 let mut failure = Failure { case, detail, notes: c.notes.clone(), saved: None };
                 if let Some(dir) = &config.save_dir {
                     let _ = std::fs::create_dir_all(dir);
-                    let name = format!("{}-seed-{}-case-{}.tar.{}", self.format.tool(), config.seed, case, self.format.suffix());
+                    let name = format!(
+                        "{}-seed-{}-case-{}.tar.{}",
+                        self.format.tool(),
+                        config.seed,
+                        case,
+                        self.format.suffix()
+                    );
                     let path = dir.join(name);
                     if std::fs::write(&path, &c.bytes).is_ok() {
                         failure.saved = Some(path);

@@ -195,7 +195,7 @@ pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) -> String {
             let b = &s.blocks[bi];
             let body = b.header..b.header + b.header_size - 4;
             let at = match rng.below(4) {
-                0 => b.header + 1, // flags: filter count, reserved bits, sizes present
+                0 => b.header + 1,                                // flags: filter count, reserved bits, sizes present
                 1 => b.header + 2 + rng.below(b.header_size - 6), // sizes, filter flags, padding
                 2 => b.header + b.header_size - 5, // the last byte before the CRC (padding or properties)
                 _ => b.header,                     // the header size

@@ -158,7 +158,10 @@ pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) -> String {
             let value = if width == 2 { value.clamp(256, 65_791) } else { value };
             let value = if width < 8 { value & ((1u64 << (8 * width)) - 1) } else { value };
             set_content_size(bytes, f, Some((value, width)));
-            format!("frame {i}: content size {value} in {width} bytes (the content is {})", actual.map_or("unknown".to_string(), |a| a.to_string()))
+            format!(
+                "frame {i}: content size {value} in {width} bytes (the content is {})",
+                actual.map_or("unknown".to_string(), |a| a.to_string())
+            )
         }
         7 => {
             set_content_size(bytes, f, None);
@@ -168,7 +171,7 @@ pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) -> String {
             let (at, _, _) = f.blocks[rng.below(f.blocks.len())];
             let v = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], 0]);
             let new = match rng.below(4) {
-                0 => v ^ 1,                    // last flag
+                0 => v ^ 1,                         // last flag
                 1 => v ^ (1 << (1 + rng.below(2))), // type
                 2 => v.wrapping_add(8 << rng.below(8)) & 0xff_ffff,
                 _ => v.wrapping_sub(8) & 0xff_ffff,
