@@ -104,7 +104,7 @@ impl Stream {
         }
         bits.push(48, END_MAGIC);
         bits.push(32, u64::from(combined));
-        while bits.0.len() % 8 != 0 {
+        while !bits.0.len().is_multiple_of(8) {
             bits.0.push(false);
         }
         bits.to_bytes()
@@ -169,7 +169,7 @@ pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) -> String {
             bytes.splice(s.bytes.clone(), bits.to_bytes());
             return format!("stream {si}: combined CRC wrong");
         }
-        3 | 4 | 5 if n > 0 => {
+        3..=5 if n > 0 => {
             // The randomised bit, the origin pointer or a data bit of a
             // block; its CRC recomputed from what it now decodes to.
             let bi = rng.below(n);

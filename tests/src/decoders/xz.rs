@@ -190,7 +190,7 @@ pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) -> String {
             }
             format!("stream {si}: check type {check} in the header{}", if both { " and the footer" } else { "" })
         }
-        1 | 2 | 3 if blocks > 0 => {
+        1..=3 if blocks > 0 => {
             let bi = rng.below(blocks);
             let b = &s.blocks[bi];
             let body = b.header..b.header + b.header_size - 4;
