@@ -10,7 +10,7 @@ GUEST_ASSET  := host/assets/sealtar-guest.wasm
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
 
-.PHONY: help python test-python bench-python build guest check-guest rules-doc check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
+.PHONY: help python test-python bench-python build guest check-guest rules-doc bench-zstd fuzz-decoders fuzz-input check-windows test-windows test-windows-crates check-macos check-freebsd check-package test test-downstream demo bench bench-cargo fmt lint ci samples fuzz fuzz-diff fuzz-policy fetch-realworld test-realworld survey-realworld
 
 help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
@@ -20,13 +20,15 @@ help:
 	@echo "make check-guest  fail if $(GUEST_ASSET) differs from a fresh build"
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
 	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
+	@echo "make bench-zstd   zstd decoding in the sandbox vs. zstd(1) and GNU tar (BENCH_ZSTD_ARGS)"
 	@echo "make test-realworld  sealtar vs GNU tar on real upstream archives (make fetch-realworld downloads them)"
 	@echo "make survey-realworld  the same on a rule-chosen sample (tests/realworld/SURVEY.tsv): reach per option set"
 	@echo "make fmt | lint   rustfmt, clippy, the library's docs (warnings are errors)"
 	@echo "make rules-doc    regenerate docs/RULES.md from the rule table in host/src/rule/table.rs"
 	@echo "make check-package  the library's dependencies, docs and a verified publish dry run"
-	@echo "make fuzz         fuzz the guest parser and the host policy (nightly + cargo-fuzz)"
+	@echo "make fuzz         fuzz the guest parser, its xz and zstd readers and the host policy (nightly + cargo-fuzz)"
 	@echo "make fuzz-diff    differential fuzzing against GNU tar and Python (CASES=N SEED=S; LINKS=1: the links mode)"
+	@echo "make fuzz-decoders  gzip/bzip2/xz/zstd mutated, held to the tools and GNU tar (FORMAT=F CASES=N SEED=S)"
 	@echo "make fuzz-policy  fuzz the host policy with records from a compromised guest (FUZZ_SECONDS=N)"
 	@echo "make check-windows  type-check for Windows (MinGW needed)"
 	@echo "make test-windows   build the tests for Windows and run them under Wine (CONTRIBUTING.md)"
@@ -150,6 +152,11 @@ bench: build
 	$(CARGO) build --release --locked -p sealtar-bench
 	@python3 bench/run.py $(BENCH_ARGS)
 
+# zstd decoding in the sandbox against zstd(1) and GNU tar on ~300 MB of crate
+# sources (zstd -12); BENCH_ZSTD_ARGS e.g. "--rounds 9 --baseline /path/to/old/sealtar".
+bench-zstd: build
+	@python3 bench/zstd.py $(BENCH_ZSTD_ARGS)
+
 # BENCH_CARGO_ARGS passes options to bench/cargo_tools.py, e.g. "--copies 4 --rounds 5".
 bench-cargo: build
 	@python3 bench/cargo_tools.py $(BENCH_CARGO_ARGS)
@@ -218,11 +225,19 @@ ci:
 		echo "ci: no MinGW compiler; skipping the Windows type-check and tests" >&2; \
 	fi
 
-# Fuzz the guest parser natively (needs a nightly toolchain and cargo-fuzz).
+# Fuzz the guest parser and its input layer natively (needs a nightly toolchain and cargo-fuzz).
 fuzz:
 	cd fuzz && cargo +nightly fuzz run parser -- -max_total_time=$${FUZZ_SECONDS:-120}
 	cd fuzz && cargo +nightly fuzz run parser_gzip -- -max_total_time=$${FUZZ_SECONDS:-120}
+	$(MAKE) fuzz-input
 	$(MAKE) fuzz-policy
+
+# The guest's xz container reader and zstd reader on arbitrary bytes, seeded
+# with small archives from xz(1) and zstd(1) (fuzz/seeds.sh).
+fuzz-input:
+	sh fuzz/seeds.sh
+	cd fuzz && cargo +nightly fuzz run input_xz -- -max_total_time=$${FUZZ_SECONDS:-120}
+	cd fuzz && cargo +nightly fuzz run input_zstd -- -max_total_time=$${FUZZ_SECONDS:-120}
 
 # The host policy on arbitrary records, as a compromised guest could send them
 # (docs/FUZZING.md). No sanitizer: the library has no unsafe code, and the
@@ -239,6 +254,14 @@ FIRST ?= 0
 fuzz-diff: build
 	$(CARGO) build --release --locked -p sealtar-tests --bin fuzz-diff
 	target/release/fuzz-diff $(if $(LINKS),--links) --seed $(SEED) --cases $(CASES) --first $(FIRST) --save target/fuzz-diff
+
+# The decoder differential (docs/FUZZING.md): real FORMAT tarballs (gzip, bzip2,
+# xz, zstd or all) mutated with their checksums recomputed, sealtar held to the
+# format's own tool and GNU tar. Failing archives go to target/fuzz-decoders/.
+FORMAT ?= all
+fuzz-decoders: build
+	$(CARGO) build --release --locked -p sealtar-tests --bin fuzz-decoders
+	target/release/fuzz-decoders --format $(FORMAT) --seed $(SEED) --cases $(CASES) --first $(FIRST) --save target/fuzz-decoders
 
 # Type-check and lint everything for Windows, warnings as errors (needs the x86_64-pc-windows-gnu target
 # and a MinGW C compiler for wasmtime's build script).

@@ -147,7 +147,7 @@ pub fn until_nul(bytes: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sealtar_tests::{Format as F, Header};
+    use sealtar_testkit::{Format as F, Header};
 
     fn with(h: &Header, f: impl FnOnce(RawHeader<'_>)) {
         let block = h.build();

@@ -1,7 +1,7 @@
 //! The decoders and the format detection, on generated data.
 
 use super::*;
-use sealtar_tests::{Compression, Tar, gzip, xz_with_dictionary, zstd_raw, zstd_skippable};
+use sealtar_testkit::{Compression, Tar, gzip, xz_with_dictionary, zstd_raw, zstd_skippable};
 
 fn sample_tar() -> Vec<u8> {
     let text: Vec<u8> = (0..5_000u32).flat_map(|i| format!("line {i}: {}\n", i * 7919 % 10_007).into_bytes()).collect();

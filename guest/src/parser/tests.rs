@@ -1,7 +1,7 @@
 //! Grammar tests, each built from raw header bytes.
 
 use super::*;
-use sealtar_tests::{Format, Header, Tar, gzip};
+use sealtar_testkit::{Format, Header, Tar, gzip};
 
 /// A reader that hands out at most 7 bytes per call, to catch code that
 /// assumes `read` fills its buffer.
@@ -168,8 +168,8 @@ fn non_zero_padding_after_extension_payloads_is_refused() {
         (b'L', &b"long/name.txt\0"[..]),
         (b'L', b"long/name.txt"),
         (b'K', b"target\0"),
-        (b'x', &sealtar_tests::pax_record("path", b"p.txt")[..]),
-        (b'g', &sealtar_tests::pax_record("comment", b"c")[..]),
+        (b'x', &sealtar_testkit::pax_record("path", b"p.txt")[..]),
+        (b'g', &sealtar_testkit::pax_record("comment", b"c")[..]),
     ] {
         let mut t = Tar::new();
         pad(&mut t, flag, payload, b"more");
@@ -612,8 +612,8 @@ fn with_field(flag: u8, offset: usize, len: usize, value: &[u8]) -> Vec<u8> {
     let mut t = Tar::new();
     t.file("a", b"A");
     let (name, payload): (&[u8], Vec<u8>) = match flag {
-        b'x' => (b"././@PaxHeader", sealtar_tests::pax_record("path", b"b")),
-        b'g' => (b"././@PaxHeader", sealtar_tests::pax_record("comment", b"c")),
+        b'x' => (b"././@PaxHeader", sealtar_testkit::pax_record("path", b"b")),
+        b'g' => (b"././@PaxHeader", sealtar_testkit::pax_record("comment", b"c")),
         b'L' | b'K' => (b"././@LongLink", b"b\0".to_vec()),
         // A member whose size field is under test has no data.
         _ if offset == 124 => (b"b", Vec::new()),

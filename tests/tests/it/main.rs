@@ -7,6 +7,7 @@ mod architecture;
 mod bounds;
 mod compress;
 mod corpus;
+mod decoders;
 mod differential;
 mod exclude;
 mod grammar;

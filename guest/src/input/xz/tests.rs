@@ -29,7 +29,7 @@ fn refusal(data: &[u8]) -> io::Error {
 fn encode(data: &[u8], set: impl FnOnce(&mut XzOptions)) -> Vec<u8> {
     let mut options = XzOptions::with_preset(1);
     set(&mut options);
-    sealtar_tests::xz_with(data, options)
+    sealtar_testkit::xz_with(data, options)
 }
 
 /// Five times the sample in blocks of 256 KiB of input each (the encoder
@@ -38,7 +38,7 @@ fn blocks() -> (Vec<u8>, Vec<u8>) {
     let data = sample().repeat(5);
     let mut options = XzOptions::with_preset(0);
     options.set_block_size(std::num::NonZeroU64::new(256 << 10));
-    let x = sealtar_tests::xz_with(&data, options);
+    let x = sealtar_testkit::xz_with(&data, options);
     (data, x)
 }
 
@@ -98,7 +98,7 @@ fn every_check_type_and_block_layout_decodes() {
             let mut options = XzOptions::with_preset(0);
             options.set_check_sum_type(check);
             options.set_block_size(block);
-            let x = sealtar_tests::xz_with(&data, options);
+            let x = sealtar_testkit::xz_with(&data, options);
             assert!(decode(&x).unwrap() == data, "{check:?} {block:?}");
             // The last byte before the index is the last block's check's.
             let backward = u32::from_le_bytes(x[x.len() - 8..x.len() - 4].try_into().unwrap());
