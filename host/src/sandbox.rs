@@ -81,6 +81,8 @@ const STDERR_KEEP: usize = 4096;
 pub(crate) struct Sandbox {
     engine: Engine,
     pre: bindings::ExtractorPre<State>,
+    /// Ticks the engine's epoch while a guest runs on its caller's thread.
+    ticker: engine::Ticker,
 }
 
 impl Sandbox {
@@ -126,6 +128,9 @@ impl Sandbox {
         }
         first.truncate(filled);
         let whole = first.len() <= INPUT_CHUNK;
+        if whole {
+            return self.run_here(options, first, with_data, deadline, sink);
+        }
         let compressed = AtomicU64::new(first.len() as u64);
         std::thread::scope(|s| {
             let pump = if whole {
@@ -144,7 +149,18 @@ impl Sandbox {
             };
             let stop = Arc::new(AtomicBool::new(false));
             let guest_stop = stop.clone();
-            let guest = s.spawn(move || self.drive(options, deadline, guest_stop, in_rx, with_data, ev_tx));
+            let guest = s.spawn(move || {
+                // wasmtime-wasi runs its synchronous host calls on the ambient
+                // tokio runtime, or else starts a multi-threaded one for the
+                // process (two worker threads and milliseconds of start-up).
+                // The calls this guest makes never wait on I/O or timers, so a
+                // bare current-thread runtime on this thread serves them.
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .map_err(|e| Error::Setup(format!("tokio runtime: {e}")))?;
+                let _runtime = runtime.enter();
+                self.drive(options, deadline, guest_stop, in_rx, with_data, &mut |batch| ev_tx.send(batch).is_ok())
+            });
             let mut outcome = Ok(());
             'drain: loop {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -195,7 +211,52 @@ impl Sandbox {
         })
     }
 
-    /// Runs the guest over the input queue, sending event batches.
+    /// An archive read whole up front (most crates and packages), parsed
+    /// on the caller's thread: the guest's batches go straight to `sink`,
+    /// with no thread to start and no queue to cross. The process-wide
+    /// ticker keeps the deadline's clock going while the guest computes.
+    fn run_here(
+        &self,
+        options: &Options,
+        input: Vec<u8>,
+        with_data: bool,
+        deadline: Option<Instant>,
+        sink: &mut dyn FnMut(RawEvent, u64) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        thread_local! {
+            // See the threaded path: a current-thread runtime serves the
+            // guest's host calls; here one per thread, kept for the next run.
+            static RUNTIME: Result<tokio::runtime::Runtime, String> =
+                tokio::runtime::Builder::new_current_thread().build().map_err(|e| format!("tokio runtime: {e}"));
+        }
+        let compressed = input.len() as u64;
+        let (in_tx, in_rx) = sync_channel::<Vec<u8>>(1);
+        // Room for one chunk is always free in a new queue.
+        let _ = in_tx.send(input);
+        drop(in_tx);
+        let _ticking = self.ticker.hold();
+        let mut outcome = Ok(());
+        let stop = Arc::new(AtomicBool::new(false));
+        let driven = RUNTIME.with(|runtime| {
+            let runtime = runtime.as_ref().map_err(|e| Error::Setup(e.clone()))?;
+            let _runtime = runtime.enter();
+            self.drive(options, deadline, stop.clone(), in_rx, with_data, &mut |batch| {
+                for event in batch {
+                    if let Err(e) = sink(event, compressed) {
+                        outcome = Err(e);
+                        return false;
+                    }
+                }
+                true
+            })
+        });
+        // A sink refusal explains everything after it.
+        outcome?;
+        driven
+    }
+
+    /// Runs the guest over the input queue, handing each batch of events to
+    /// `deliver`, which says whether to go on.
     fn drive(
         &self,
         options: &Options,
@@ -203,19 +264,11 @@ impl Sandbox {
         stop: Arc<AtomicBool>,
         input: Receiver<Vec<u8>>,
         with_data: bool,
-        events: SyncSender<Vec<RawEvent>>,
+        deliver: &mut dyn FnMut(Vec<RawEvent>) -> bool,
     ) -> Result<(), Error> {
-        // wasmtime-wasi runs its synchronous host calls on the ambient tokio
-        // runtime, or else starts a multi-threaded one for the process (two
-        // worker threads and milliseconds of start-up). The calls this guest
-        // makes never wait on I/O or timers, so a bare current-thread runtime
-        // on this thread serves them at no cost.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .map_err(|e| Error::Setup(format!("tokio runtime: {e}")))?;
-        let _runtime = runtime.enter();
         let stderr = MemoryOutputPipe::new(STDERR_KEEP);
         let stalled = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
         let feed = Feed::new(input, Waits { deadline, stall: options.stall_timeout, stalled: stalled.clone(), stop });
         let wasi = WasiCtxBuilder::new().stdin(feed).stderr(stderr.clone()).build();
         let state = State {
@@ -227,12 +280,17 @@ impl Sandbox {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         // The deadline is wall-clock time, checked whenever the epoch ticks:
-        // the consumer ticks it while it waits for the guest (and other
-        // archives' consumers may tick it too; that only checks more often).
+        // the consumer ticks it while it waits for the guest, the process's
+        // ticker while a guest runs on its caller's thread (and other runs'
+        // ticks only make it check more often). A run whose consumer stopped
+        // is interrupted at the next tick too.
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| match deadline {
-            Some(d) if Instant::now() >= d => Ok(UpdateDeadline::Interrupt),
-            _ => Ok(UpdateDeadline::Continue(1)),
+        store.epoch_deadline_callback(move |_| {
+            if stopped.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Continue(1))
+            }
         });
 
         let fault = |store: &Store<State>, e: wasmtime::Error| fault(store, &stderr, deadline, e);
@@ -266,7 +324,7 @@ impl Sandbox {
             }
             budget = budget.saturating_mul(2).min(BATCH_BUDGET);
             let batch = batch.into_iter().map(convert).collect();
-            if events.send(batch).is_err() {
+            if !deliver(batch) {
                 // The consumer stopped; its reason is the one reported.
                 return Ok(());
             }

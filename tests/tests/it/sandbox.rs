@@ -60,3 +60,33 @@ fn a_good_archive_still_extracts_after_a_fault() {
     let report = scene.extract_with(crate::support::extractor(), &Tar::new().file("ok.txt", b"ok").finish()[..]);
     assert_eq!(report.unwrap().files, 1);
 }
+
+/// A small archive (under one input chunk) is parsed on the caller's
+/// thread; the process's ticker keeps the deadline's clock going there: a
+/// 240 KB zstd frame of 7.5 GiB of zeros in one member, listed (its data
+/// skipped inside the guest: a second or more of work), ends at a deadline
+/// of 100 ms, not when the guest is done.
+#[test]
+fn a_small_bomb_parsed_on_the_callers_thread_meets_the_deadline() {
+    use sealtar_tests::{ZstdBlock, ZstdFrame};
+    let blocks_of_zeros = 60_000u32;
+    let size = u64::from(blocks_of_zeros) * (128 << 10);
+    let mut blocks = vec![ZstdBlock::Raw(sealtar_tests::Header::new(b"zeros", b'0', size).build().to_vec())];
+    blocks.extend(std::iter::repeat_n(ZstdBlock::Rle(0, 128 << 10), blocks_of_zeros as usize));
+    let mut frame = ZstdFrame::new(blocks);
+    frame.window_descriptor = Some(7 << 3);
+    let bytes = frame.build();
+    assert!(bytes.len() < 256 << 10, "{} bytes: one input chunk", bytes.len());
+    let mut o = options();
+    o.max_size = Some(u64::MAX);
+    let started = std::time::Instant::now();
+    let whole = Extractor::new(o.clone()).unwrap().list(&bytes[..]).unwrap();
+    let untimed = started.elapsed();
+    assert!(whole.error.is_none(), "{:?}", whole.error);
+    o.timeout = Duration::from_millis(100);
+    let started = std::time::Instant::now();
+    let err = Extractor::new(o).unwrap().list(&bytes[..]).map(|m| m.error).unwrap();
+    let took = started.elapsed();
+    assert!(matches!(err, Some(Error::Sandbox(SandboxFault::Timeout))), "{err:?} after {took:?} ({untimed:?} untimed)");
+    assert!(took < untimed.min(Duration::from_secs(1)), "took {took:?}; the whole run takes {untimed:?}");
+}
