@@ -14,6 +14,10 @@
 //! afterwards, untimed. The medians and their ratio are printed, and one
 //! line of JSON for `bench/run.py`. Building the extractor (compiling the
 //! guest, no cache) is timed separately and not part of the ratio.
+//!
+//! `--only sealtar` (or `--only tar-rs`) runs one side alone for the same
+//! rounds and prints its median, for a profiler (`perf record`,
+//! `valgrind --tool=callgrind`) to see nothing but that side.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -28,10 +32,21 @@ use sealtar::{Extractor, Options};
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let mut rounds = 5usize;
-    if args.first().is_some_and(|a| a == "--rounds") && args.len() > 1 {
-        match args[1].to_str().and_then(|n| n.parse().ok()) {
-            Some(n) if n > 0 => rounds = n,
-            _ => return usage(),
+    let mut only = None;
+    while args.len() > 1 {
+        if args[0] == "--rounds" {
+            match args[1].to_str().and_then(|n| n.parse().ok()) {
+                Some(n) if n > 0 => rounds = n,
+                _ => return usage(),
+            }
+        } else if args[0] == "--only" {
+            match args[1].to_str() {
+                Some("sealtar") => only = Some(Side::Sealtar),
+                Some("tar-rs") => only = Some(Side::TarRs),
+                _ => return usage(),
+            }
+        } else {
+            break;
         }
         args.drain(..2);
     }
@@ -40,7 +55,11 @@ fn main() -> ExitCode {
         return usage();
     }
     let crates: Vec<PathBuf> = crates.iter().map(PathBuf::from).collect();
-    match run(Path::new(work), &crates, rounds) {
+    let result = match only {
+        None => run(Path::new(work), &crates, rounds),
+        Some(side) => run_one(side, Path::new(work), &crates, rounds),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("in-process: {e}");
@@ -50,8 +69,33 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: in-process [--rounds N] WORKDIR CRATE...");
+    eprintln!("usage: in-process [--rounds N] [--only sealtar|tar-rs] WORKDIR CRATE...");
     ExitCode::from(2)
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Sealtar,
+    TarRs,
+}
+
+/// One side alone, for a profiler: no check, no interleaving.
+fn run_one(side: Side, work: &Path, crates: &[PathBuf], rounds: usize) -> io::Result<()> {
+    std::fs::create_dir_all(work)?;
+    let extractor = match side {
+        Side::Sealtar => Some(Extractor::new(Options::new()).map_err(io::Error::other)?),
+        Side::TarRs => None,
+    };
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        times.push(match &extractor {
+            Some(extractor) => time_sealtar(extractor, work, crates)?,
+            None => time_tar_rs(work, crates)?,
+        });
+    }
+    let name = if extractor.is_some() { "sealtar" } else { "tar-rs" };
+    println!("in-process: {name} alone, median of {rounds} rounds: {:.1} ms", ms(median(&mut times)));
+    Ok(())
 }
 
 fn run(work: &Path, crates: &[PathBuf], rounds: usize) -> io::Result<()> {

@@ -234,9 +234,9 @@ impl<R: Read> Parser<R> {
         }
     }
 
-    /// Returns the next events: at most about `budget` bytes of data, at
-    /// least one event unless the archive has ended. An empty vector means a
-    /// clean end.
+    /// Returns the next events: at most about `budget` bytes of data
+    /// (delivered, or skipped when data is not wanted), at least one event
+    /// unless the archive has ended. An empty vector means a clean end.
     pub fn next_batch(&mut self, budget: usize) -> Result<Vec<Event>, ParseError> {
         match &self.state {
             State::Done => return Ok(Vec::new()),
@@ -284,9 +284,19 @@ impl<R: Read> Parser<R> {
                     used += take;
                     events.push(Event::Data(chunk));
                 } else {
-                    let left = self.data_left;
-                    self.skip(left, "member data")?;
-                    self.data_left = 0;
+                    // Skipped data is work too, charged to the batch: the
+                    // host sees a member's header (and may stop the run)
+                    // before its data is decoded, not after. A call that
+                    // starts mid-member has nothing to show yet, and skips
+                    // the rest of it.
+                    let room = budget.saturating_sub(used);
+                    if room == 0 && !events.is_empty() {
+                        return Ok(());
+                    }
+                    let take = if events.is_empty() { self.data_left } else { self.data_left.min(room as u64) };
+                    self.skip(take, "member data")?;
+                    self.data_left -= take;
+                    used = used.saturating_add(usize::try_from(take).unwrap_or(usize::MAX));
                 }
                 continue;
             }

@@ -150,7 +150,7 @@ pub(crate) struct Ran<'a> {
 /// The pipeline's fixed parts.
 #[derive(Clone, Copy)]
 pub(crate) struct Pipeline<'a> {
-    pub(crate) sandbox: &'a Sandbox,
+    pub(crate) sandbox: &'static Sandbox,
     pub(crate) options: &'a Options,
     pub(crate) selection: &'a Selection,
 }

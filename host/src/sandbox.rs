@@ -1,6 +1,5 @@
 //! The sandbox: one wasmtime engine and compiled guest per process, a fresh
-//! store per archive, and the three-thread pipeline that feeds the guest and
-//! drains it.
+//! store per archive, and the pipeline that feeds the guest and drains it.
 //!
 //! ```text
 //!  reader ──(pump thread)──► input queue ──► guest stdin
@@ -9,16 +8,18 @@
 //!
 //! Both queues are bounded, so memory stays flat however large the archive.
 //! An archive of at most one input chunk (256 KiB: most crates) is read whole
-//! up front and needs no pump thread. The caller's thread also ticks the
-//! guest's deadline clock whenever it waits for events.
+//! up front and needs no pump thread. Parser threads are kept between
+//! archives (`workers`), and the process's ticker (`engine`) advances the
+//! guest's deadline clock while any guest runs, so parsing and writing
+//! overlap on two cores without a thread started per archive.
 //! The guest is linked against `wasi:io` and `wasi:cli` only; its standard
 //! input is the archive, its standard output is discarded, its standard error
 //! is kept (a few KiB) to explain a trap, and it has no files, sockets,
 //! clocks, random numbers, environment or arguments.
 //!
 //! This file is the per-archive run; beside it, `engine` holds the
-//! process-wide engine, compiled guest and linker, `feed` the guest's
-//! standard input, and `record` the conversion of guest records to host
+//! process-wide engine, compiled guest, linker and ticker, `workers` the
+//! parser threads, `feed` the guest's standard input, and `record` the conversion of guest records to host
 //! types (which [`crate::policy`] then re-checks).
 
 use std::io::{self, Read};
@@ -40,6 +41,7 @@ mod cache;
 mod engine;
 mod feed;
 mod record;
+mod workers;
 
 pub use cache::default_cache_dir;
 
@@ -81,8 +83,10 @@ const STDERR_KEEP: usize = 4096;
 pub(crate) struct Sandbox {
     engine: Engine,
     pre: bindings::ExtractorPre<State>,
-    /// Ticks the engine's epoch while a guest runs on its caller's thread.
+    /// Ticks the engine's epoch while a guest runs.
     ticker: engine::Ticker,
+    /// The parser threads, kept between archives.
+    workers: workers::Workers,
 }
 
 impl Sandbox {
@@ -90,7 +94,7 @@ impl Sandbox {
     /// the number of input bytes read so far. Stops at the first error from
     /// the guest, the reader or `sink`.
     pub(crate) fn run<R: Read + Send>(
-        &self,
+        &'static self,
         options: &Options,
         reader: R,
         with_data: bool,
@@ -101,8 +105,6 @@ impl Sandbox {
         // parsing, and whatever `sink` does (and, after this returns, the
         // pipeline's own work).
         let deadline = deadline.instant();
-        let (in_tx, in_rx) = sync_channel::<Vec<u8>>(INPUT_QUEUE);
-        let (ev_tx, ev_rx) = sync_channel::<Vec<RawEvent>>(EVENT_QUEUE);
         // Most archives (crates, packages) are small: read one chunk's worth
         // up front, and start the input thread only if there is more.
         let mut reader = reader;
@@ -128,162 +130,103 @@ impl Sandbox {
         }
         first.truncate(filled);
         let whole = first.len() <= INPUT_CHUNK;
-        if whole {
-            return self.run_here(options, first, with_data, deadline, sink);
-        }
         let compressed = AtomicU64::new(first.len() as u64);
+        let (in_tx, in_rx) = sync_channel::<Vec<u8>>(INPUT_QUEUE);
+        // Room for one chunk is always free in a new queue.
+        let _ = in_tx.send(first);
+        let (ev_tx, ev_rx) = sync_channel::<Parsed>(EVENT_QUEUE);
+        let stop = Arc::new(AtomicBool::new(false));
+        let guest = Guest::new(options, with_data, deadline);
+        let guest_stop = stop.clone();
+        self.workers.submit(
+            self,
+            Box::new(move |sandbox: &'static Sandbox| {
+                // The ticks that let the deadline interrupt a guest computing.
+                let _ticking = sandbox.ticker.hold();
+                let events = &ev_tx;
+                let parsed = sandbox.drive(guest, guest_stop, in_rx, &mut |batch| events.send(Parsed::Batch(batch)).is_ok());
+                let _ = ev_tx.send(Parsed::Done(parsed));
+            }),
+        )?;
+        if whole {
+            drop(in_tx);
+            // A consumer's refusal explains everything after it.
+            return self.drain(&ev_rx, &stop, &compressed, deadline, sink)?;
+        }
         std::thread::scope(|s| {
-            let pump = if whole {
-                // Room for one chunk is always free in a new queue.
-                let _ = in_tx.send(first);
-                drop(in_tx);
-                None
-            } else {
-                let compressed = &compressed;
-                Some(s.spawn(move || {
-                    if in_tx.send(first).is_err() {
-                        return Ok(());
-                    }
-                    pump(reader, in_tx, compressed, deadline)
-                }))
-            };
-            let stop = Arc::new(AtomicBool::new(false));
-            let guest_stop = stop.clone();
-            let guest = s.spawn(move || {
-                // wasmtime-wasi runs its synchronous host calls on the ambient
-                // tokio runtime, or else starts a multi-threaded one for the
-                // process (two worker threads and milliseconds of start-up).
-                // The calls this guest makes never wait on I/O or timers, so a
-                // bare current-thread runtime on this thread serves them.
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .build()
-                    .map_err(|e| Error::Setup(format!("tokio runtime: {e}")))?;
-                let _runtime = runtime.enter();
-                self.drive(options, deadline, guest_stop, in_rx, with_data, &mut |batch| ev_tx.send(batch).is_ok())
-            });
-            let mut outcome = Ok(());
-            'drain: loop {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    outcome = Err(Error::Sandbox(SandboxFault::Timeout));
-                    break;
-                }
-                let batch = match ev_rx.recv_timeout(TICK) {
-                    Ok(batch) => batch,
-                    // Idle while the guest works: let its deadline check run.
-                    Err(RecvTimeoutError::Timeout) => {
-                        self.engine.increment_epoch();
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
-                };
-                for event in batch {
-                    if let Err(e) = sink(event, compressed.load(Ordering::Relaxed)) {
-                        outcome = Err(e);
-                        break 'drain;
-                    }
-                }
-            }
-            // Dropping the receiver unblocks a guest waiting to send; the
-            // guest's exit in turn unblocks the pump. A guest still
-            // computing is stopped by its deadline, which only the epoch
-            // ticks here make it check.
+            let compressed = &compressed;
+            let pump = s.spawn(move || pump(reader, in_tx, compressed, deadline));
+            let drained = self.drain(&ev_rx, &stop, compressed, deadline, sink);
+            // The guest's end drops the input queue, which ends the pump.
             drop(ev_rx);
-            stop.store(true, Ordering::Relaxed);
-            let mut pause = Duration::from_millis(1);
-            while !guest.is_finished() && deadline.is_some_and(|d| Instant::now() >= d) {
-                self.engine.increment_epoch();
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(TICK);
-            }
-            let guest_result = guest.join().unwrap_or_else(|_| Err(Error::Setup("parser thread panicked".into())));
-            let pump_result = match pump {
-                Some(pump) => pump.join().unwrap_or_else(|_| {
-                    Err(Error::io("reading the archive", io::Error::other("input thread panicked")))
-                }),
-                None => Ok(()),
-            };
-            // A sink refusal explains everything after it; a read error
-            // explains whatever the guest made of the cut-off input (even an
-            // apparently clean end).
-            outcome?;
-            pump_result?;
-            guest_result
+            let pumped = pump
+                .join()
+                .unwrap_or_else(|_| Err(Error::io("reading the archive", io::Error::other("input thread panicked"))));
+            // A consumer's refusal explains everything after it; a read
+            // error explains whatever the guest made of the cut-off input
+            // (even an apparently clean end).
+            let parsed = drained?;
+            pumped?;
+            parsed
         })
     }
 
-    /// An archive read whole up front (most crates and packages), parsed
-    /// on the caller's thread: the guest's batches go straight to `sink`,
-    /// with no thread to start and no queue to cross. The process-wide
-    /// ticker keeps the deadline's clock going while the guest computes.
-    fn run_here(
+    /// Hands the guest's events to `sink` as they come, on the caller's
+    /// thread, while the guest parses ahead on a parser thread. The outer
+    /// error is the consumer's own (`sink`, the deadline), the inner one the
+    /// guest's. A consumer that stops leaves the guest stopping: the event
+    /// queue closes, `stop` is set, and the next tick interrupts it.
+    fn drain(
         &self,
-        options: &Options,
-        input: Vec<u8>,
-        with_data: bool,
+        events: &Receiver<Parsed>,
+        stop: &AtomicBool,
+        compressed: &AtomicU64,
         deadline: Option<Instant>,
         sink: &mut dyn FnMut(RawEvent, u64) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        thread_local! {
-            // See the threaded path: a current-thread runtime serves the
-            // guest's host calls; here one per thread, kept for the next run.
-            static RUNTIME: Result<tokio::runtime::Runtime, String> =
-                tokio::runtime::Builder::new_current_thread().build().map_err(|e| format!("tokio runtime: {e}"));
-        }
-        let compressed = input.len() as u64;
-        let (in_tx, in_rx) = sync_channel::<Vec<u8>>(1);
-        // Room for one chunk is always free in a new queue.
-        let _ = in_tx.send(input);
-        drop(in_tx);
-        let _ticking = self.ticker.hold();
-        let mut outcome = Ok(());
-        let stop = Arc::new(AtomicBool::new(false));
-        let driven = RUNTIME.with(|runtime| {
-            let runtime = runtime.as_ref().map_err(|e| Error::Setup(e.clone()))?;
-            let _runtime = runtime.enter();
-            self.drive(options, deadline, stop.clone(), in_rx, with_data, &mut |batch| {
-                for event in batch {
-                    if let Err(e) = sink(event, compressed) {
-                        outcome = Err(e);
-                        return false;
+    ) -> Result<Result<(), Error>, Error> {
+        let outcome = 'drain: loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break Err(Error::Sandbox(SandboxFault::Timeout));
+            }
+            match events.recv_timeout(TICK) {
+                Ok(Parsed::Batch(batch)) => {
+                    for event in batch {
+                        if let Err(e) = sink(event, compressed.load(Ordering::Relaxed)) {
+                            break 'drain Err(e);
+                        }
                     }
                 }
-                true
-            })
-        });
-        // A sink refusal explains everything after it.
-        outcome?;
-        driven
+                Ok(Parsed::Done(parsed)) => return Ok(parsed),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(Err(Error::Setup("the parser thread stopped".into()))),
+            }
+        };
+        stop.store(true, Ordering::Relaxed);
+        outcome
     }
 
     /// Runs the guest over the input queue, handing each batch of events to
     /// `deliver`, which says whether to go on.
     fn drive(
         &self,
-        options: &Options,
-        deadline: Option<Instant>,
+        guest: Guest,
         stop: Arc<AtomicBool>,
         input: Receiver<Vec<u8>>,
-        with_data: bool,
         deliver: &mut dyn FnMut(Vec<RawEvent>) -> bool,
     ) -> Result<(), Error> {
+        let Guest { limits, with_data, memory, stall, deadline } = guest;
         let stderr = MemoryOutputPipe::new(STDERR_KEEP);
         let stalled = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
-        let feed = Feed::new(input, Waits { deadline, stall: options.stall_timeout, stalled: stalled.clone(), stop });
+        let feed = Feed::new(input, Waits { deadline, stall, stalled: stalled.clone(), stop });
         let wasi = WasiCtxBuilder::new().stdin(feed).stderr(stderr.clone()).build();
-        let state = State {
-            wasi,
-            table: ResourceTable::new(),
-            memory: MemoryCap { max: options.guest_memory, hit: false },
-            stalled,
-        };
+        let state =
+            State { wasi, table: ResourceTable::new(), memory: MemoryCap { max: memory, hit: false }, stalled };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
-        // The deadline is wall-clock time, checked whenever the epoch ticks:
-        // the consumer ticks it while it waits for the guest, the process's
-        // ticker while a guest runs on its caller's thread (and other runs'
-        // ticks only make it check more often). A run whose consumer stopped
-        // is interrupted at the next tick too.
+        // The deadline is wall-clock time, checked whenever the epoch ticks
+        // (the process's ticker ticks while any guest runs). A run whose
+        // consumer stopped is interrupted at the next tick too.
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if stopped.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
@@ -296,15 +239,6 @@ impl Sandbox {
         let fault = |store: &Store<State>, e: wasmtime::Error| fault(store, &stderr, deadline, e);
         let instance = self.pre.instantiate(&mut store).map_err(|e| fault(&store, e))?;
         let parser = instance.sealtar_extractor_parser().archive();
-        // The guest's caps only bound its own work; they sit just beyond the
-        // host's so that the host, not the guest, refuses an archive at a
-        // limit and names the entry and the rule. A path can be no longer
-        // than an extension payload (or a ustar name), so that caps paths.
-        let limits = wit::Limits {
-            max_entries: options.max_entries.saturating_add(1),
-            max_path_bytes: options.max_extension_bytes.max(u32::try_from(options.max_path_bytes).unwrap_or(u32::MAX)),
-            max_extension_bytes: options.max_extension_bytes,
-        };
         let archive = parser.call_constructor(&mut store, limits, with_data).map_err(|e| fault(&store, e))?;
         let mut budget = FIRST_BATCH_BUDGET;
         loop {
@@ -329,6 +263,40 @@ impl Sandbox {
                 return Ok(());
             }
         }
+    }
+}
+
+/// What a parser thread sends the caller: events, then how the run ended.
+enum Parsed {
+    Batch(Vec<RawEvent>),
+    Done(Result<(), Error>),
+}
+
+/// What one guest run needs from [`Options`], owned so that it can move to a
+/// parser thread.
+#[derive(Clone, Copy)]
+struct Guest {
+    limits: wit::Limits,
+    with_data: bool,
+    /// The guest's linear-memory cap.
+    memory: usize,
+    /// The longest wait for one input chunk.
+    stall: Duration,
+    deadline: Option<Instant>,
+}
+
+impl Guest {
+    fn new(options: &Options, with_data: bool, deadline: Option<Instant>) -> Guest {
+        // The guest's caps only bound its own work; they sit just beyond the
+        // host's so that the host, not the guest, refuses an archive at a
+        // limit and names the entry and the rule. A path can be no longer
+        // than an extension payload (or a ustar name), so that caps paths.
+        let limits = wit::Limits {
+            max_entries: options.max_entries.saturating_add(1),
+            max_path_bytes: options.max_extension_bytes.max(u32::try_from(options.max_path_bytes).unwrap_or(u32::MAX)),
+            max_extension_bytes: options.max_extension_bytes,
+        };
+        Guest { limits, with_data, memory: options.guest_memory, stall: options.stall_timeout, deadline }
     }
 }
 

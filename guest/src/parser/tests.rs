@@ -81,6 +81,30 @@ fn data_is_skipped_without_with_data() {
     assert!(events.iter().all(|e| matches!(e, Event::Entry(_))));
 }
 
+/// Skipped data is charged to the batch: a member's header reaches the host
+/// before its data is decoded, so that a host stopping at that header does
+/// not wait for the skip. A call that starts mid-member skips the rest.
+#[test]
+fn skipped_data_ends_a_batch_after_its_header() {
+    let bytes = Tar::new().file("a", &[7u8; 100_000]).file("b", b"x").file("c", b"y").finish();
+    let mut p = Parser::new(Trickle(&bytes), Limits::default(), false);
+    let names = |events: Vec<Event>| -> Vec<Vec<u8>> {
+        events
+            .into_iter()
+            .map(|e| match e {
+                Event::Entry(entry) => entry.path,
+                Event::Data(_) => panic!("data without with_data"),
+            })
+            .collect()
+    };
+    assert_eq!(names(p.next_batch(4096).unwrap()), [b"a"]);
+    // The rest of a's data, skipped, used this call's budget: the batch
+    // ends after b's header; c's follows.
+    assert_eq!(names(p.next_batch(4096).unwrap()), [b"b"]);
+    assert_eq!(names(p.next_batch(4096).unwrap()), [b"c"]);
+    assert!(p.next_batch(4096).unwrap().is_empty());
+}
+
 #[test]
 fn data_arrives_in_budgeted_chunks() {
     let bytes = Tar::new().file("big", &[1u8; 10_000]).finish();

@@ -47,7 +47,7 @@ impl Sandbox {
         let linker = linker(&engine)?;
         let pre = bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)?;
         let ticker = Ticker::new(engine.clone());
-        Ok(Sandbox { engine, pre, ticker })
+        Ok(Sandbox { engine, pre, ticker, workers: Default::default() })
     }
 }
 
@@ -61,6 +61,8 @@ pub(super) fn engine_config() -> Config {
     if !cfg!(windows) {
         config.native_unwind_info(false);
     }
+    #[cfg(feature = "perf-map")]
+    config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     config
 }
 

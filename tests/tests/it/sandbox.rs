@@ -61,13 +61,14 @@ fn a_good_archive_still_extracts_after_a_fault() {
     assert_eq!(report.unwrap().files, 1);
 }
 
-/// A small archive (under one input chunk) is parsed on the caller's
-/// thread; the process's ticker keeps the deadline's clock going there: a
+/// A small archive (under one input chunk) is parsed on a kept parser
+/// thread with no consumer ticking for it; the process's ticker keeps the
+/// deadline's clock going there: a
 /// 240 KB zstd frame of 7.5 GiB of zeros in one member, listed (its data
 /// skipped inside the guest: a second or more of work), ends at a deadline
 /// of 100 ms, not when the guest is done.
 #[test]
-fn a_small_bomb_parsed_on_the_callers_thread_meets_the_deadline() {
+fn a_small_bomb_on_a_kept_parser_thread_meets_the_deadline() {
     use sealtar_tests::{ZstdBlock, ZstdFrame};
     let blocks_of_zeros = 60_000u32;
     let size = u64::from(blocks_of_zeros) * (128 << 10);
@@ -89,4 +90,59 @@ fn a_small_bomb_parsed_on_the_callers_thread_meets_the_deadline() {
     let took = started.elapsed();
     assert!(matches!(err, Some(Error::Sandbox(SandboxFault::Timeout))), "{err:?} after {took:?} ({untimed:?} untimed)");
     assert!(took < untimed.min(Duration::from_secs(1)), "took {took:?}; the whole run takes {untimed:?}");
+}
+
+/// Parser threads are kept between archives, not started per archive, and
+/// a run its consumer stopped early (a listing that ends at the first entry,
+/// over the archive's size limit, while the guest still has its 7.5 GiB of
+/// data to skip inside one call) leaves its thread to stop at the next tick
+/// and serve again.
+#[cfg(target_os = "linux")]
+#[test]
+fn parser_threads_are_kept_and_a_stopped_run_frees_its_thread() {
+    use std::collections::BTreeSet;
+
+    use sealtar_tests::{ZstdBlock, ZstdFrame};
+    // This process's parser threads: their ids, and whether any is running.
+    let parsers = || {
+        let (mut ids, mut running) = (BTreeSet::new(), 0);
+        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+            // "tid (comm) state ...": comm may hold spaces, not ')'.
+            let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
+            if head.ends_with("(sealtar-parser") {
+                ids.insert(task.file_name());
+                running += usize::from(rest.starts_with('R'));
+            }
+        }
+        (ids, running)
+    };
+    let extractor = crate::support::extractor();
+    let ok = Tar::new().file("a.txt", b"a").dir("d").file("d/b.txt", b"b").finish();
+    let mut blocks = vec![ZstdBlock::Raw(sealtar_tests::Header::new(b"zeros", b'0', 60_000 << 17).build().to_vec())];
+    blocks.extend(std::iter::repeat_n(ZstdBlock::Rle(0, 128 << 10), 60_000));
+    let mut frame = ZstdFrame::new(blocks);
+    frame.window_descriptor = Some(7 << 3);
+    let refused = frame.build();
+    let mut seen = BTreeSet::new();
+    for round in 0..40 {
+        let scene = Scene::new();
+        if round % 2 == 0 {
+            assert_eq!(scene.extract_with(extractor, &ok[..]).unwrap().files, 2);
+        } else {
+            let listed = extractor.list(&refused[..]).unwrap();
+            assert!(matches!(listed.error, Some(Error::Refused { .. })), "{:?}", listed.error);
+        }
+        seen.extend(parsers().0);
+    }
+    // Other tests in this process run archives too, but a thread per archive
+    // would show 40 ids here.
+    assert!(!seen.is_empty() && seen.len() <= 8, "{} parser threads seen over 40 archives", seen.len());
+    // Unstopped, each refused run's guest would go on decoding 7.5 GiB
+    // (seconds); stopped, it ends at the next tick (50 ms).
+    let settle = std::time::Instant::now();
+    while parsers().1 > 0 && settle.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(parsers().1, 0, "a parser thread still runs {:?} after the last archive", settle.elapsed());
 }

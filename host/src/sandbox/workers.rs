@@ -1,0 +1,71 @@
+//! The parser threads: each runs one guest at a time and is kept for the
+//! next archive, so that extracting many small archives (crates, packages)
+//! starts no thread and builds no runtime per archive, while the caller's
+//! thread applies the policy and writes what the guest has already parsed.
+
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Mutex, PoisonError};
+
+use super::Sandbox;
+use crate::error::Error;
+
+/// One guest run, given the sandbox it runs in.
+pub(super) type Job = Box<dyn FnOnce(&'static Sandbox) + Send>;
+
+/// Idle parser threads, each waiting on its own queue.
+#[derive(Default)]
+pub(super) struct Workers {
+    idle: Mutex<Vec<SyncSender<Job>>>,
+}
+
+impl Workers {
+    /// Runs `job` on an idle parser thread, or on a new one.
+    pub(super) fn submit(&self, sandbox: &'static Sandbox, job: Job) -> Result<(), Error> {
+        let mut job = job;
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let Some(worker) = idle else { break };
+            // An idle thread's queue is empty; a thread that has gone (it
+            // panicked) hands the job back.
+            match worker.try_send(job) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Full(back) | TrySendError::Disconnected(back)) => job = back,
+            }
+        }
+        let (queue, jobs) = sync_channel::<Job>(1);
+        // Room for one job is always free in a new queue.
+        let _ = queue.try_send(job);
+        std::thread::Builder::new()
+            .name("sealtar-parser".into())
+            .spawn(move || work(sandbox, &queue, &jobs))
+            .map(drop)
+            .map_err(|e| Error::Setup(format!("starting a parser thread: {e}")))
+    }
+}
+
+/// A parser thread: runs jobs until there are more idle threads than cores.
+fn work(sandbox: &'static Sandbox, queue: &SyncSender<Job>, jobs: &Receiver<Job>) {
+    // wasmtime-wasi runs its synchronous host calls on the ambient tokio
+    // runtime, or else starts a multi-threaded one for the process (two
+    // worker threads and milliseconds of start-up). The calls this guest
+    // makes never wait on I/O or timers, so a bare current-thread runtime on
+    // this thread serves them.
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().build() else {
+        // The job is dropped, and with it the run's event queue: the caller
+        // sees the parser gone and says so.
+        return;
+    };
+    let _runtime = runtime.enter();
+    let keep = std::thread::available_parallelism().map_or(1, usize::from).min(MAX_IDLE);
+    while let Ok(job) = jobs.recv() {
+        job(sandbox);
+        let mut idle = sandbox.workers.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() >= keep {
+            return;
+        }
+        idle.push(queue.clone());
+    }
+}
+
+/// The most parser threads kept idle, whatever the number of cores.
+const MAX_IDLE: usize = 16;
