@@ -5,6 +5,7 @@
 //! every field is set by hand and the checksum is computed (or deliberately
 //! broken) last.
 
+pub mod cargo;
 pub mod difffuzz;
 pub mod oracle;
 pub mod scene;
