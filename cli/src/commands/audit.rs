@@ -115,7 +115,8 @@ fn read_locks(paths: &[PathBuf]) -> anyhow::Result<Locks> {
         anyhow::ensure!(text.len() as u64 <= audit::MAX_LOCKFILE, "the lock file {label} is larger than 64 MiB");
         let packages = audit::parse_lockfile(&text)
             .map_err(|why| anyhow::anyhow!("the lock file {label} cannot be read as a Cargo.lock: {why}"))?;
-        locks.add(&label, packages);
+        // Escaped where it is printed.
+        locks.add(&path.to_string_lossy(), packages);
     }
     Ok(locks)
 }

@@ -407,3 +407,24 @@ fn vendor_package_checksums_are_checked_against_the_lock_file() {
     ]);
     assert_eq!(findings(&out), expected, "{}", text(&out.stdout));
 }
+
+#[test]
+fn help_describes_each_mode_and_root_of_trust() {
+    let out = run_in(Path::new("."), &["audit-cargo", "--help"], b"");
+    assert_eq!(code(&out), 0);
+    let help = text(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "compare each crate Cargo unpacked with its .crate",
+        "registry index cache",
+        "--lockfile <FILE>",
+        "--vendor <DIR>",
+        "every vendored file against the .crate",
+        "cannot be verified",
+        "--strict",
+        "a hard link, a world-writable file or directory, a set-user-ID or set-group-ID file",
+        "nothing catches an attacker who also rewrites the index cache and the lock file",
+        "Exits 0 if clean, 1 on any finding, 2 if something could not be audited",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}: {help}");
+    }
+}

@@ -235,11 +235,11 @@ impl EntryVisitor for Compare<'_> {
             self.findings.push(Finding::new(&current.path, Problem::ContentDiffers));
         }
         #[cfg(unix)]
-        if let Some((archive_mode, disk_mode)) = current.modes {
-            if super::exec_bits_differ(archive_mode, disk_mode) {
-                let problem = Problem::ExecBit { archive_mode, disk_mode };
-                self.findings.push(Finding::new(&current.path, problem));
-            }
+        if let Some((archive_mode, disk_mode)) = current.modes
+            && super::exec_bits_differ(archive_mode, disk_mode)
+        {
+            let problem = Problem::ExecBit { archive_mode, disk_mode };
+            self.findings.push(Finding::new(&current.path, problem));
         }
         Ok(())
     }

@@ -118,10 +118,10 @@ impl Tree {
     /// from their parent's handle, without following a link (one that
     /// vanished or became a link since the walk is skipped: it is not a file).
     pub(super) fn permissions(&self, root: &Dir, stats: &FileStats) -> Result<Vec<Finding>, Error> {
-        let mut out = self.walked_permissions.clone();
         #[cfg(unix)]
         {
             use cap_std::fs::MetadataExt;
+            let mut out = self.walked_permissions.clone();
             let mut opener = Opener { root, parent_cache: None };
             for (path, _) in self.nodes.iter().filter(|(_, kind)| **kind == DiskKind::File) {
                 let (mode, nlink) = match stats.by_path.get(path) {
@@ -135,10 +135,13 @@ impl Tree {
                 };
                 mode_findings(&|| escape(path.as_bytes()), DiskKind::File, mode, nlink, &mut out);
             }
+            Ok(out)
         }
         #[cfg(not(unix))]
-        let _ = (root, stats);
-        Ok(out)
+        {
+            let _ = (root, stats);
+            Ok(self.walked_permissions.clone())
+        }
     }
 
     /// Everything not `expected`, as findings; below an extra directory

@@ -157,7 +157,7 @@ impl Locks {
     }
 
     /// Adds the packages of the lock file `label` (how to name it in a
-    /// finding, escaped by the caller's choice of label).
+    /// finding; raw, to be escaped where it is printed).
     pub fn add(&mut self, label: &str, packages: Vec<LockedPackage>) {
         let file = self.files.len();
         self.files.push(label.to_string());

@@ -218,7 +218,7 @@ impl Reporter {
             "sealtar: audited {} {what} in {seconds:.2} s: {} clean, {} with {} finding(s), {} informational note(s), \
              {} could not be audited; {} without a .crate, which cannot be verified ({unverifiable}); \
              .crate SHA-256 checked against the index cache: {}, a lock file: {}, neither: {}; \
-             {} .crate file(s) never extracted (checked, fine)",
+             {} .crate file(s) never extracted (checked on their own)",
             t.crates,
             t.clean,
             t.with_findings,
