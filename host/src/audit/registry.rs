@@ -74,13 +74,19 @@ pub enum Lookup {
 
 /// The index cache of one registry: a handle on `registry/index/<index>/`.
 /// Shared by the threads of an audit.
-#[derive(Debug)]
 pub struct IndexCache {
     dir: Dir,
     /// Buffers to read cache files into, one per thread at a time, kept
     /// between lookups: a fresh allocation of a large file's size costs
     /// more (page faults on new memory) than reading it.
     buffers: Mutex<Vec<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for IndexCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the buffers: megabytes of cache files.
+        f.debug_struct("IndexCache").field("dir", &self.dir).finish_non_exhaustive()
+    }
 }
 
 impl IndexCache {
@@ -294,6 +300,35 @@ mod tests {
             let mut changed = good.clone();
             changed[at] ^= 0xff;
             let _ = records(&changed, "foo", "1.0.0");
+        }
+    }
+
+    #[test]
+    fn lookups_open_one_name_at_a_time_and_cap_the_size() {
+        use cap_std::ambient_authority;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join(".cache/fo/ob");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("foobar"), file(&[("1.0.0", line("foobar", "1.0.0", SUM_A, true))])).unwrap();
+        let index = IndexCache::new(Dir::open_ambient_dir(root.path(), ambient_authority()).unwrap());
+        let found = Lookup::Found(vec![IndexRecord { cksum: SUM_A.to_string(), yanked: true }]);
+        assert_eq!(index.lookup("foobar", "1.0.0"), found);
+        assert_eq!(index.lookup("foobar", "1.0.0"), found, "a reused buffer reads the same");
+        assert_eq!(index.lookup("FooBar", "1.0.0"), Lookup::NoRecord, "the same file, another name's lines");
+        assert_eq!(index.lookup("foobar", "2.0.0"), Lookup::NoRecord);
+        assert_eq!(index.lookup("other", "1.0.0"), Lookup::NoRecord);
+        assert_eq!(index.lookup("../x", "1.0.0"), Lookup::NoRecord);
+        // Larger than the cap: refused from its size, never read (a sparse file).
+        std::fs::File::create(dir.join("foobaz")).unwrap().set_len(MAX_INDEX_CACHE_FILE + 1).unwrap();
+        assert!(matches!(index.lookup("foobaz", "1.0.0"), Lookup::Unusable { .. }));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.join("foobar"), dir.join("foobay")).unwrap();
+            let Lookup::Unusable { file, .. } = index.lookup("foobay", "1.0.0") else { panic!("a link is followed") };
+            assert_eq!(file, ".cache/fo/ob/foobay");
+            std::fs::rename(root.path().join(".cache/fo"), root.path().join("elsewhere")).unwrap();
+            std::os::unix::fs::symlink(root.path().join("elsewhere"), root.path().join(".cache/fo")).unwrap();
+            assert!(matches!(index.lookup("foobar", "1.0.0"), Lookup::Unusable { .. }), "a linked directory");
         }
     }
 
