@@ -6,9 +6,10 @@ Audit. Two Cargo homes:
 
   local   $CARGO_HOME (or ~/.cargo) as it is
   large   COPIES copies of the local registry under distinct index names
-          (registry/cache/<index>-copyK and registry/src/<index>-copyK, hard
-          links of the local files: the same bytes, so the same page cache for
-          every tool), built once under target/bench-cargo/
+          (registry/{cache,index,src}/<index>-copyK), built once under
+          target/bench-cargo/. The .crate files and the index cache are hard
+          links of the local files; the unpacked sources are real copies,
+          since the audit reports a hard link in a crate directory
 
 against the obvious alternative, for every crate directory that has its
 .crate: `tar -xzf NAME.crate -C TMP && diff -r -x .cargo-ok TMP/NAME SRC/NAME`
@@ -24,6 +25,12 @@ for all); the median wall time is reported.
 Batch. `sealtar check --crate --batch` over every .crate in the local cache,
 with --jobs 1 and --jobs JOBS: crates per second, and per core.
 
+Before and after. `--before PATH` also times another sealtar binary (a build
+of the merge base, say) on the same homes and lists, interleaved with this
+one, round by round; `--lockfile FILE` adds `audit-cargo --lockfile FILE`.
+The binary timed is $CARGO_TARGET_DIR/release/sealtar (target/ by default),
+or `--sealtar PATH`.
+
 Standard library only; exit status 0 whatever the numbers.
 """
 
@@ -37,8 +44,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SEALTAR = ROOT / "target" / "release" / "sealtar"
-WORK = ROOT / "target" / "bench-cargo"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+SEALTAR = TARGET / "release" / "sealtar"
+WORK = TARGET / "bench-cargo"
 
 BASELINE = r"""
 crate="$1"; src="$2"; name="$3"
@@ -72,18 +80,27 @@ def pairs(home):
 
 
 def build_large(home, copies):
-    target = WORK / f"home-x{copies}"
+    target = WORK / f"home-x{copies}-v2"
     stamp = target / "complete"
     if stamp.exists():
         return target
     if target.exists():
         shutil.rmtree(target)
-    for kind in ("cache", "src"):
+    for kind in ("cache", "index", "src"):
+        if not (home / "registry" / kind).is_dir():
+            continue
         for index in sorted((home / "registry" / kind).iterdir()):
             for k in range(copies):
                 dest = target / "registry" / kind / f"{index.name}-copy{k}"
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                subprocess.run(["cp", "-al", str(index), str(dest)], check=True)
+                if kind == "index":
+                    # Only the index cache: a git index can be large.
+                    dest.mkdir()
+                    if (index / ".cache").is_dir():
+                        subprocess.run(["cp", "-al", str(index / ".cache"), str(dest / ".cache")], check=True)
+                else:
+                    how = "-a" if kind == "src" else "-al"
+                    subprocess.run(["cp", how, str(index), str(dest)], check=True)
     stamp.write_text("")
     return target
 
@@ -109,16 +126,25 @@ def run_baseline(items, jobs):
     return time.perf_counter() - start, proc.returncode
 
 
-def bench_audit(label, home, rounds, jobs, sequential=True, warmup=True):
+def bench_audit(label, home, rounds, jobs, sequential=True, warmup=True, before=None, lockfile=None, baseline=True):
     items = pairs(home)
     env = dict(os.environ, SEALTAR_CACHE_DIR=str(WORK / "sealtar-cache"))
-    tools = {"sealtar audit-cargo": lambda: timed([str(SEALTAR), "audit-cargo", str(home)], env=env)[:2]}
-    if sequential:
+
+    def audit(binary, *extra):
+        return lambda: timed([str(binary), "audit-cargo", str(home), *extra], env=env)[:2]
+
+    tools = {"sealtar audit-cargo": audit(SEALTAR)}
+    if before:
+        tools["before: audit-cargo"] = audit(before)
+    if lockfile:
+        tools["audit-cargo --lockfile"] = audit(SEALTAR, "--lockfile", str(lockfile))
+    if baseline and sequential:
         tools["tar+diff"] = lambda: run_baseline(items, 1)
-    tools[f"tar+diff/P{jobs}"] = lambda: run_baseline(items, jobs)
+    if baseline:
+        tools[f"tar+diff/P{jobs}"] = lambda: run_baseline(items, jobs)
     times = {name: [] for name in tools}
     for name, tool in tools.items():  # warm-up, and a correctness check
-        if not warmup and name != "sealtar audit-cargo":
+        if not warmup and not name.startswith(("sealtar", "before", "audit")):
             continue
         _, status = tool()
         if status != 0:
@@ -137,26 +163,30 @@ def bench_audit(label, home, rounds, jobs, sequential=True, warmup=True):
     return crates, times
 
 
-def bench_batch(home, rounds, jobs):
+def bench_batch(home, rounds, jobs, before=None):
     crates = sorted(str(p) for p in (home / "registry" / "cache").glob("*/*.crate"))
     listing = ("\n".join(crates) + "\n").encode()
     env = dict(os.environ, SEALTAR_CACHE_DIR=str(WORK / "sealtar-cache"))
+    binaries = [("", SEALTAR)] + ([("before", before)] if before else [])
     print(f"\ncheck --crate --batch: {len(crates)} .crate files of the local cache")
-    print(f"  {'jobs':<6} {'median s':>9} {'crates/s':>9} {'per core':>9}")
+    print(f"  {'binary':<8} {'jobs':<6} {'median s':>9} {'crates/s':>9} {'per core':>9}")
     for j in sorted({1, jobs}):
-        cmd = [str(SEALTAR), "check", "--crate", "--batch", "-", "--jobs", str(j)]
-        subprocess.run(cmd, input=listing, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        values = []
+        cmds = {label: [str(b), "check", "--crate", "--batch", "-", "--jobs", str(j)] for label, b in binaries}
+        values = {label: [] for label in cmds}
+        for cmd in cmds.values():
+            subprocess.run(cmd, input=listing, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         for _ in range(rounds):
-            start = time.perf_counter()
-            proc = subprocess.run(cmd, input=listing, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-            values.append(time.perf_counter() - start)
-            lines = proc.stdout.count(b"\n")
-            if lines != len(crates) or proc.returncode != 0:
-                print(f"  warning: {lines} lines for {len(crates)} crates, exit {proc.returncode}", file=sys.stderr)
-        median = statistics.median(values)
-        rate = len(crates) / median
-        print(f"  {j:<6} {median:>9.2f} {rate:>9.0f} {rate / j:>9.0f}")
+            for label, cmd in cmds.items():
+                start = time.perf_counter()
+                proc = subprocess.run(cmd, input=listing, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+                values[label].append(time.perf_counter() - start)
+                lines = proc.stdout.count(b"\n")
+                if lines != len(crates) or proc.returncode != 0:
+                    print(f"  warning: {lines} lines for {len(crates)} crates, exit {proc.returncode}", file=sys.stderr)
+        for label, times in values.items():
+            median = statistics.median(times)
+            rate = len(crates) / median
+            print(f"  {label or 'this':<8} {j:<6} {median:>9.2f} {rate:>9.0f} {rate / j:>9.0f}")
 
 
 def main():
@@ -165,12 +195,18 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip", action="append", default=[], choices=["local", "large", "batch"])
+    parser.add_argument("--sealtar", type=Path, help="the sealtar binary to time (default: the release build)")
+    parser.add_argument("--before", type=Path, help="another sealtar binary to time alongside, interleaved")
+    parser.add_argument("--lockfile", type=Path, help="also time audit-cargo --lockfile FILE")
+    parser.add_argument("--no-baseline", action="store_true", help="skip tar+diff (sealtar binaries only)")
     parser.add_argument(
         "--quick-large",
         action="store_true",
         help="large home: no sequential tar+diff and no baseline warm-up (its files are the local home's, already cached)",
     )
     args = parser.parse_args()
+    global SEALTAR
+    SEALTAR = args.sealtar or SEALTAR
     home = cargo_home()
     if not SEALTAR.exists():
         sys.exit(f"{SEALTAR} is missing: run `make build` first")
@@ -178,14 +214,17 @@ def main():
         sys.exit(f"no unpacked crates with their .crate under {home}/registry")
     WORK.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    extra = dict(before=args.before, lockfile=args.lockfile, baseline=not args.no_baseline)
     if "local" not in args.skip:
-        bench_audit("local", home, args.rounds, args.jobs)
+        bench_audit("local", home, args.rounds, args.jobs, **extra)
     if "large" not in args.skip:
         large = build_large(home, args.copies)
         quick = args.quick_large
-        bench_audit(f"large (x{args.copies})", large, args.rounds, args.jobs, sequential=not quick, warmup=not quick)
+        bench_audit(
+            f"large (x{args.copies})", large, args.rounds, args.jobs, sequential=not quick, warmup=not quick, **extra
+        )
     if "batch" not in args.skip:
-        bench_batch(home, args.rounds, args.jobs)
+        bench_batch(home, args.rounds, args.jobs, before=args.before)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 

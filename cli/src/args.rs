@@ -13,7 +13,7 @@ use sealtar::{LinkPolicy, Options, SpecialPolicy};
 #[derive(Parser)]
 #[command(name = "sealtar", version, max_term_width = 100)]
 #[command(after_help = "Exit status: 0 success, 1 the archive was refused (policy, limit, malformed input, \
-sandbox), 2 usage or I/O error.")]
+sandbox) or audit-cargo found something, 2 usage or I/O error (or audit-cargo could not audit).")]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -101,7 +101,8 @@ pub(crate) enum Command {
         limits: Limits,
     },
     /// Find a poisoned Cargo cache: compare each crate Cargo unpacked with
-    /// its .crate. Writes nothing, follows no symlink.
+    /// its .crate, and each .crate with what the registry published. Writes
+    /// nothing, follows no symlink.
     ///
     /// Every crate directory CARGO_HOME/registry/src/<index>/<name>-<version>/
     /// is compared with its registry/cache/<index>/<name>-<version>.crate.
@@ -112,19 +113,45 @@ pub(crate) enum Command {
     /// or symlink that the .crate does not have, a missing file, a symlink
     /// in place of a file or directory (or as the crate directory), exec
     /// bits Cargo would not have set, a missing or foreign .cargo-ok, a
-    /// .crate the policy refuses. A crate directory without a .crate (cache
-    /// pruned) is noted as informational. Clean crates are not named;
-    /// progress and a summary go to standard error. Exits 0 if clean, 1 on
-    /// any finding, 2 if something could not be audited.
+    /// .crate the policy refuses, a hard link, a world-writable file or
+    /// directory, a set-user-ID or set-group-ID file.
+    ///
+    /// The .crate sits in the tree an attacker of the cache writes, so its
+    /// SHA-256 (every .crate's, unpacked or not) is checked against the cksum
+    /// that Cargo's registry index cache (registry/index/<index>/.cache/)
+    /// records for that version, when it has one, and against the checksums
+    /// of --lockfile. These catch a .crate rewritten together with its
+    /// directory; nothing catches an attacker who also rewrites the index
+    /// cache and the lock file.
+    ///
+    /// A crate directory whose .crate is gone cannot be verified at all: it
+    /// is counted, noted as informational, and a failure under --strict.
+    /// Clean crates are not named; progress and a summary go to standard
+    /// error. Exits 0 if clean, 1 on any finding, 2 if something could not
+    /// be audited.
     AuditCargo {
         /// The Cargo home (default: $CARGO_HOME, else ~/.cargo).
         cargo_home: Option<PathBuf>,
         /// Audit a `cargo vendor` directory instead: each crate in DIR against
-        /// its .cargo-checksum.json (every file's SHA-256, and the package's
-        /// against the .crate when the Cargo home's cache has it), plus files,
-        /// directories and symlinks the checksum file does not list.
+        /// its .cargo-checksum.json (every file's SHA-256), plus files,
+        /// directories and symlinks the checksum file does not list; and,
+        /// when the Cargo home's cache has the .crate, every vendored file
+        /// against the .crate (a file changed and re-hashed in the checksum
+        /// file differs from it), the package checksum against the .crate, and
+        /// the .crate against the index cache and --lockfile.
         #[arg(long, value_name = "DIR")]
         vendor: Option<PathBuf>,
+        /// A Cargo.lock to check against (repeatable): each .crate (and, with
+        /// --vendor, each package checksum) must have the checksum it records
+        /// for that name and version; a locked package is looked for in every
+        /// registry of the Cargo home. The lock file is the root of trust
+        /// under version control. Locked packages found nowhere are noted.
+        #[arg(long, value_name = "FILE")]
+        lockfile: Vec<PathBuf>,
+        /// Fail (exit 1) on a crate directory that cannot be verified because
+        /// its .crate is gone, instead of noting it.
+        #[arg(long)]
+        strict: bool,
         /// One JSON object per finding ({"crate", "index", "path", "finding",
         /// "informational", "message"}), then {"summary": {...}}.
         #[arg(long)]

@@ -20,8 +20,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             extract::run(&archive, &dir, limits.options(members), verbose)
         }
         Command::List { archive, members, json, limits } => list::run(&archive, limits.options(members), json),
-        Command::AuditCargo { cargo_home, vendor, json, jobs, limits } => {
-            audit::run(limits.options(Vec::new()), cargo_home, vendor, json, job_count(jobs))
+        Command::AuditCargo { cargo_home, vendor, lockfile, strict, json, jobs, limits } => {
+            let request =
+                audit::Request { cargo_home, vendor, lockfiles: lockfile, strict, json, jobs: job_count(jobs) };
+            audit::run(limits.options(Vec::new()), request)
         }
         Command::Check { batch: Some(list), krate, jobs, limits, .. } => {
             batch::run(&list, limits.options(Vec::new()), krate, job_count(jobs))

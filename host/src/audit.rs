@@ -1,6 +1,7 @@
 //! Auditing what Cargo unpacked: does `registry/src/<index>/<name>-<version>/`
-//! still hold exactly what its `.crate` holds, and does a `cargo vendor`
-//! directory still match its `.cargo-checksum.json`?
+//! still hold exactly what its `.crate` holds, is that `.crate` still what
+//! the registry published, and does a `cargo vendor` directory still match
+//! its `.crate` and its `.cargo-checksum.json`?
 //!
 //! Cargo unpacks each `.crate` once and never looks at the directory again:
 //! whatever changes it later (a poisoned cache, a malicious build script, a
@@ -17,21 +18,40 @@
 //! sets `archive mode & 0o777 & !umask`, so a file's exec bits on disk can
 //! only be a subset of the archive's, and the owner's exec bit (which no
 //! umask in use clears) must be the archive's.
+//!
+//! A `.crate` is only as good as what vouches for it: it sits in the same
+//! tree as its directory, and an attacker who rewrites both leaves them in
+//! agreement. [`audit_registry_crate`] therefore also hashes each `.crate`
+//! as the sandbox reads it and compares the digest with what the registry
+//! published, as recorded outside that tree: Cargo's registry index cache
+//! ([`IndexCache`]) and the project's `Cargo.lock` ([`Locks`]). The module
+//! `trust` says what each proves and what it cannot.
+//!
+//! Rooms: `compare` (a directory against its `.crate`), `disk` (the
+//! directory, read through handles), `registry` (the index cache), `trust`
+//! (lock files, digests), `vendor` (`cargo vendor` directories).
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 
 use cap_std::fs::Dir;
 
-use crate::entries::{Entry, EntryVisitor};
-
+mod compare;
 mod disk;
+mod registry;
+mod trust;
+mod vendor;
 
 use crate::{Error, Extractor, Kind, escape};
-use disk::{
-    Opener, Tree, io_error, is_plain_relative, open_crate_dir, open_nofollow, parents, read_capped, sha256_hex,
+pub use compare::compare_unpacked;
+use disk::{Tree, is_plain_relative, open_crate_dir, open_nofollow};
+pub use registry::{
+    INDEX_CACHE_DIR, INDEX_CACHE_VERSION, INDEX_SCHEMA_VERSIONS, IndexCache, IndexRecord, Lookup, MAX_INDEX_CACHE_FILE,
+    index_cache_path, records as index_cache_records, split_crate_id,
 };
+use trust::{Expected, Hashing, digest_findings};
+pub use trust::{Hashed, LockedPackage, Locks, MAX_LOCKFILE, parse_lockfile};
+pub use vendor::{audit_vendored_crate, check_vendored, vendored_package_id};
 
 /// The file Cargo writes at the root of each crate it has unpacked.
 pub const CARGO_OK: &str = ".cargo-ok";
@@ -42,13 +62,6 @@ pub const CARGO_CHECKSUM: &str = ".cargo-checksum.json";
 /// The contents of `.cargo-ok` that Cargo has written over the years:
 /// `{"v":1}` since 1.71, `ok` before, and nothing before that.
 pub const CARGO_OK_FORMS: [&[u8]; 3] = [br#"{"v":1}"#, b"ok", b""];
-
-/// Largest `.cargo-checksum.json` read: 64 MiB. One line per file, about a
-/// hundred bytes each; the largest crates have tens of thousands of files.
-const MAX_CHECKSUM_FILE: u64 = 64 << 20;
-
-/// Largest vendored `Cargo.toml` read to learn the package's name: 4 MiB.
-const MAX_MANIFEST: u64 = 4 << 20;
 
 /// What is at a path on disk, seen without following a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,9 +135,52 @@ pub enum Problem {
     /// The `.crate` does not have the `package` checksum of
     /// `.cargo-checksum.json`.
     PackageChecksum,
-    /// Informational: there is no `.crate` to compare with (the cache was
-    /// pruned). Not a sign of tampering by itself.
+    /// There is no `.crate` to compare with: the directory cannot be
+    /// verified, whatever the index cache or a lock file records. The cache
+    /// may have been pruned, or the `.crate` deleted to hide a change.
+    /// Informational unless the caller is strict ([`Problem::is_unverifiable`]).
     NoCrateFile,
+    /// The `.crate`'s SHA-256 is not the `cksum` the registry index cache
+    /// records for its name and version: it changed after Cargo downloaded
+    /// it (or the index cache did).
+    IndexChecksum {
+        /// The `.crate`'s SHA-256, lowercase hex.
+        actual: String,
+        /// The index cache's `cksum`.
+        recorded: String,
+    },
+    /// What was hashed is not the checksum a lock file records for its
+    /// name and version.
+    LockChecksum {
+        /// The `.crate`, or a vendored crate's `package` checksum.
+        hashed: Hashed,
+        /// Its SHA-256 (or the `package` checksum), lowercase hex.
+        actual: String,
+        /// The lock file's checksum (the first, when several are locked).
+        recorded: String,
+    },
+    /// A regular file with more than one name: a write through another name,
+    /// which may be outside the crate directory, changes it. Cargo never
+    /// makes one.
+    HardLink {
+        /// The number of names.
+        links: u64,
+    },
+    /// A file or directory any user may write to (or, for a directory,
+    /// add files to).
+    WorldWritable {
+        /// Its mode.
+        mode: u32,
+    },
+    /// A file with the set-user-ID or set-group-ID bit.
+    SetId {
+        /// Its mode.
+        mode: u32,
+    },
+    /// Informational: a lock file locks this package, but no registry of the
+    /// Cargo home has its `.crate` or its directory (or, vendored, the vendor
+    /// directory has no crate of that name and version): nothing to check.
+    LockedMissing,
 }
 
 impl Problem {
@@ -148,11 +204,24 @@ impl Problem {
             Problem::BadChecksumFile(_) => "bad-checksum-file",
             Problem::PackageChecksum => "package-checksum",
             Problem::NoCrateFile => "no-crate-file",
+            Problem::IndexChecksum { .. } => "index-checksum",
+            Problem::LockChecksum { .. } => "lock-checksum",
+            Problem::HardLink { .. } => "hard-link",
+            Problem::WorldWritable { .. } => "world-writable",
+            Problem::SetId { .. } => "set-id",
+            Problem::LockedMissing => "locked-missing",
         }
     }
 
     /// Whether this is only informational (does not make an audit fail).
+    /// [`Problem::NoCrateFile`] is, unless the caller is strict.
     pub fn is_informational(&self) -> bool {
+        matches!(self, Problem::NoCrateFile | Problem::LockedMissing)
+    }
+
+    /// Whether this says that a directory cannot be verified: informational,
+    /// but a failure for a strict caller (`audit-cargo --strict`).
+    pub fn is_unverifiable(&self) -> bool {
         matches!(self, Problem::NoCrateFile)
     }
 }
@@ -180,7 +249,28 @@ impl fmt::Display for Problem {
             Problem::CrateRefused(why) => write!(f, "the .crate is refused: {why}"),
             Problem::BadChecksumFile(why) => write!(f, "{CARGO_CHECKSUM}: {why}"),
             Problem::PackageChecksum => write!(f, "the .crate does not match the package checksum of {CARGO_CHECKSUM}"),
-            Problem::NoCrateFile => f.write_str("no .crate to compare with (cache pruned; informational)"),
+            Problem::NoCrateFile => f.write_str(
+                "no .crate to compare with: the directory cannot be verified (cache pruned, or .crate deleted)",
+            ),
+            Problem::IndexChecksum { actual, recorded } => write!(
+                f,
+                "the .crate's SHA-256 {actual} is not the cksum {recorded} that the registry index cache records"
+            ),
+            Problem::LockChecksum { hashed, actual, recorded } => {
+                let what = match hashed {
+                    Hashed::CrateFile => "the .crate's SHA-256",
+                    Hashed::VendoredPackage => "the package checksum",
+                };
+                write!(f, "{what} {actual} is not the checksum {recorded} that the lock file records")
+            }
+            Problem::HardLink { links } => {
+                write!(f, "a hard link ({links} names): a write through another name changes this file")
+            }
+            Problem::WorldWritable { mode } => write!(f, "writable by any user (mode {:04o})", mode & 0o7777),
+            Problem::SetId { mode } => write!(f, "set-user-ID or set-group-ID bit (mode {:04o})", mode & 0o7777),
+            Problem::LockedMissing => {
+                f.write_str("locked, but neither its .crate nor its directory is here: nothing to check")
+            }
         }
     }
 }
@@ -208,12 +298,63 @@ impl Finding {
     }
 }
 
+/// One registry of a Cargo home, named by its index directory
+/// (`index.crates.io-1949cf8c6b5b557f`): its `.crate` cache and its index
+/// cache, both opened by the caller (either may be absent).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Registry {
+    /// The index directory's name, shared by `registry/{cache,index,src}/`.
+    pub name: String,
+    /// `registry/cache/<name>/`.
+    pub cache: Option<Dir>,
+    /// `registry/index/<name>/`.
+    pub index: Option<IndexCache>,
+}
+
+impl Registry {
+    /// A registry from its handles.
+    pub fn new(name: impl Into<String>, cache: Option<Dir>, index: Option<IndexCache>) -> Registry {
+        Registry { name: name.into(), cache, index }
+    }
+}
+
+/// What an audit of one crate found, and what it could check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CrateAudit {
+    /// The findings, informational ones included.
+    pub findings: Vec<Finding>,
+    /// The `.crate` was found and read.
+    pub crate_file: bool,
+    /// Its SHA-256 was compared with the registry index cache's `cksum`.
+    pub index_checked: bool,
+    /// Its SHA-256 (or, vendored, the `package` checksum) was compared with
+    /// a lock file's checksum.
+    pub lock_checked: bool,
+    /// The index cache file that could not be used, relative to
+    /// `registry/index/<index>/` and escaped, and why: no record, not a
+    /// finding (the caller says it once per file).
+    pub index_unusable: Option<(String, String)>,
+    /// Vendored: the `<name>-<version>` its `Cargo.toml` names, if readable.
+    pub package: Option<String>,
+}
+
+impl CrateAudit {
+    /// Whether any finding is more than informational (for a strict caller,
+    /// also whether the directory cannot be verified).
+    pub fn fails(&self, strict: bool) -> bool {
+        self.findings.iter().any(|f| !f.problem.is_informational() || (strict && f.problem.is_unverifiable()))
+    }
+}
+
 /// Compares the crate directory `name` (`<name>-<version>`) in
 /// `src_index` (`registry/src/<index>/`, opened once by the caller) with
 /// `<name>.crate` in `cache_index` (`registry/cache/<index>/`, same index).
 /// Returns the findings: empty when the directory is exactly what Cargo made
 /// of the `.crate`, one [`Problem::NoCrateFile`] (informational) when there
-/// is no `.crate` to compare with.
+/// is no `.crate` to compare with. [`audit_registry_crate`] also checks the
+/// `.crate` against the index cache and lock files.
 ///
 /// # Security
 ///
@@ -241,336 +382,140 @@ pub fn audit_unpacked(
         Ok(dir) => dir,
         Err(finding) => return Ok(vec![finding]),
     };
-    let crate_name = format!("{name}.crate");
-    let crate_file = match cache_index.map(|cache| open_nofollow(cache, &crate_name, false)) {
-        None => return Ok(vec![Finding::new("", Problem::NoCrateFile)]),
-        Some(Err(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![Finding::new("", Problem::NoCrateFile)]),
-        Some(Err(e)) => return Err(Error::io(format!("opening {}", escape(crate_name.as_bytes())), e)),
-        Some(Ok(file)) => file.into_std(),
-    };
-    compare_unpacked(extractor, crate_file, &crate_dir, name)
+    match cache_index.map(|cache| open_crate_in(cache, name)).transpose()?.flatten() {
+        Some(file) => compare_unpacked(extractor, file, &crate_dir, name),
+        None => Ok(unverifiable(&crate_dir)?),
+    }
 }
 
-/// Compares `crate_dir` with the `.crate` read from `crate_file`, whose
-/// entries are under `prefix/`. The heart of [`audit_unpacked`].
+/// Audits the crate directory `name` (`<name>-<version>`) of `src_index`
+/// (`registry/src/<index>/`, opened by the caller) as [`audit_unpacked`]
+/// does, with `registry` its index's `.crate` and index caches, and checks
+/// the `.crate` itself: its SHA-256, computed as the sandbox reads it,
+/// against the index cache's `cksum` for that name and version when the
+/// cache has it ([`Problem::IndexChecksum`]) and against `locks`
+/// ([`Problem::LockChecksum`]). Also reports hard links, world-writable
+/// files and directories and set-id files under the crate directory
+/// (Unix). A directory without its `.crate` is [`Problem::NoCrateFile`]:
+/// it cannot be verified, whatever the index or a lock file records.
 ///
 /// # Security
 ///
-/// As [`audit_unpacked`].
+/// As [`audit_unpacked`]; the index cache is read as [`IndexCache::lookup`]
+/// says. The digest is of the bytes the comparison read, through the one
+/// handle, and of the rest of the file after the archive's end.
 ///
 /// # Errors
 ///
 /// As [`audit_unpacked`].
-pub fn compare_unpacked<R: Read + Send>(
+pub fn audit_registry_crate(
     extractor: &Extractor,
-    crate_file: R,
-    crate_dir: &Dir,
-    prefix: &str,
-) -> Result<Vec<Finding>, Error> {
-    let tree = Tree::walk(crate_dir)?;
-    let mut compare = Compare {
-        root: crate_dir,
-        tree: &tree,
-        prefix,
-        expected: BTreeSet::new(),
-        findings: Vec::new(),
-        current: None,
-        parent_cache: None,
-        buffer: Vec::new(),
-    };
-    match extractor.read_entries(crate_file, &mut compare) {
-        Ok(()) => {}
-        Err(e) if e.is_refusal() => return Ok(vec![Finding::new("", Problem::CrateRefused(e.to_string()))]),
-        Err(e) => return Err(e),
-    }
-    let Compare { expected, mut findings, .. } = compare;
-    match tree.nodes.get(CARGO_OK) {
-        None => findings.push(Finding::new(CARGO_OK, Problem::NoCargoOk)),
-        Some(DiskKind::File) => {
-            let contents = read_capped(crate_dir, CARGO_OK, 16).map_err(|e| io_error(CARGO_OK, e))?;
-            if !contents.as_deref().is_some_and(|c| CARGO_OK_FORMS.contains(&c)) {
-                findings.push(Finding::new(CARGO_OK, Problem::BadCargoOk));
+    src_index: &Dir,
+    registry: &Registry,
+    name: &str,
+    locks: &Locks,
+) -> Result<CrateAudit, Error> {
+    let mut audit = CrateAudit::default();
+    let crate_dir = open_crate_dir(src_index, name)?;
+    let crate_file = open_crate_file(registry, name)?;
+    match (crate_dir, crate_file) {
+        (Ok(dir), Some(file)) => {
+            let expected = expected(registry, name, locks, &mut audit);
+            let mut reader = Hashing::new(file);
+            audit.findings = compare_unpacked(extractor, &mut reader, &dir, name)?;
+            let digest = reader.finish().map_err(|e| crate_read_error(name, e))?;
+            audit.findings.extend(digest_findings(&digest, &expected, Hashed::CrateFile));
+            audit.crate_file = true;
+        }
+        (Ok(dir), None) => audit.findings = unverifiable(&dir)?,
+        (Err(finding), file) => {
+            audit.findings.push(finding);
+            if let Some(file) = file {
+                let expected = expected(registry, name, locks, &mut audit);
+                let digest = Hashing::new(file).finish().map_err(|e| crate_read_error(name, e))?;
+                audit.findings.extend(digest_findings(&digest, &expected, Hashed::CrateFile));
+                audit.crate_file = true;
             }
         }
-        Some(DiskKind::Symlink) => findings.push(Finding::new(CARGO_OK, Problem::Extra(DiskKind::Symlink))),
-        Some(_) => findings.push(Finding::new(CARGO_OK, Problem::BadCargoOk)),
     }
-    findings.extend(tree.extras(|path| path == CARGO_OK || expected.contains(path)));
-    Ok(findings)
+    Ok(audit)
 }
 
-/// Checks the crate directory `name` in `vendor` (a `cargo vendor` output
-/// directory, opened by the caller) against its `.cargo-checksum.json`, as
-/// Cargo does before building from it: the SHA-256 of every listed file,
-/// and the `package` checksum against the `.crate` when one of
-/// `cache_indexes` (`registry/cache/<index>/` directories) holds it (found
-/// by the name and version in the vendored `Cargo.toml`). Also reports what
-/// Cargo does not check: files, directories and symlinks that the checksum
-/// file does not list.
-///
-/// # Security
-///
-/// Never writes and never follows a symbolic link (see [`audit_unpacked`]).
-/// A listed path that is not a plain relative path is a
-/// [`Problem::BadChecksumFile`] finding and is not opened.
+/// Checks the `.crate` `<name>.crate` of `registry`'s cache that was never
+/// unpacked: its SHA-256 against the index cache and `locks`, as
+/// [`audit_registry_crate`] does. Such a `.crate` matters: Cargo unpacks a
+/// cached `.crate` without checking it again.
 ///
 /// # Errors
 ///
-/// [`Error::Io`] when the directory or the `.crate` cannot be read.
-pub fn audit_vendored(vendor: &Dir, name: &str, cache_indexes: &[Dir]) -> Result<Vec<Finding>, Error> {
-    let crate_dir = match open_crate_dir(vendor, name)? {
-        Ok(dir) => dir,
-        Err(finding) => return Ok(vec![finding]),
+/// [`Error::Io`] when the `.crate` cannot be opened or read (it is a symlink
+/// or not a regular file, or vanished).
+pub fn audit_crate_file(registry: &Registry, name: &str, locks: &Locks) -> Result<CrateAudit, Error> {
+    let mut audit = CrateAudit::default();
+    let Some(file) = open_crate_file(registry, name)? else {
+        let e = io::Error::new(io::ErrorKind::NotFound, "no such file");
+        return Err(Error::io(format!("opening {}.crate", escape(name.as_bytes())), e));
     };
-    let mut crate_file = None;
-    if let Some(id) = vendored_package_id(&crate_dir) {
-        let crate_name = format!("{id}.crate");
-        for cache in cache_indexes {
-            match open_nofollow(cache, &crate_name, false) {
-                Ok(file) => {
-                    crate_file = Some(file.into_std());
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(format!("opening {}", escape(crate_name.as_bytes())), e)),
-            }
-        }
-    }
-    check_vendored(&crate_dir, crate_file.as_mut().map(|f| f as &mut dyn Read))
+    let expected = expected(registry, name, locks, &mut audit);
+    let digest = Hashing::new(file).finish().map_err(|e| crate_read_error(name, e))?;
+    audit.findings = digest_findings(&digest, &expected, Hashed::CrateFile);
+    audit.crate_file = true;
+    Ok(audit)
 }
 
-/// Checks `crate_dir` against its `.cargo-checksum.json`, and the
-/// `package` checksum against `crate_file` when given. The heart of
-/// [`audit_vendored`].
-///
-/// # Security
-///
-/// As [`audit_vendored`].
-///
-/// # Errors
-///
-/// As [`audit_vendored`].
-pub fn check_vendored(crate_dir: &Dir, crate_file: Option<&mut dyn Read>) -> Result<Vec<Finding>, Error> {
+/// The findings of a crate directory without its `.crate`: that it cannot be
+/// verified, and what the permission checks need no `.crate` for.
+fn unverifiable(crate_dir: &Dir) -> Result<Vec<Finding>, Error> {
     let tree = Tree::walk(crate_dir)?;
-    let mut findings = Vec::new();
-    let bad = |why: &str| Finding::new(CARGO_CHECKSUM, Problem::BadChecksumFile(why.to_string()));
-    if tree.nodes.get(CARGO_CHECKSUM) != Some(&DiskKind::File) {
-        findings.push(bad("missing or not a regular file"));
-        findings.extend(tree.extras(|path| path == CARGO_CHECKSUM));
-        return Ok(findings);
-    }
-    let text = read_capped(crate_dir, CARGO_CHECKSUM, MAX_CHECKSUM_FILE).map_err(|e| io_error(CARGO_CHECKSUM, e))?;
-    let Some(parsed) = text.as_deref().and_then(|t| serde_json::from_slice::<serde_json::Value>(t).ok()) else {
-        findings.push(bad("not JSON, or larger than 64 MiB"));
-        return Ok(findings);
-    };
-    let Some(files) = parsed.get("files").and_then(serde_json::Value::as_object) else {
-        findings.push(bad("no \"files\" object"));
-        return Ok(findings);
-    };
-    let mut expected = BTreeSet::new();
-    let mut opener = Opener { root: crate_dir, parent_cache: None };
-    for (path, digest) in files {
-        let Some(digest) = digest.as_str() else {
-            findings.push(bad(&format!("the checksum of \"{}\" is not a string", escape(path.as_bytes()))));
-            continue;
-        };
-        if !is_plain_relative(path) || path == CARGO_CHECKSUM {
-            findings.push(bad(&format!("lists \"{}\", which is not a plain relative path", escape(path.as_bytes()))));
-            continue;
-        }
-        for parent in parents(path) {
-            expected.insert(parent.to_string());
-        }
-        expected.insert(path.clone());
-        match tree.nodes.get(path.as_str()) {
-            None => findings.push(Finding::new(path, Problem::Missing(Kind::File))),
-            Some(DiskKind::Symlink) => findings.push(Finding::new(path, Problem::SymlinkInPlace(Kind::File))),
-            Some(&found @ (DiskKind::Directory | DiskKind::Other)) => {
-                findings.push(Finding::new(path, Problem::KindDiffers { expected: Kind::File, found }))
-            }
-            Some(DiskKind::File) => {
-                let mut file = opener.open_file(path).map_err(|e| io_error(path, e))?;
-                let actual = sha256_hex(&mut file).map_err(|e| io_error(path, e))?;
-                if !actual.eq_ignore_ascii_case(digest) {
-                    findings.push(Finding::new(path, Problem::ContentDiffers));
-                }
-            }
-        }
-    }
-    // The parents of listed files are expected directories; anything in
-    // their place is reported once, at the shallowest level.
-    for dir in expected.iter().filter(|p| !files.contains_key(p.as_str())) {
-        match tree.nodes.get(dir.as_str()) {
-            Some(DiskKind::Directory) | None => {}
-            Some(DiskKind::Symlink) => findings.push(Finding::new(dir, Problem::SymlinkInPlace(Kind::Directory))),
-            Some(&found) => findings.push(Finding::new(dir, Problem::KindDiffers { expected: Kind::Directory, found })),
-        }
-    }
-    if let (Some(package), Some(crate_file)) = (parsed.get("package").and_then(serde_json::Value::as_str), crate_file) {
-        let actual = sha256_hex(crate_file).map_err(|e| Error::io("reading the .crate", e))?;
-        if !actual.eq_ignore_ascii_case(package) {
-            findings.push(Finding::new("", Problem::PackageChecksum));
-        }
-    }
-    findings.extend(tree.extras(|path| path == CARGO_CHECKSUM || expected.contains(path)));
+    let mut findings = vec![Finding::new("", Problem::NoCrateFile)];
+    findings.extend(tree.permissions(crate_dir, &disk::FileStats::default())?);
     Ok(findings)
 }
 
-/// The `<name>-<version>` of a vendored crate, read from the `[package]`
-/// table of its `Cargo.toml` (as `cargo package` normalizes it: `name = "…"`
-/// and `version = "…"` on lines of their own). `None` if that cannot be read.
-pub fn vendored_package_id(crate_dir: &Dir) -> Option<String> {
-    let text = read_capped(crate_dir, "Cargo.toml", MAX_MANIFEST).ok()??;
-    let text = String::from_utf8(text).ok()?;
-    let (mut in_package, mut name, mut version) = (false, None, None);
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_package = line == "[package]";
-            continue;
-        }
-        if !in_package {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else { continue };
-        let value = value.trim().strip_prefix('"').and_then(|v| v.strip_suffix('"'));
-        match key.trim() {
-            "name" => name = value,
-            "version" => version = value,
-            _ => {}
+/// What the `.crate` `<id>.crate` of `registry` should hash to, noting in
+/// `audit` what is checked.
+fn expected(registry: &Registry, id: &str, locks: &Locks, audit: &mut CrateAudit) -> Expected {
+    let mut expected = Expected::default();
+    if let (Some(index), Some((name, version))) = (&registry.index, split_crate_id(id)) {
+        match index.lookup(name, version) {
+            Lookup::Found(records) => expected.index = records.into_iter().map(|r| r.cksum).collect(),
+            Lookup::NoRecord => {}
+            Lookup::Unusable { file, why } => audit.index_unusable = Some((file, why)),
         }
     }
-    let id = format!("{}-{}", name?, version?);
-    is_plain_relative(&id).then_some(id).filter(|id| !id.contains('/'))
+    expected.lock = locks.checksums(id).to_vec();
+    audit.index_checked = !expected.index.is_empty();
+    audit.lock_checked = !expected.lock.is_empty();
+    expected
 }
 
-/// The visitor of [`audit_unpacked`].
-struct Compare<'a> {
-    root: &'a Dir,
-    tree: &'a Tree,
-    prefix: &'a str,
-    /// Paths (inside the crate directory) the `.crate` accounts for.
-    expected: BTreeSet<String>,
-    findings: Vec<Finding>,
-    current: Option<Current>,
-    parent_cache: Option<(String, Dir)>,
-    buffer: Vec<u8>,
+/// `<id>.crate` in `registry`'s cache, if there.
+fn open_crate_file(registry: &Registry, id: &str) -> Result<Option<std::fs::File>, Error> {
+    registry.cache.as_ref().map(|cache| open_crate_in(cache, id)).transpose().map(Option::flatten)
 }
 
-/// The file being compared with the `.crate`'s data.
-struct Current {
-    file: std::fs::File,
-    path: String,
-    /// Only Unix has exec bits to compare.
-    #[cfg(unix)]
-    archive_mode: u32,
-    differs: bool,
-}
-
-impl Compare<'_> {
-    fn expect(&mut self, path: &str, kind: Kind) -> Option<DiskKind> {
-        if !self.expected.insert(path.to_string()) {
-            return None;
-        }
-        let found = self.tree.nodes.get(path).copied();
-        let problem = match (kind, found) {
-            (_, None) => Some(Problem::Missing(kind)),
-            (_, Some(DiskKind::Symlink)) => Some(Problem::SymlinkInPlace(kind)),
-            (Kind::Directory, Some(DiskKind::Directory)) | (Kind::File, Some(DiskKind::File)) => None,
-            (expected, Some(found)) => Some(Problem::KindDiffers { expected, found }),
-        };
-        match problem {
-            Some(problem) => {
-                self.findings.push(Finding::new(path, problem));
-                None
-            }
-            None => found,
-        }
+/// `<id>.crate` in `cache`, opened without following a link: `None` if it
+/// does not exist, an error if it is not a regular file.
+fn open_crate_in(cache: &Dir, id: &str) -> Result<Option<std::fs::File>, Error> {
+    let file_name = format!("{id}.crate");
+    let shown = || format!("opening {}", escape(file_name.as_bytes()));
+    if !is_plain_relative(id) || id.contains('/') {
+        return Err(Error::io(shown(), io::Error::new(io::ErrorKind::InvalidInput, "not a single path component")));
+    }
+    let file = match open_nofollow(cache, &file_name, false) {
+        Ok(file) => file.into_std(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(shown(), e)),
+    };
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => Ok(Some(file)),
+        Ok(_) => Err(Error::io(shown(), io::Error::other("not a regular file"))),
+        Err(e) => Err(Error::io(shown(), e)),
     }
 }
 
-impl EntryVisitor for Compare<'_> {
-    fn entry(&mut self, entry: &Entry) -> io::Result<()> {
-        self.current = None;
-        if entry.path == self.prefix {
-            return Ok(());
-        }
-        let Some(path) = entry.path.strip_prefix(self.prefix).and_then(|p| p.strip_prefix('/')) else {
-            let why = format!(
-                "entry {} \"{}\" is outside {}/, which Cargo refuses",
-                entry.index,
-                escape(entry.path.as_bytes()),
-                escape(self.prefix.as_bytes())
-            );
-            self.findings.push(Finding::new("", Problem::CrateRefused(why)));
-            return Ok(());
-        };
-        // Cargo skips a `.cargo-ok` anywhere in the `.crate`.
-        if path.rsplit('/').next() == Some(CARGO_OK) {
-            return Ok(());
-        }
-        for parent in parents(path) {
-            self.expect(parent, Kind::Directory);
-        }
-        if self.expect(path, entry.kind) != Some(DiskKind::File) {
-            return Ok(());
-        }
-        let mut opener = Opener { root: self.root, parent_cache: self.parent_cache.take() };
-        let file = opener.open_file(path);
-        self.parent_cache = opener.parent_cache;
-        let file =
-            file.map_err(|e| io::Error::new(e.kind(), format!("opening \"{}\": {e}", escape(path.as_bytes()))))?;
-        self.current = Some(Current {
-            file,
-            path: path.to_string(),
-            #[cfg(unix)]
-            archive_mode: entry.mode,
-            differs: false,
-        });
-        Ok(())
-    }
-
-    fn data(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let Some(current) = self.current.as_mut().filter(|c| !c.differs) else { return Ok(()) };
-        self.buffer.resize(chunk.len(), 0);
-        match current.file.read_exact(&mut self.buffer) {
-            Ok(()) => current.differs = self.buffer != chunk,
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => current.differs = true,
-            Err(e) => {
-                return Err(io::Error::new(e.kind(), format!("reading \"{}\": {e}", escape(current.path.as_bytes()))));
-            }
-        }
-        Ok(())
-    }
-
-    fn end(&mut self) -> io::Result<()> {
-        let Some(mut current) = self.current.take() else { return Ok(()) };
-        let shown = escape(current.path.as_bytes());
-        if !current.differs {
-            let mut one = [0u8; 1];
-            let longer = loop {
-                match current.file.read(&mut one) {
-                    Ok(n) => break n > 0,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(io::Error::new(e.kind(), format!("reading \"{shown}\": {e}"))),
-                }
-            };
-            current.differs = longer;
-        }
-        if current.differs {
-            self.findings.push(Finding::new(&current.path, Problem::ContentDiffers));
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let disk_mode = current.file.metadata()?.mode();
-            if exec_bits_differ(current.archive_mode, disk_mode) {
-                let problem = Problem::ExecBit { archive_mode: current.archive_mode, disk_mode };
-                self.findings.push(Finding::new(&current.path, problem));
-            }
-        }
-        Ok(())
-    }
+fn crate_read_error(id: &str, e: io::Error) -> Error {
+    Error::io(format!("reading {}.crate", escape(id.as_bytes())), e)
 }
 
 /// Whether `disk_mode` has exec bits Cargo would not have set for
@@ -585,6 +530,9 @@ pub fn exec_bits_differ(archive_mode: u32, disk_mode: u32) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use super::disk::parents;
     use super::*;
 
     #[test]
@@ -631,9 +579,18 @@ mod tests {
             Problem::BadChecksumFile(String::new()),
             Problem::PackageChecksum,
             Problem::NoCrateFile,
+            Problem::IndexChecksum { actual: String::new(), recorded: String::new() },
+            Problem::LockChecksum { hashed: Hashed::CrateFile, actual: String::new(), recorded: String::new() },
+            Problem::HardLink { links: 2 },
+            Problem::WorldWritable { mode: 0o666 },
+            Problem::SetId { mode: 0o4755 },
+            Problem::LockedMissing,
         ];
         let ids: BTreeSet<_> = all.iter().map(Problem::id).collect();
         assert_eq!(ids.len(), all.len());
-        assert_eq!(all.iter().filter(|p| p.is_informational()).count(), 1);
+        let informational: Vec<_> = all.iter().filter(|p| p.is_informational()).map(Problem::id).collect();
+        assert_eq!(informational, ["no-crate-file", "locked-missing"]);
+        let unverifiable: Vec<_> = all.iter().filter(|p| p.is_unverifiable()).map(Problem::id).collect();
+        assert_eq!(unverifiable, ["no-crate-file"]);
     }
 }

@@ -144,7 +144,8 @@ impl Sandbox {
                 // The ticks that let the deadline interrupt a guest computing.
                 let _ticking = sandbox.ticker.hold();
                 let events = &ev_tx;
-                let parsed = sandbox.drive(guest, guest_stop, in_rx, &mut |batch| events.send(Parsed::Batch(batch)).is_ok());
+                let parsed =
+                    sandbox.drive(guest, guest_stop, in_rx, &mut |batch| events.send(Parsed::Batch(batch)).is_ok());
                 let _ = ev_tx.send(Parsed::Done(parsed));
             }),
         )?;
@@ -198,7 +199,9 @@ impl Sandbox {
                 }
                 Ok(Parsed::Done(parsed)) => return Ok(parsed),
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(Err(Error::Setup("the parser thread stopped".into()))),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Ok(Err(Error::Setup("the parser thread stopped".into())));
+                }
             }
         };
         stop.store(true, Ordering::Relaxed);
@@ -220,8 +223,7 @@ impl Sandbox {
         let stopped = stop.clone();
         let feed = Feed::new(input, Waits { deadline, stall, stalled: stalled.clone(), stop });
         let wasi = WasiCtxBuilder::new().stdin(feed).stderr(stderr.clone()).build();
-        let state =
-            State { wasi, table: ResourceTable::new(), memory: MemoryCap { max: memory, hit: false }, stalled };
+        let state = State { wasi, table: ResourceTable::new(), memory: MemoryCap { max: memory, hit: false }, stalled };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         // The deadline is wall-clock time, checked whenever the epoch ticks

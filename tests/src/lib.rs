@@ -1,7 +1,9 @@
 //! Test support for sealtar: the raw tar builder and the compressions (from
 //! `sealtar-testkit`, re-exported here), the differential fuzzer, the
-//! decoder differential, GNU tar as an oracle, and a tree snapshot.
+//! decoder differential, GNU tar as an oracle, Cargo homes for the audit
+//! tests, and a tree snapshot.
 
+pub mod cargo;
 pub mod decoders;
 pub mod difffuzz;
 pub mod oracle;

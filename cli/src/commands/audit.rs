@@ -1,8 +1,11 @@
 //! `sealtar audit-cargo`: has this Cargo cache (or vendor directory) been
 //! poisoned? One shared [`Extractor`] on a pool of worker threads; each
-//! finding is printed as soon as its crate is done.
+//! finding is printed as soon as its crate is done. Every `.crate` is also
+//! checked against what vouches for it from outside the cache: the
+//! registry index cache, and the lock files given with `--lockfile`.
 
-use std::io::{self, Write};
+use std::collections::HashSet;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -10,11 +13,15 @@ use std::time::Instant;
 use anyhow::Context;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use sealtar::audit::{self, Finding};
+use sealtar::audit::{self, CrateAudit, Finding, IndexCache, Locks, Problem, Registry};
 use sealtar::{Extractor, Options, escape, escape_path};
 
 use super::parallel;
-use crate::output::{Lenient, note, write_json};
+use crate::output::note;
+
+mod report;
+
+use report::{Audited, Reporter};
 
 /// `CARGO_HOME` as given, else `$CARGO_HOME`, else `~/.cargo`.
 fn resolve_cargo_home(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -33,144 +40,6 @@ fn resolve_cargo_home(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 fn shown(path: &Path) -> String {
     escape_path(path)
-}
-
-/// One crate directory to audit.
-struct CrateJob<'d> {
-    index: String,
-    name: String,
-    src: &'d Dir,
-    cache: Option<&'d Dir>,
-}
-
-/// Counts and exit status of an audit.
-#[derive(Default)]
-struct Tally {
-    crates: u64,
-    clean: u64,
-    with_findings: u64,
-    findings: u64,
-    informational: u64,
-    errors: u64,
-}
-
-impl Tally {
-    fn exit_code(&self) -> ExitCode {
-        if self.findings > 0 {
-            ExitCode::from(1)
-        } else if self.errors > 0 {
-            ExitCode::from(2)
-        } else {
-            ExitCode::SUCCESS
-        }
-    }
-}
-
-/// Prints findings and errors as they come, and counts them.
-struct Reporter {
-    json: bool,
-    tally: Tally,
-    out: Lenient<io::Stdout>,
-    progress: bool,
-    total: usize,
-    seen: usize,
-}
-
-impl Reporter {
-    fn new(json: bool, total: usize) -> Reporter {
-        use std::io::IsTerminal;
-        Reporter {
-            json,
-            tally: Tally::default(),
-            out: Lenient::new(io::stdout()),
-            progress: io::stderr().is_terminal(),
-            total,
-            seen: 0,
-        }
-    }
-
-    /// Reports one crate's audit.
-    fn crate_done(&mut self, index: &str, name: &str, result: Result<Vec<Finding>, sealtar::Error>) -> io::Result<()> {
-        self.tally.crates += 1;
-        self.seen += 1;
-        let crate_name = escape(name.as_bytes());
-        match result {
-            Err(e) => {
-                self.tally.errors += 1;
-                note!("sealtar: could not audit {crate_name} (index {}): {e}", escape(index.as_bytes()));
-            }
-            Ok(findings) => {
-                let serious = findings.iter().filter(|f| !f.problem.is_informational()).count() as u64;
-                self.tally.findings += serious;
-                self.tally.informational += findings.len() as u64 - serious;
-                if serious > 0 {
-                    self.tally.with_findings += 1;
-                } else if findings.is_empty() {
-                    self.tally.clean += 1;
-                }
-                for finding in &findings {
-                    self.finding(index, &crate_name, finding)?;
-                }
-            }
-        }
-        if self.progress && (self.seen.is_multiple_of(64) || self.seen == self.total) {
-            let end = if self.seen == self.total { "\n" } else { "" };
-            let _ = write!(io::stderr(), "\rsealtar: audited {}/{} crates{end}", self.seen, self.total);
-        }
-        Ok(())
-    }
-
-    fn finding(&mut self, index: &str, crate_name: &str, finding: &Finding) -> io::Result<()> {
-        if self.json {
-            let doc = serde_json::json!({
-                "crate": crate_name,
-                "index": escape(index.as_bytes()),
-                "path": finding.path,
-                "finding": finding.problem.id(),
-                "informational": finding.problem.is_informational(),
-                "message": finding.problem.to_string(),
-            });
-            write_json(&mut self.out, &doc)?;
-            writeln!(self.out)?;
-        } else if finding.path.is_empty() {
-            writeln!(self.out, "{crate_name}: {} [{}]", finding.problem, finding.problem.id())?;
-        } else {
-            writeln!(self.out, "{crate_name} \"{}\": {} [{}]", finding.path, finding.problem, finding.problem.id())?;
-        }
-        Ok(())
-    }
-
-    fn summary(mut self, what: &str, not_extracted: u64, started: Instant) -> io::Result<ExitCode> {
-        let t = &self.tally;
-        let seconds = started.elapsed().as_secs_f64();
-        if self.json {
-            let doc = serde_json::json!({"summary": {
-                "crates": t.crates,
-                "clean": t.clean,
-                "with_findings": t.with_findings,
-                "findings": t.findings,
-                "informational": t.informational,
-                "not_extracted": not_extracted,
-                "errors": t.errors,
-                "seconds": seconds,
-            }});
-            write_json(&mut self.out, &doc)?;
-            writeln!(self.out)?;
-        }
-        self.out.flush()?;
-        note!(
-            "sealtar: audited {} {what} in {seconds:.2} s: {} clean, {} with {} finding(s), {} informational note(s), \
-             {} could not be audited; {} .crate file(s) never extracted (fine)",
-            t.crates,
-            t.clean,
-            t.with_findings,
-            t.findings,
-            t.informational,
-            t.errors,
-            not_extracted
-        );
-        Ok(t.exit_code())
-    }
 }
 
 /// The names in `dir`, sorted; names that are not UTF-8 are reported on
@@ -202,32 +71,132 @@ fn open_ambient(path: &Path) -> anyhow::Result<Option<Dir>> {
     }
 }
 
-/// `sealtar audit-cargo [CARGO_HOME] [--vendor DIR] [--json]`.
-pub(super) fn run(
-    options: Options,
-    cargo_home: Option<PathBuf>,
-    vendor: Option<PathBuf>,
-    json: bool,
-    jobs: usize,
-) -> anyhow::Result<ExitCode> {
-    let extractor = &Extractor::new(options)?;
-    let started = Instant::now();
-    let explicit_home = cargo_home.is_some();
-    let home = resolve_cargo_home(cargo_home)?;
-    let registry = home.join("registry");
-    let mut errors = 0;
+/// What `audit-cargo` was asked to do.
+pub(super) struct Request {
+    pub(super) cargo_home: Option<PathBuf>,
+    pub(super) vendor: Option<PathBuf>,
+    pub(super) lockfiles: Vec<PathBuf>,
+    pub(super) strict: bool,
+    pub(super) json: bool,
+    pub(super) jobs: usize,
+}
 
-    // The `.crate` caches: registry/cache/<index>/.
-    let cache_root = open_ambient(&registry.join("cache"))?;
-    let mut caches: Vec<(String, Dir)> = Vec::new();
-    if let Some(root) = &cache_root {
-        for (index, file_type) in names(root, "registry/cache", &mut errors)? {
-            if file_type.is_dir() {
-                let dir = root.open_dir(&index).with_context(|| format!("opening registry/cache/{index}"))?;
-                caches.push((index, dir));
-            }
+/// One thing to audit in registry mode.
+enum Job<'d> {
+    /// A crate directory of `registry/src/<index>/`.
+    Directory { registry: &'d Registry, src: &'d Dir, name: String },
+    /// A `.crate` of `registry/cache/<index>/` never unpacked.
+    CrateFile { registry: &'d Registry, name: String },
+}
+
+impl Job<'_> {
+    fn describe(&self) -> (&str, &str, Audited) {
+        match self {
+            Job::Directory { registry, name, .. } => (&registry.name, name, Audited::Directory),
+            Job::CrateFile { registry, name } => (&registry.name, name, Audited::CrateFile),
         }
     }
+}
+
+/// Reads the lock files: the one place `audit-cargo` opens a file by the
+/// path it was given. A lock file that cannot be read whole is an error:
+/// the audit would check less than it was asked to.
+fn read_locks(paths: &[PathBuf]) -> anyhow::Result<Locks> {
+    let mut locks = Locks::new();
+    for path in paths {
+        let label = shown(path);
+        let file = std::fs::File::open(path).with_context(|| format!("opening the lock file {label}"))?;
+        let meta = file.metadata().with_context(|| format!("reading the lock file {label}"))?;
+        anyhow::ensure!(meta.is_file(), "the lock file {label} is not a regular file");
+        let mut text = Vec::new();
+        file.take(audit::MAX_LOCKFILE + 1)
+            .read_to_end(&mut text)
+            .with_context(|| format!("reading the lock file {label}"))?;
+        anyhow::ensure!(text.len() as u64 <= audit::MAX_LOCKFILE, "the lock file {label} is larger than 64 MiB");
+        let packages = audit::parse_lockfile(&text)
+            .map_err(|why| anyhow::anyhow!("the lock file {label} cannot be read as a Cargo.lock: {why}"))?;
+        // Escaped where it is printed.
+        locks.add(&path.to_string_lossy(), packages);
+    }
+    Ok(locks)
+}
+
+/// The registries of a Cargo home, and its unpacked sources.
+struct Home {
+    /// Every index name under `registry/cache/`, `registry/index/` or
+    /// `registry/src/`, with its `.crate` cache and its index cache when there.
+    registries: Vec<Registry>,
+    /// `registry/src/<index>/` by index name; `None` without `registry/src/`.
+    src: Option<Vec<(String, Dir)>>,
+}
+
+/// Opens the registries of the Cargo home whose `registry/` is `registry`,
+/// each directory once.
+fn open_home(registry: &Path, errors: &mut u64) -> anyhow::Result<Home> {
+    let mut opened: Vec<Option<Vec<(String, Dir)>>> = Vec::new();
+    let mut all: Vec<String> = Vec::new();
+    for kind in ["cache", "index", "src"] {
+        let Some(root) = open_ambient(&registry.join(kind))? else {
+            opened.push(None);
+            continue;
+        };
+        let mut dirs = Vec::new();
+        for (index, file_type) in names(&root, &format!("registry/{kind}"), errors)? {
+            if !file_type.is_dir() {
+                if kind == "src" {
+                    *errors += 1;
+                    note!("sealtar: registry/src/{} is not a directory; skipped", escape(index.as_bytes()));
+                }
+                continue;
+            }
+            let dir = root.open_dir(&index).with_context(|| format!("opening registry/{kind}/{index}"))?;
+            all.push(index.clone());
+            dirs.push((index, dir));
+        }
+        opened.push(Some(dirs));
+    }
+    let src = opened.pop().flatten();
+    let (mut caches, mut indexes) = (opened[0].take().unwrap_or_default(), opened[1].take().unwrap_or_default());
+    all.sort();
+    all.dedup();
+    let take = |dirs: &mut Vec<(String, Dir)>, name: &str| {
+        let at = dirs.iter().position(|(n, _)| n == name)?;
+        Some(dirs.swap_remove(at).1)
+    };
+    let registries = all
+        .iter()
+        .map(|name| {
+            let cache = take(&mut caches, name);
+            Registry::new(name.clone(), cache, take(&mut indexes, name).map(IndexCache::new))
+        })
+        .collect();
+    Ok(Home { registries, src })
+}
+
+/// Reports every locked package that was not found as a
+/// [`Problem::LockedMissing`] note.
+fn report_locked_missing(reporter: &mut Reporter, locks: &Locks, found: &HashSet<String>) -> io::Result<()> {
+    reporter.tally.locked = locks.len() as u64;
+    for (id, label) in locks.ids() {
+        if !found.contains(id) {
+            reporter.tally.locked_missing += 1;
+            reporter.extra_finding(label, id, &Finding::new("", Problem::LockedMissing))?;
+        }
+    }
+    Ok(())
+}
+
+/// `sealtar audit-cargo [CARGO_HOME] [--vendor DIR] [--lockfile FILE]... [--strict] [--json]`.
+pub(super) fn run(options: Options, request: Request) -> anyhow::Result<ExitCode> {
+    let Request { cargo_home, vendor, lockfiles, strict, json, jobs } = request;
+    let extractor = &Extractor::new(options)?;
+    let started = Instant::now();
+    let locks = &read_locks(&lockfiles)?;
+    let explicit_home = cargo_home.is_some();
+    let home = resolve_cargo_home(cargo_home)?;
+    let registry_root = home.join("registry");
+    let mut errors = 0;
+    let Home { registries, src } = open_home(&registry_root, &mut errors)?;
 
     if let Some(vendor) = vendor {
         let vendor_dir = open_ambient(&vendor)?.with_context(|| format!("{} does not exist", shown(&vendor)))?;
@@ -238,16 +207,19 @@ pub(super) fn run(
             .filter(|(name, _)| !name.starts_with('.'))
             .map(|(name, _)| name)
             .collect();
-        let cache_dirs: Vec<Dir> = caches.into_iter().map(|(_, dir)| dir).collect();
-        let mut reporter = Reporter::new(json, crates.len());
+        let mut reporter = Reporter::new(json, strict, crates.len());
         reporter.tally.errors = errors;
         let mut failed = None;
+        let mut found = HashSet::new();
         parallel(
             &crates,
             jobs,
-            |name| audit::audit_vendored(&vendor_dir, name, &cache_dirs),
-            |name, result| {
-                if let Err(e) = reporter.crate_done("vendor", name, result) {
+            |name| audit::audit_vendored_crate(extractor, &vendor_dir, name, &registries, locks),
+            |name, result: Result<CrateAudit, sealtar::Error>| {
+                if let Ok(Some(package)) = result.as_ref().map(|a| a.package.clone()) {
+                    found.insert(package);
+                }
+                if let Err(e) = reporter.crate_done("vendor", name, Audited::Directory, result) {
                     failed.get_or_insert(e);
                 }
             },
@@ -255,55 +227,54 @@ pub(super) fn run(
         if let Some(e) = failed {
             return Err(e).context("writing the report");
         }
-        return Ok(reporter.summary("vendored crates", 0, started)?);
+        report_locked_missing(&mut reporter, locks, &found).context("writing the report")?;
+        return Ok(reporter.summary("vendored crates", started)?);
     }
 
-    let Some(src_root) = open_ambient(&registry.join("src"))? else {
+    let Some(src) = src else {
         if explicit_home || home.exists() {
             anyhow::bail!("{} has no registry/src directory: nothing to audit", shown(&home));
         }
         anyhow::bail!("no Cargo home at {}", shown(&home));
     };
-    // Opened once per index: every crate directory is read through these.
-    let mut indexes: Vec<(String, Dir)> = Vec::new();
-    for (index, file_type) in names(&src_root, "registry/src", &mut errors)? {
-        if !file_type.is_dir() {
-            errors += 1;
-            note!("sealtar: registry/src/{} is not a directory; skipped", escape(index.as_bytes()));
-            continue;
-        }
-        let dir = src_root.open_dir(&index).with_context(|| format!("opening registry/src/{index}"))?;
-        indexes.push((index, dir));
-    }
-    let mut jobs_list = Vec::new();
-    let mut extracted: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
-    for (index, src) in &indexes {
-        let cache = caches.iter().find(|(name, _)| name == index).map(|(_, dir)| dir);
-        for (name, _) in names(src, &format!("registry/src/{index}"), &mut errors)? {
-            extracted.insert((index.clone(), name.clone()));
-            jobs_list.push(CrateJob { index: index.clone(), name, src, cache });
+    // Every crate directory, then every `.crate` never unpacked.
+    let mut job_list = Vec::new();
+    let mut found: HashSet<String> = HashSet::new();
+    let mut extracted: HashSet<(&str, String)> = HashSet::new();
+    let src_dirs: Vec<(&Registry, &Dir)> =
+        src.iter().filter_map(|(index, dir)| Some((registries.iter().find(|r| r.name == *index)?, dir))).collect();
+    for (registry, src) in &src_dirs {
+        for (name, _) in names(src, &format!("registry/src/{}", registry.name), &mut errors)? {
+            found.insert(name.clone());
+            extracted.insert((&registry.name, name.clone()));
+            job_list.push(Job::Directory { registry, src, name });
         }
     }
-    // `.crate` files never extracted are fine; count them for the summary.
-    let mut not_extracted = 0;
-    for (index, cache) in &caches {
-        for (name, _) in names(cache, &format!("registry/cache/{index}"), &mut errors)? {
-            if let Some(stem) = name.strip_suffix(".crate")
-                && !extracted.contains(&(index.clone(), stem.to_string()))
-            {
-                not_extracted += 1;
+    for registry in &registries {
+        let Some(cache) = &registry.cache else { continue };
+        for (name, _) in names(cache, &format!("registry/cache/{}", registry.name), &mut errors)? {
+            let Some(stem) = name.strip_suffix(".crate") else { continue };
+            found.insert(stem.to_string());
+            if !extracted.contains(&(registry.name.as_str(), stem.to_string())) {
+                job_list.push(Job::CrateFile { registry, name: stem.to_string() });
             }
         }
     }
-    let mut reporter = Reporter::new(json, jobs_list.len());
+    let mut reporter = Reporter::new(json, strict, job_list.len());
     reporter.tally.errors = errors;
     let mut failed = None;
     parallel(
-        &jobs_list,
+        &job_list,
         jobs,
-        |job| audit::audit_unpacked(extractor, job.src, job.cache, &job.name),
+        |job| match job {
+            Job::Directory { registry, src, name } => {
+                audit::audit_registry_crate(extractor, src, registry, name, locks)
+            }
+            Job::CrateFile { registry, name } => audit::audit_crate_file(registry, name, locks),
+        },
         |job, result| {
-            if let Err(e) = reporter.crate_done(&job.index, &job.name, result) {
+            let (index, name, audited) = job.describe();
+            if let Err(e) = reporter.crate_done(index, name, audited, result) {
                 failed.get_or_insert(e);
             }
         },
@@ -311,5 +282,6 @@ pub(super) fn run(
     if let Some(e) = failed {
         return Err(e).context("writing the report");
     }
-    Ok(reporter.summary("crates", not_extracted, started)?)
+    report_locked_missing(&mut reporter, locks, &found).context("writing the report")?;
+    Ok(reporter.summary("crates", started)?)
 }

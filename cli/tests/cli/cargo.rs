@@ -375,7 +375,34 @@ fn audit_of_the_local_cargo_home_is_clean() {
     let out = run(&["audit-cargo"], b"");
     assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     for line in text(&out.stdout).lines() {
-        assert!(line.ends_with("[no-crate-file]"), "only informational notes: {line}");
+        assert!(line.ends_with("(informational) [no-crate-file]"), "only informational notes: {line}");
+    }
+}
+
+/// The real Cargo home against this repository's own `Cargo.lock` and the
+/// real index cache files Cargo wrote: every `.crate` this workspace locks
+/// has the locked checksum, and the index cache vouches for the rest.
+#[test]
+fn audit_of_the_local_cargo_home_against_this_lock_file_is_clean() {
+    let crates = crates_in_cache();
+    if crates.is_empty() {
+        eprintln!("skipping: no local Cargo cache");
+        return;
+    }
+    let lock = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock");
+    let out = run(&["audit-cargo", "--json", "--lockfile", lock], b"");
+    assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
+    let lines: Vec<Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (summary, findings) = lines.split_last().unwrap();
+    for finding in findings {
+        assert_eq!(finding["informational"], true, "{finding}");
+    }
+    let summary = &summary["summary"];
+    assert_eq!(summary["findings"], 0, "{summary}");
+    assert!(summary["lock_checked"].as_u64().unwrap() > 0, "the lock file's packages are in the cache: {summary}");
+    let registry = crates[0].parent().unwrap().parent().unwrap().parent().unwrap();
+    if registry.join("index").is_dir() {
+        assert!(summary["index_checked"].as_u64().unwrap() > 0, "Cargo's own index cache files are read: {summary}");
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod bounds;
 mod cargo;
+mod cargo_trust;
 mod check;
 mod commands;
 mod compress;

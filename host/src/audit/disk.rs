@@ -15,6 +15,31 @@ use crate::{Error, escape};
 pub(super) struct Tree {
     pub(super) nodes: BTreeMap<String, DiskKind>,
     pub(super) not_utf8: Vec<(String, DiskKind)>,
+    /// The permission findings of the directories (each seen through the
+    /// handle the walk lists it with) and of files whose names are not
+    /// UTF-8; see [`Tree::permissions`] for the other files.
+    walked_permissions: Vec<Finding>,
+}
+
+/// The mode and link count of the files an audit opened, taken from their
+/// handles when opened: the permission checks need no second look.
+#[derive(Default)]
+pub(super) struct FileStats {
+    #[cfg(unix)]
+    by_path: BTreeMap<String, (u32, u64)>,
+}
+
+impl FileStats {
+    /// Records the file at `path`, opened and looked at as `meta`.
+    pub(super) fn record(&mut self, path: &str, meta: &std::fs::Metadata) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            self.by_path.insert(path.to_string(), (meta.mode(), meta.nlink()));
+        }
+        #[cfg(not(unix))]
+        let _ = (path, meta);
+    }
 }
 
 impl Tree {
@@ -22,7 +47,7 @@ impl Tree {
     /// `O_NOFOLLOW` from its parent's handle. Iterative, so a deep tree
     /// cannot exhaust the stack; one directory handle open at a time.
     pub(super) fn walk(root: &Dir) -> Result<Tree, Error> {
-        let mut tree = Tree { nodes: BTreeMap::new(), not_utf8: Vec::new() };
+        let mut tree = Tree { nodes: BTreeMap::new(), not_utf8: Vec::new(), walked_permissions: Vec::new() };
         let mut pending = vec![String::new()];
         while let Some(dir_path) = pending.pop() {
             let listing_error = |e| io_error(&dir_path, e);
@@ -39,6 +64,13 @@ impl Tree {
                     Err(e) => return Err(listing_error(e)),
                 }
             };
+            #[cfg(unix)]
+            {
+                use cap_std::fs::MetadataExt;
+                let meta = handle.dir_metadata().map_err(listing_error)?;
+                let shown = || escape(dir_path.as_bytes());
+                mode_findings(&shown, DiskKind::Directory, meta.mode(), meta.nlink(), &mut tree.walked_permissions);
+            }
             for entry in handle.entries().map_err(listing_error)? {
                 let entry = entry.map_err(listing_error)?;
                 let file_type = entry.file_type().map_err(listing_error)?;
@@ -52,11 +84,20 @@ impl Tree {
                     DiskKind::Other
                 };
                 let name = entry.file_name();
+                // Escaped for display, only when a finding needs it.
+                let shown = || {
+                    let name = escape(name.as_encoded_bytes());
+                    if dir_path.is_empty() { name } else { format!("{}/{name}", escape(dir_path.as_bytes())) }
+                };
                 let Some(name) = name.to_str() else {
-                    let shown = escape(name.as_encoded_bytes());
-                    let path =
-                        if dir_path.is_empty() { shown } else { format!("{}/{shown}", escape(dir_path.as_bytes())) };
-                    tree.not_utf8.push((path, kind));
+                    // Never opened by name later: looked at now.
+                    #[cfg(unix)]
+                    if kind == DiskKind::File {
+                        use cap_std::fs::MetadataExt;
+                        let meta = entry.metadata().map_err(|e| Error::io(format!("reading \"{}\"", shown()), e))?;
+                        mode_findings(&shown, kind, meta.mode(), meta.nlink(), &mut tree.walked_permissions);
+                    }
+                    tree.not_utf8.push((shown(), kind));
                     continue;
                 };
                 let path = if dir_path.is_empty() { name.to_string() } else { format!("{dir_path}/{name}") };
@@ -67,6 +108,40 @@ impl Tree {
             }
         }
         Ok(tree)
+    }
+
+    /// The permission findings under the directory (Unix; none elsewhere):
+    /// for every directory and file, write permission for others; for every
+    /// file, more than one name and the set-user-ID or set-group-ID bits.
+    /// Once per file and problem. Files in `stats` were looked at through
+    /// the handle they were read with; the others are looked at now, by name
+    /// from their parent's handle, without following a link (one that
+    /// vanished or became a link since the walk is skipped: it is not a file).
+    pub(super) fn permissions(&self, root: &Dir, stats: &FileStats) -> Result<Vec<Finding>, Error> {
+        #[cfg(unix)]
+        {
+            use cap_std::fs::MetadataExt;
+            let mut out = self.walked_permissions.clone();
+            let mut opener = Opener { root, parent_cache: None };
+            for (path, _) in self.nodes.iter().filter(|(_, kind)| **kind == DiskKind::File) {
+                let (mode, nlink) = match stats.by_path.get(path) {
+                    Some(&stat) => stat,
+                    None => match opener.look(path) {
+                        Ok(meta) if meta.is_file() => (meta.mode(), meta.nlink()),
+                        Ok(_) => continue,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound || is_symlink_error(&e) => continue,
+                        Err(e) => return Err(io_error(path, e)),
+                    },
+                };
+                mode_findings(&|| escape(path.as_bytes()), DiskKind::File, mode, nlink, &mut out);
+            }
+            Ok(out)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (root, stats);
+            Ok(self.walked_permissions.clone())
+        }
     }
 
     /// Everything not `expected`, as findings; below an extra directory
@@ -94,6 +169,25 @@ impl Tree {
     }
 }
 
+/// The permission findings of one file or directory (`shown`: its path,
+/// already escaped): more than one name for a file, write permission for
+/// others, set-user-ID or set-group-ID on a file. A directory's set-group-ID
+/// bit is not one: Linux sets it on every directory made in a directory
+/// that has it, and it grants nothing.
+#[cfg(unix)]
+fn mode_findings(shown: &dyn Fn() -> String, kind: DiskKind, mode: u32, nlink: u64, out: &mut Vec<Finding>) {
+    let finding = |problem| Finding { path: shown(), problem };
+    if kind == DiskKind::File && nlink > 1 {
+        out.push(finding(Problem::HardLink { links: nlink }));
+    }
+    if mode & 0o002 != 0 {
+        out.push(finding(Problem::WorldWritable { mode }));
+    }
+    if kind == DiskKind::File && mode & 0o6000 != 0 {
+        out.push(finding(Problem::SetId { mode }));
+    }
+}
+
 /// Opens files by relative path one component at a time, never following a
 /// link, keeping the last parent directory open (archives list a
 /// directory's files together).
@@ -103,22 +197,36 @@ pub(super) struct Opener<'d> {
 }
 
 impl Opener<'_> {
-    pub(super) fn open_file(&mut self, path: &str) -> io::Result<std::fs::File> {
+    /// The directory holding `path`, and its last component.
+    fn parent<'p>(&mut self, path: &'p str) -> io::Result<(&Dir, &'p str)> {
         let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-        let file = if parent.is_empty() {
-            open_nofollow(self.root, name, false)?
-        } else {
-            if self.parent_cache.as_ref().is_none_or(|(p, _)| p != parent) {
-                self.parent_cache = Some((parent.to_string(), open_dir_path(self.root, parent)?));
-            }
-            let Some((_, dir)) = &self.parent_cache else { unreachable!("just filled") };
-            open_nofollow(dir, name, false)?
-        };
-        let file = file.into_std();
-        if !file.metadata()?.is_file() {
+        if parent.is_empty() {
+            return Ok((self.root, name));
+        }
+        if self.parent_cache.as_ref().is_none_or(|(p, _)| p != parent) {
+            self.parent_cache = Some((parent.to_string(), open_dir_path(self.root, parent)?));
+        }
+        let Some((_, dir)) = &self.parent_cache else { unreachable!("just filled") };
+        Ok((dir, name))
+    }
+
+    /// Opens the regular file at `path`, and what its handle says about it
+    /// (its mode and links, for the permission checks).
+    pub(super) fn open_file(&mut self, path: &str) -> io::Result<(std::fs::File, std::fs::Metadata)> {
+        let (dir, name) = self.parent(path)?;
+        let file = open_nofollow(dir, name, false)?.into_std();
+        let meta = file.metadata()?;
+        if !meta.is_file() {
             return Err(io::Error::other("not a regular file"));
         }
-        Ok(file)
+        Ok((file, meta))
+    }
+
+    /// What is at `path`, without following a link.
+    #[cfg(unix)]
+    fn look(&mut self, path: &str) -> io::Result<cap_std::fs::Metadata> {
+        let (dir, name) = self.parent(path)?;
+        dir.symlink_metadata(name)
     }
 }
 
@@ -225,13 +333,23 @@ pub(super) fn open_nofollow(dir: &Dir, name: &str, directory: bool) -> io::Resul
 /// Reads a small file at the root of `dir` (not following links): `None` if
 /// it is larger than `max` bytes or not a regular file.
 pub(super) fn read_capped(dir: &Dir, name: &str, max: u64) -> io::Result<Option<Vec<u8>>> {
-    let file = open_nofollow(dir, name, false)?.into_std();
-    if !file.metadata()?.is_file() {
-        return Ok(None);
-    }
     let mut contents = Vec::new();
-    file.take(max + 1).read_to_end(&mut contents)?;
-    Ok((contents.len() as u64 <= max).then_some(contents))
+    Ok(read_capped_into(dir, name, max, &mut contents)?.then_some(contents))
+}
+
+/// [`read_capped`] into `contents` (cleared first), reusing its memory:
+/// `false` if the file is larger than `max` bytes or not a regular file.
+pub(super) fn read_capped_into(dir: &Dir, name: &str, max: u64, contents: &mut Vec<u8>) -> io::Result<bool> {
+    contents.clear();
+    let file = open_nofollow(dir, name, false)?.into_std();
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > max {
+        return Ok(false);
+    }
+    // Sized once from the handle; a file still growing is read to `max + 1`.
+    contents.reserve(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
+    file.take(max + 1).read_to_end(contents)?;
+    Ok(contents.len() as u64 <= max)
 }
 
 pub(super) fn sha256_hex(reader: &mut dyn Read) -> io::Result<String> {
@@ -246,7 +364,7 @@ pub(super) fn sha256_hex(reader: &mut dyn Read) -> io::Result<String> {
         };
         hasher.update(&buffer[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(super::trust::hex(&hasher.finalize()))
 }
 
 pub(super) fn io_error(path: &str, e: io::Error) -> Error {

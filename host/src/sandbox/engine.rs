@@ -121,10 +121,8 @@ impl Ticker {
         if !state.started {
             let engine = self.engine.clone();
             let shared = self.state.clone();
-            state.started = std::thread::Builder::new()
-                .name("sealtar-ticker".into())
-                .spawn(move || tick(&engine, &shared))
-                .is_ok();
+            state.started =
+                std::thread::Builder::new().name("sealtar-ticker".into()).spawn(move || tick(&engine, &shared)).is_ok();
         }
         wake.notify_one();
         Ticking(self)

@@ -1,0 +1,259 @@
+//! Temporary Cargo homes, as Cargo lays them out, for the `audit-cargo`
+//! tests: `.crate` files built with [`Tar`], unpacked as Cargo unpacks them,
+//! registry index cache files in Cargo's own format (written here, from its
+//! description), and `Cargo.lock` files as Cargo writes them.
+//!
+//! The index cache format (Cargo's `SummariesCache`, cache version 3): one
+//! byte `3`, the index schema version `2` as a little-endian `u32`, the
+//! index file's version string and a NUL, then for each published version
+//! its semver, a NUL, the registry's JSON line for it, and a NUL.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::{Tar, gzip};
+
+/// The index directory name used by [`CargoHome`]: what Cargo derives from
+/// a registry's URL (`<host>-<hash>`).
+pub const INDEX: &str = "index.example.invalid-0123456789abcdef";
+
+/// The `source` a lock file records for [`INDEX`]'s packages.
+pub const SOURCE: &str = "sparse+https://index.example.invalid/";
+
+/// The SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// A crate as a registry publishes it: its files under `<name>-<version>/`.
+#[derive(Clone, Debug)]
+pub struct Crate {
+    /// The package name (may hold `-` and `_`).
+    pub name: String,
+    /// The version (may have a pre-release and build metadata).
+    pub version: String,
+    /// Files: path inside the crate directory, contents, mode.
+    pub files: Vec<(String, Vec<u8>, u32)>,
+}
+
+impl Crate {
+    /// A crate with a `Cargo.toml` and a `src/lib.rs`.
+    pub fn new(name: &str, version: &str) -> Crate {
+        let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n");
+        Crate { name: name.to_string(), version: version.to_string(), files: Vec::new() }
+            .file("Cargo.toml", manifest.as_bytes())
+            .file("src/lib.rs", format!("//! {name}\npub fn answer() -> u32 {{ 42 }}\n").as_bytes())
+    }
+
+    /// Adds (or replaces) a file of mode 0644.
+    pub fn file(self, path: &str, contents: &[u8]) -> Crate {
+        self.file_with_mode(path, contents, 0o644)
+    }
+
+    /// Adds (or replaces) a file with `mode`.
+    pub fn file_with_mode(mut self, path: &str, contents: &[u8], mode: u32) -> Crate {
+        self.files.retain(|(p, _, _)| p != path);
+        self.files.push((path.to_string(), contents.to_vec(), mode));
+        self
+    }
+
+    /// `<name>-<version>`.
+    pub fn id(&self) -> String {
+        format!("{}-{}", self.name, self.version)
+    }
+
+    /// The `.crate`: a gzip'd tar of `<id>/` and every file under it, as
+    /// `cargo package` writes one (directories implied by the files).
+    pub fn archive(&self) -> Vec<u8> {
+        let mut tar = Tar::new();
+        for (path, contents, mode) in &self.files {
+            let mut header =
+                crate::Header::new(format!("{}/{path}", self.id()).as_bytes(), b'0', contents.len() as u64);
+            header.mode(*mode);
+            tar.entry(&header, contents);
+        }
+        gzip(&tar.finish())
+    }
+
+    /// The SHA-256 of [`Crate::archive`].
+    pub fn cksum(&self) -> String {
+        sha256_hex(&self.archive())
+    }
+
+    /// The registry's JSON line for this version.
+    pub fn index_line(&self, yanked: bool) -> String {
+        index_line(&self.name, &self.version, &self.cksum(), yanked)
+    }
+}
+
+/// A registry index JSON line, as crates.io writes them.
+pub fn index_line(name: &str, version: &str, cksum: &str, yanked: bool) -> String {
+    format!(
+        r#"{{"name":"{name}","vers":"{version}","deps":[],"cksum":"{cksum}","features":{{}},"yanked":{yanked},"rust_version":"1.70"}}"#
+    )
+}
+
+/// An index cache file: the header, then each (version, JSON line).
+pub fn index_cache_file(versions: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = vec![3u8];
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(b"etag: W/\"5f1d6a1c2b\"\0");
+    for (version, line) in versions {
+        out.extend_from_slice(version.as_bytes());
+        out.push(0);
+        out.extend_from_slice(line.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+/// Where Cargo keeps the index cache file of `name`, relative to
+/// `registry/index/<index>/.cache/`.
+pub fn index_cache_relative(name: &str) -> String {
+    let name = name.to_ascii_lowercase();
+    match name.len() {
+        1 => format!("1/{name}"),
+        2 => format!("2/{name}"),
+        3 => format!("3/{}/{name}", &name[..1]),
+        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
+    }
+}
+
+/// A `Cargo.lock` (version 4) for a root package depending on `packages`
+/// (name, version, checksum), all from [`SOURCE`].
+pub fn lockfile(packages: &[(&str, &str, &str)]) -> String {
+    let mut sorted = packages.to_vec();
+    sorted.sort();
+    let mut out = String::from(
+        "# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\nversion = 4\n",
+    );
+    out.push_str("\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n");
+    for (name, _, _) in &sorted {
+        let _ = writeln!(out, " \"{name}\",");
+    }
+    out.push_str("]\n");
+    for (name, version, checksum) in &sorted {
+        let _ = write!(
+            out,
+            "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\nsource = \"{SOURCE}\"\nchecksum = \"{checksum}\"\n"
+        );
+    }
+    out
+}
+
+/// A temporary Cargo home with one registry, [`INDEX`].
+pub struct CargoHome {
+    dir: tempfile::TempDir,
+}
+
+impl Default for CargoHome {
+    fn default() -> Self {
+        CargoHome::new()
+    }
+}
+
+impl CargoHome {
+    /// An empty home: `registry/{cache,index,src}/<INDEX>/`.
+    pub fn new() -> CargoHome {
+        let dir = tempfile::tempdir().unwrap();
+        for kind in ["cache", "index", "src"] {
+            std::fs::create_dir_all(dir.path().join("registry").join(kind).join(INDEX)).unwrap();
+        }
+        CargoHome { dir }
+    }
+
+    /// The Cargo home.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `registry/src/<INDEX>/<id>/`.
+    pub fn src(&self, id: &str) -> PathBuf {
+        self.path().join("registry/src").join(INDEX).join(id)
+    }
+
+    /// `registry/cache/<INDEX>/<id>.crate`.
+    pub fn crate_file(&self, id: &str) -> PathBuf {
+        self.path().join("registry/cache").join(INDEX).join(format!("{id}.crate"))
+    }
+
+    /// The index cache file of `name`.
+    pub fn index_cache(&self, name: &str) -> PathBuf {
+        self.path().join("registry/index").join(INDEX).join(".cache").join(index_cache_relative(name))
+    }
+
+    /// What `cargo fetch` then `cargo build` leave: the `.crate` in the
+    /// cache, its version in the index cache, and the crate unpacked.
+    pub fn publish(&self, krate: &Crate) -> &Self {
+        self.download(krate);
+        self.unpack(krate);
+        self
+    }
+
+    /// The `.crate` in the cache and its line in the index cache, not unpacked.
+    pub fn download(&self, krate: &Crate) -> &Self {
+        std::fs::write(self.crate_file(&krate.id()), krate.archive()).unwrap();
+        self.record(&krate.name, &krate.version, &krate.index_line(false));
+        self
+    }
+
+    /// Appends `version` with `line` to the index cache file of `name`.
+    pub fn record(&self, name: &str, version: &str, line: &str) -> &Self {
+        let path = self.index_cache(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap_or_else(|_| index_cache_file(&[]));
+        bytes.extend_from_slice(&index_cache_file(&[(version, line)])[index_cache_file(&[]).len()..]);
+        std::fs::write(&path, bytes).unwrap();
+        self
+    }
+
+    /// Unpacks `krate` into `registry/src/` as Cargo does (tar-rs with a
+    /// 022 umask), writing `.cargo-ok` last; replaces what was there.
+    pub fn unpack(&self, krate: &Crate) -> &Self {
+        let dir = self.src(&krate.id());
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        for (path, contents, _mode) in &krate.files {
+            let file = dir.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, contents).unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(_mode & 0o755)).unwrap();
+            }
+        }
+        std::fs::write(dir.join(".cargo-ok"), br#"{"v":1}"#).unwrap();
+        self
+    }
+
+    /// The attack the audit's roots of trust exist for: the `.crate` and its
+    /// directory both replaced by `evil` (same name and version), so that
+    /// they agree with each other; the index cache is left alone.
+    pub fn rewrite(&self, evil: &Crate) -> &Self {
+        std::fs::write(self.crate_file(&evil.id()), evil.archive()).unwrap();
+        self.unpack(evil)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_cache_files_grow_one_version_at_a_time() {
+        let home = CargoHome::new();
+        home.record("Foo-Bar", "1.0.0", "{}").record("Foo-Bar", "1.0.1", "{\"a\":1}");
+        let bytes = std::fs::read(home.index_cache("Foo-Bar")).unwrap();
+        assert_eq!(bytes, index_cache_file(&[("1.0.0", "{}"), ("1.0.1", "{\"a\":1}")]));
+        assert!(home.index_cache("Foo-Bar").ends_with(".cache/fo/o-/foo-bar"));
+        assert_eq!(&bytes[..5], &[3, 2, 0, 0, 0]);
+    }
+}
