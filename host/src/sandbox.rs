@@ -9,16 +9,18 @@
 //! Both queues are bounded, so memory stays flat however large the archive.
 //! An archive of at most one input chunk (256 KiB: most crates) is read whole
 //! up front and needs no pump thread. Parser threads are kept between
-//! archives (`workers`), and the process's ticker (`engine`) advances the
-//! guest's deadline clock while any guest runs, so parsing and writing
-//! overlap on two cores without a thread started per archive.
+//! archives (`workers`), so parsing and writing overlap on two cores without
+//! a thread started per archive. The caller's thread advances the guest's
+//! deadline clock (the engine's epoch) whenever it waits for events, and once
+//! more when it stops, so a guest computing is interrupted at its deadline or
+//! as soon as no one wants its events.
 //! The guest is linked against `wasi:io` and `wasi:cli` only; its standard
 //! input is the archive, its standard output is discarded, its standard error
 //! is kept (a few KiB) to explain a trap, and it has no files, sockets,
 //! clocks, random numbers, environment or arguments.
 //!
 //! This file is the per-archive run; beside it, `engine` holds the
-//! process-wide engine, compiled guest, linker and ticker, `workers` the
+//! process-wide engine, compiled guest and linker, `workers` the
 //! parser threads, `feed` the guest's standard input, and `record` the conversion of guest records to host
 //! types (which [`crate::policy`] then re-checks).
 
@@ -83,8 +85,6 @@ const STDERR_KEEP: usize = 4096;
 pub(crate) struct Sandbox {
     engine: Engine,
     pre: bindings::ExtractorPre<State>,
-    /// Ticks the engine's epoch while a guest runs.
-    ticker: engine::Ticker,
     /// The parser threads, kept between archives.
     workers: workers::Workers,
 }
@@ -141,8 +141,6 @@ impl Sandbox {
         self.workers.submit(
             self,
             Box::new(move |sandbox: &'static Sandbox| {
-                // The ticks that let the deadline interrupt a guest computing.
-                let _ticking = sandbox.ticker.hold();
                 let events = &ev_tx;
                 let parsed =
                     sandbox.drive(guest, guest_stop, in_rx, &mut |batch| events.send(Parsed::Batch(batch)).is_ok());
@@ -198,13 +196,16 @@ impl Sandbox {
                     }
                 }
                 Ok(Parsed::Done(parsed)) => return Ok(parsed),
-                Err(RecvTimeoutError::Timeout) => {}
+                // Idle while the guest works: let its deadline check run.
+                Err(RecvTimeoutError::Timeout) => self.engine.increment_epoch(),
                 Err(RecvTimeoutError::Disconnected) => {
                     return Ok(Err(Error::Setup("the parser thread stopped".into())));
                 }
             }
         };
         stop.store(true, Ordering::Relaxed);
+        // The guest's next epoch check sees `stop`, even mid-computation.
+        self.engine.increment_epoch();
         outcome
     }
 
@@ -227,8 +228,9 @@ impl Sandbox {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         // The deadline is wall-clock time, checked whenever the epoch ticks
-        // (the process's ticker ticks while any guest runs). A run whose
-        // consumer stopped is interrupted at the next tick too.
+        // (its consumer ticks it, and other runs' consumers only make it
+        // check more often). A run whose consumer stopped is interrupted at
+        // the next tick, which the consumer gives as it stops.
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if stopped.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {

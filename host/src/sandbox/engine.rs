@@ -3,7 +3,7 @@
 //! linker that offers it `wasi:io` and `wasi:cli` and nothing else.
 
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime::{Config, Engine};
@@ -46,8 +46,7 @@ impl Sandbox {
         let component = super::cache::load_or_compile(&engine, GUEST_WASM, GUEST_SHA256, cache_dir)?;
         let linker = linker(&engine)?;
         let pre = bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)?;
-        let ticker = Ticker::new(engine.clone());
-        Ok(Sandbox { engine, pre, ticker, workers: Default::default() })
+        Ok(Sandbox { engine, pre, workers: Default::default() })
     }
 }
 
@@ -87,70 +86,6 @@ fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     Ok(l)
 }
 
-/// The process's epoch ticker: one thread, started on first use, that
-/// advances the engine's epoch every [`TICK`](super::TICK) while at least one
-/// guest runs on its caller's thread (so that its deadline is checked), and
-/// sleeps otherwise.
-pub(super) struct Ticker {
-    engine: Engine,
-    state: Arc<(Mutex<TickerState>, Condvar)>,
-}
-
-#[derive(Default)]
-struct TickerState {
-    /// Runs that need the ticks.
-    holders: usize,
-    started: bool,
-}
-
-/// Ticks while it lives.
-pub(super) struct Ticking<'t>(&'t Ticker);
-
-impl Ticker {
-    fn new(engine: Engine) -> Ticker {
-        Ticker { engine, state: Arc::default() }
-    }
-
-    /// The ticks, until the returned guard is dropped. If the ticker thread
-    /// cannot be started, the deadline is still checked between the guest's
-    /// calls and whenever another run ticks.
-    pub(super) fn hold(&self) -> Ticking<'_> {
-        let (lock, wake) = &*self.state;
-        let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        state.holders += 1;
-        if !state.started {
-            let engine = self.engine.clone();
-            let shared = self.state.clone();
-            state.started =
-                std::thread::Builder::new().name("sealtar-ticker".into()).spawn(move || tick(&engine, &shared)).is_ok();
-        }
-        wake.notify_one();
-        Ticking(self)
-    }
-}
-
-impl Drop for Ticking<'_> {
-    fn drop(&mut self) {
-        let (lock, _) = &*self.0.state;
-        let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        state.holders -= 1;
-    }
-}
-
-fn tick(engine: &Engine, shared: &(Mutex<TickerState>, Condvar)) {
-    let (lock, wake) = shared;
-    loop {
-        {
-            let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
-            while state.holders == 0 {
-                state = wake.wait(state).unwrap_or_else(PoisonError::into_inner);
-            }
-        }
-        std::thread::sleep(super::TICK);
-        engine.increment_epoch();
-    }
-}
-
 struct HasTable;
 
 impl HasData for HasTable {
@@ -174,35 +109,6 @@ mod tests {
             assert!(name.starts_with("wasi:io/") || name.starts_with("wasi:cli/"), "forbidden guest import {name}");
         }
         assert!(imports.iter().any(|n| n.starts_with("wasi:cli/stdin")), "{imports:?}");
-    }
-
-    /// A core module whose one export, `spin`, loops forever.
-    const SPIN: &[u8] = &[
-        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // a type: () -> ()
-        0x03, 0x02, 0x01, 0x00, // a function of it
-        0x07, 0x08, 0x01, 0x04, b's', b'p', b'i', b'n', 0x00, 0x00, // exported as "spin"
-        0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, // loop { br 0 }
-    ];
-
-    /// A guest that computes forever without reading input is stopped by
-    /// the epoch only: while a run holds the ticker, the epoch advances.
-    #[test]
-    fn the_ticker_interrupts_a_guest_that_never_yields() {
-        let engine = Engine::new(&engine_config()).unwrap();
-        let module = wasmtime::Module::new(&engine, SPIN).unwrap();
-        let ticker = Ticker::new(engine.clone());
-        let mut store = wasmtime::Store::new(&engine, ());
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_trap();
-        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
-        let spin = instance.get_typed_func::<(), ()>(&mut store, "spin").unwrap();
-        let started = std::time::Instant::now();
-        let ticking = ticker.hold();
-        let err = spin.call(&mut store, ()).unwrap_err();
-        drop(ticking);
-        assert_eq!(err.downcast_ref::<wasmtime::Trap>(), Some(&wasmtime::Trap::Interrupt), "{err:?}");
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[test]

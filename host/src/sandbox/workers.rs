@@ -43,7 +43,7 @@ impl Workers {
     }
 }
 
-/// A parser thread: runs jobs until there are more idle threads than cores.
+/// A parser thread: runs jobs until [`MAX_IDLE`] threads are idle already.
 fn work(sandbox: &'static Sandbox, queue: &SyncSender<Job>, jobs: &Receiver<Job>) {
     // wasmtime-wasi runs its synchronous host calls on the ambient tokio
     // runtime, or else starts a multi-threaded one for the process (two
@@ -56,16 +56,16 @@ fn work(sandbox: &'static Sandbox, queue: &SyncSender<Job>, jobs: &Receiver<Job>
         return;
     };
     let _runtime = runtime.enter();
-    let keep = std::thread::available_parallelism().map_or(1, usize::from).min(MAX_IDLE);
     while let Ok(job) = jobs.recv() {
         job(sandbox);
         let mut idle = sandbox.workers.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() >= keep {
+        if idle.len() >= MAX_IDLE {
             return;
         }
         idle.push(queue.clone());
     }
 }
 
-/// The most parser threads kept idle, whatever the number of cores.
+/// The most parser threads kept idle: as many as archives were ever parsed
+/// at once, up to this. (An idle thread costs a parked stack, no store.)
 const MAX_IDLE: usize = 16;

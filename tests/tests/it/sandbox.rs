@@ -62,11 +62,11 @@ fn a_good_archive_still_extracts_after_a_fault() {
 }
 
 /// A small archive (under one input chunk) is parsed on a kept parser
-/// thread with no consumer ticking for it; the process's ticker keeps the
-/// deadline's clock going there: a
-/// 240 KB zstd frame of 7.5 GiB of zeros in one member, listed (its data
-/// skipped inside the guest: a second or more of work), ends at a deadline
-/// of 100 ms, not when the guest is done.
+/// thread, where only the waiting consumer's ticks let the deadline
+/// interrupt a guest in the middle of one call: a 240 KB zstd frame of
+/// 7.5 GiB of zeros in one member, listed (its data skipped inside the
+/// guest: a second or more of work), ends at a deadline of 100 ms, not when
+/// the guest is done.
 #[test]
 fn a_small_bomb_on_a_kept_parser_thread_meets_the_deadline() {
     use sealtar_tests::{ZstdBlock, ZstdFrame};
