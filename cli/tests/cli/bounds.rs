@@ -8,7 +8,9 @@ use std::process::Command;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use sealtar_tests::scene::{Scene, file, prepopulated, tree};
+use sealtar_tests::scene::Scene;
+#[cfg(unix)]
+use sealtar_tests::scene::{file, prepopulated, tree};
 use sealtar_tests::{Header, Tar};
 use serde_json::Value;
 
@@ -194,6 +196,7 @@ fn streamed_list_json_is_one_document() {
 }
 
 /// The destination's modification time, to the nanosecond.
+#[cfg(unix)]
 fn mtime_of(path: &Path) -> std::time::SystemTime {
     std::fs::metadata(path).unwrap().modified().unwrap()
 }

@@ -103,6 +103,7 @@ pub(crate) fn sample_tree() -> std::collections::BTreeMap<String, Node> {
 // ---------------------------------------------------------------------------
 
 /// How a measured run of the binary ended.
+#[cfg(unix)]
 #[derive(Debug)]
 pub(crate) struct Measured {
     /// The exit status (a signal's number negated).

@@ -182,7 +182,13 @@ impl CacheDir {
         if !os::trusted_file(&file) {
             return None;
         }
-        let mut bytes = Vec::new();
+        // Sized from the handle's metadata, so a whole artifact arrives in one
+        // read into one allocation; the cap still holds if the file grows.
+        let size = file.metadata().ok()?.len();
+        if size > MAX_ARTIFACT_BYTES {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).ok()?.saturating_add(1));
         (&file).take(MAX_ARTIFACT_BYTES + 1).read_to_end(&mut bytes).ok()?;
         (bytes.len() as u64 <= MAX_ARTIFACT_BYTES).then_some(bytes)
     }
