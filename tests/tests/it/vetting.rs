@@ -210,12 +210,17 @@ fn windows_unstorable_names_have_one_rule_everywhere() {
 #[test]
 fn crate_rules_judge_what_extraction_writes_of_links() {
     let rules = CrateRules::new("x-1.0.0", None);
-    let ids = |links: sealtar::LinkPolicy, bytes: &[u8]| -> Vec<&'static str> {
+    // Folding is left off (it is the default on Windows and macOS), so that
+    // two spellings of Cargo.toml are a crate rule's business; with it on, the
+    // second spelling is refused first and never written (asserted last).
+    let ids_with = |portable: bool, links: sealtar::LinkPolicy, bytes: &[u8]| -> Vec<&'static str> {
         let mut o = options();
         o.links = links;
+        o.portable = portable;
         let report = Extractor::new(o).unwrap().check(bytes, Some(&rules)).unwrap();
         report.violations.iter().map(|v| v.id()).collect()
     };
+    let ids = |links, bytes: &[u8]| ids_with(false, links, bytes);
     let manifest = b"[package]\nname = \"x\"\n";
     let skipped =
         Tar::new().file("x-1.0.0/real.toml", manifest).symlink("x-1.0.0/Cargo.toml", "../../elsewhere").finish();
@@ -229,4 +234,5 @@ fn crate_rules_judge_what_extraction_writes_of_links() {
     let twice = Tar::new().file("x-1.0.0/Cargo.toml", manifest).symlink("x-1.0.0/CARGO.toml", "Cargo.toml").finish();
     assert_eq!(ids(sealtar::LinkPolicy::Copy, &twice), ["second-cargo-toml"]);
     assert!(ids(sealtar::LinkPolicy::Skip, &twice).is_empty());
+    assert_eq!(ids_with(true, sealtar::LinkPolicy::Copy, &twice), ["folding-collision"]);
 }
