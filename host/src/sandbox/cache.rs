@@ -182,15 +182,17 @@ impl CacheDir {
         if !os::trusted_file(&file) {
             return None;
         }
-        // Sized from the handle's metadata, so a whole artifact arrives in one
-        // read into one allocation; the cap still holds if the file grows.
+        // Sized from the handle's metadata and read in one go into one
+        // allocation. A file that changes size meanwhile is not trusted: it
+        // must end exactly where its metadata said.
         let size = file.metadata().ok()?.len();
         if size > MAX_ARTIFACT_BYTES {
             return None;
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(size).ok()?.saturating_add(1));
-        (&file).take(MAX_ARTIFACT_BYTES + 1).read_to_end(&mut bytes).ok()?;
-        (bytes.len() as u64 <= MAX_ARTIFACT_BYTES).then_some(bytes)
+        let mut bytes = vec![0u8; usize::try_from(size).ok()?];
+        (&file).read_exact(&mut bytes).ok()?;
+        let mut probe = [0u8; 1];
+        ((&file).read(&mut probe).ok()? == 0).then_some(bytes)
     }
 
     /// Stores `code` under `name` and its digest beside it. The artifact goes
