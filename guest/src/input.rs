@@ -26,12 +26,18 @@
 //! errors can name a byte offset of the input.
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
+use std::io::{self, BufReader, Chain, Cursor, Read};
 
 use crate::numeric::parse_unsigned;
 
+mod gzip;
 mod xz;
 mod zstd;
+
+use gzip::GzipMembers;
+
+/// CRC-32 as gzip and xz use it (ISO-HDLC), by slice-by-16 tables.
+static CRC32: crc::Crc<u32, crc::Table<16>> = crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC);
 
 /// How much compressed input is buffered ahead of the decoder. The buffer
 /// is zero-filled on its first use (the standard library's `BufReader` does
@@ -310,91 +316,6 @@ fn looks_like_text(head: &[u8]) -> bool {
         Err(_) => return false,
     };
     !text.is_empty() && text.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r' | '\x0c'))
-}
-
-/// The members of a gzip file, then optional zero padding to the end.
-struct GzipMembers<R: BufRead> {
-    state: GzipState<R>,
-}
-
-enum GzipState<R: BufRead> {
-    /// Inside a member.
-    Member(Box<flate2::bufread::GzDecoder<R>>),
-    /// After a member's trailer (or at the end).
-    Between(R),
-    /// Only while switching states.
-    Moving,
-}
-
-impl<R: BufRead> GzipMembers<R> {
-    fn new(source: R) -> Self {
-        GzipMembers { state: GzipState::Member(Box::new(flate2::bufread::GzDecoder::new(source))) }
-    }
-
-    fn get_ref(&self) -> &R {
-        match &self.state {
-            GzipState::Member(d) => d.get_ref(),
-            GzipState::Between(r) => r,
-            GzipState::Moving => unreachable!("never observed while moving"),
-        }
-    }
-}
-
-impl<R: BufRead> Read for GzipMembers<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            match &mut self.state {
-                GzipState::Member(d) => {
-                    let n = d.read(buf)?;
-                    if n > 0 {
-                        return Ok(n);
-                    }
-                    let GzipState::Member(d) = std::mem::replace(&mut self.state, GzipState::Moving) else {
-                        unreachable!("matched above")
-                    };
-                    self.state = GzipState::Between(d.into_inner());
-                }
-                GzipState::Between(source) => {
-                    let next = source.fill_buf()?;
-                    match next.first() {
-                        None => return Ok(0),
-                        Some(0) => return skip_zero_padding(source),
-                        Some(_) => {
-                            let GzipState::Between(source) = std::mem::replace(&mut self.state, GzipState::Moving)
-                            else {
-                                unreachable!("matched above")
-                            };
-                            self.state = GzipState::Member(Box::new(flate2::bufread::GzDecoder::new(source)));
-                        }
-                    }
-                }
-                GzipState::Moving => unreachable!("never observed while moving"),
-            }
-        }
-    }
-}
-
-/// Consumes zero bytes to the end of `source`; any other byte is an error
-/// (and stays unconsumed, so the error's offset points at it).
-fn skip_zero_padding(source: &mut impl BufRead) -> io::Result<usize> {
-    loop {
-        let bytes = source.fill_buf()?;
-        if bytes.is_empty() {
-            return Ok(0);
-        }
-        if let Some(pos) = bytes.iter().position(|&b| b != 0) {
-            source.consume(pos);
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "data after the zero padding that follows the last member (gzip(1) calls it trailing garbage)",
-            ));
-        }
-        let n = bytes.len();
-        source.consume(n);
-    }
 }
 
 #[cfg(test)]

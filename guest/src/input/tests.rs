@@ -203,3 +203,67 @@ fn zero_blocks_and_short_zeros_go_to_the_parser() {
     assert_eq!(decode(&[0u8; 1024]).unwrap().0, Format::Tar);
     assert_eq!(decode(&[0u8; 100]).unwrap().0, Format::Tar);
 }
+
+/// A gzip member built field by field: `flags` with the optional fields they
+/// call for, a correct header CRC-16 when FHCRC is set, then `tar` deflated
+/// and the trailer (`crc` and `length` as given, or the right ones).
+fn member(flags: u8, method: u8, tar: &[u8], crc: Option<u32>, length: Option<u32>) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut out = vec![0x1f, 0x8b, method, flags, 1, 2, 3, 4, 0, 3];
+    if flags & 0x04 != 0 {
+        out.extend(6u16.to_le_bytes());
+        out.extend(b"AB\x02\x00xy");
+    }
+    if flags & 0x08 != 0 {
+        out.extend(b"archive.tar\0");
+    }
+    if flags & 0x10 != 0 {
+        out.extend([b'c'; 70_000]);
+        out.push(0);
+    }
+    if flags & 0x02 != 0 {
+        out.extend((CRC32.checksum(&out) as u16).to_le_bytes());
+    }
+    let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    deflate.write_all(tar).unwrap();
+    out.extend(deflate.finish().unwrap());
+    out.extend(crc.unwrap_or_else(|| CRC32.checksum(tar)).to_le_bytes());
+    out.extend(length.unwrap_or(tar.len() as u32).to_le_bytes());
+    out
+}
+
+#[test]
+fn gzip_header_fields_are_read_as_gzip_reads_them() {
+    let tar = sample_tar();
+    // Every optional field, alone and together (a comment longer than the
+    // input buffer included), and a correct header CRC-16.
+    for flags in [0x00, 0x02, 0x04, 0x08, 0x10, 0x1e, 0x01] {
+        let data = member(flags, 8, &tar, None, None);
+        assert_eq!(decode(&data).unwrap(), (Format::Gzip, tar.clone()), "flags {flags:#04x}");
+        let mut two = data.clone();
+        two.extend(member(flags, 8, b"", None, None));
+        assert_eq!(decode(&two).unwrap().1, tar, "a second, empty member with flags {flags:#04x}");
+    }
+    let mut bad_hcrc = member(0x0a, 8, &tar, None, None);
+    let at = 10 + b"archive.tar\0".len();
+    bad_hcrc[at] ^= 1;
+    let refused = [
+        (bad_hcrc, "CRC-16"),
+        (member(0x20, 8, &tar, None, None), "reserved header flags"),
+        (member(0x80, 8, &tar, None, None), "reserved header flags"),
+        (member(0, 7, &tar, None, None), "compression method 7"),
+        (member(0, 8, &tar, Some(CRC32.checksum(&tar) ^ 1), None), "CRC-32"),
+        (member(0, 8, &tar, None, Some(tar.len() as u32 + 1)), "length"),
+    ];
+    for (data, why) in refused {
+        let m = refusal(&data);
+        assert!(m.starts_with("corrupt gzip data: ") && m.contains(why), "{why}: {m}");
+    }
+    // Cut inside each part: the header's fixed fields, its name, the data,
+    // the trailer.
+    let whole = member(0x08, 8, &tar, None, None);
+    for cut in [5, 15, whole.len() / 2, whole.len() - 3] {
+        let m = refusal(&whole[..cut]);
+        assert!(m.starts_with("truncated gzip data"), "cut at {cut}: {m}");
+    }
+}

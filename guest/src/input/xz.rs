@@ -22,13 +22,14 @@
 
 use std::io::{self, BufRead, Read};
 
-use crc::{CRC_32_ISO_HDLC, CRC_64_XZ, Crc, Digest, Table};
+use crc::{CRC_64_XZ, Crc, Digest, Table};
 use lzma_rust2::Lzma2Reader;
 use lzma_rust2::filter::bcj::BcjReader;
 use lzma_rust2::filter::delta::DeltaReader;
 use sha2::Digest as _;
 
-static CRC32: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
+use super::CRC32;
+
 static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_XZ);
 
 const MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
