@@ -210,9 +210,7 @@ fn check_trailer(source: &mut impl BufRead, crc: u32, length: u32) -> io::Result
         return Err(invalid(format!("the member's CRC-32 is {stored_crc:#010x}; its data's is {crc:#010x}")));
     }
     if stored_length != length {
-        return Err(invalid(format!(
-            "the member's length (modulo 2^32) is {stored_length}; its data's is {length}"
-        )));
+        return Err(invalid(format!("the member's length (modulo 2^32) is {stored_length}; its data's is {length}")));
     }
     Ok(())
 }
