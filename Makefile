@@ -232,10 +232,11 @@ fuzz:
 	$(MAKE) fuzz-input
 	$(MAKE) fuzz-policy
 
-# The guest's xz container reader and zstd reader on arbitrary bytes, seeded
-# with small archives from xz(1) and zstd(1) (fuzz/seeds.sh).
+# The guest's gzip, xz container and zstd readers on arbitrary bytes, seeded
+# with small archives from gzip(1), xz(1) and zstd(1) (fuzz/seeds.sh).
 fuzz-input:
 	sh fuzz/seeds.sh
+	cd fuzz && cargo +nightly fuzz run input_gzip -- -max_total_time=$${FUZZ_SECONDS:-120}
 	cd fuzz && cargo +nightly fuzz run input_xz -- -max_total_time=$${FUZZ_SECONDS:-120}
 	cd fuzz && cargo +nightly fuzz run input_zstd -- -max_total_time=$${FUZZ_SECONDS:-120}
 

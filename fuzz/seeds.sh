@@ -1,6 +1,6 @@
 #!/bin/sh
-# Seeds for the input-layer fuzz targets (input_xz, input_zstd): small tars
-# compressed by xz(1) and zstd(1) with a few options, each behind the mode
+# Seeds for the input-layer fuzz targets (input_gzip, input_xz, input_zstd):
+# small tars compressed by gzip(1), xz(1) and zstd(1) with a few options, each behind the mode
 # byte 0 ("as it is"). Written only into empty corpus directories, so a
 # corpus that grew from a run is kept.
 set -eu
@@ -33,4 +33,10 @@ if [ -z "$(ls -A corpus/input_zstd 2>/dev/null)" ] && command -v zstd >/dev/null
     seed input_zstd zstd -q --fast=4
     seed input_zstd zstd -q -3 --no-content-size
     seed input_zstd zstd -q -6 --long=20
+fi
+if [ -z "$(ls -A corpus/input_gzip 2>/dev/null)" ] && command -v gzip >/dev/null; then
+    mkdir -p corpus/input_gzip
+    seed input_gzip gzip -1
+    seed input_gzip gzip -9 -n
+    seed input_gzip gzip -6 -N
 fi

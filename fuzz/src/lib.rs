@@ -140,3 +140,32 @@ pub fn zstd_declared_size(input: &[u8]) -> Option<(u64, usize)> {
     }
     Some((size, pos))
 }
+
+/// `data` as raw deflate behind a plain gzip header, then the trailer made
+/// right for as much as it decodes to (within [`OUTPUT_BUDGET`]), then
+/// whatever of `data` the deflate stream did not use.
+pub fn gzip_wrap_deflate(data: &[u8]) -> Vec<u8> {
+    let mut inflate = flate2::Decompress::new(false);
+    let mut decoded = Vec::with_capacity(1 << 16);
+    while (decoded.len() as u64) < OUTPUT_BUDGET {
+        if decoded.len() == decoded.capacity() {
+            decoded.reserve(decoded.capacity());
+        }
+        let (used, made) = (inflate.total_in(), decoded.len());
+        let rest = &data[used as usize..];
+        match inflate.decompress_vec(rest, &mut decoded, flate2::FlushDecompress::None) {
+            Ok(flate2::Status::StreamEnd) | Err(_) => break,
+            Ok(_) if inflate.total_in() == used && decoded.len() == made => break,
+            Ok(_) => {}
+        }
+    }
+    let used = inflate.total_in() as usize;
+    let mut crc = flate2::Crc::new();
+    crc.update(&decoded);
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    out.extend_from_slice(&data[..used]);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(decoded.len() as u32).to_le_bytes());
+    out.extend_from_slice(&data[used..]);
+    out
+}
