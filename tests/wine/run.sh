@@ -11,6 +11,10 @@ CARGO=${CARGO:-cargo}
 prefix_name=prefix
 . tests/wine/prefix.sh
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
+# The reference tools the differential tests run (gzip, bzip2, xz, zstd, GNU
+# tar) are Linux programs, which a Windows test under Wine cannot start: those
+# tests skip here, and CI's requirement that they run is the Linux run's.
+unset SEALTAR_REQUIRE_SAMPLES
 # The CLI tests run the built sealtar.exe next to the test executables.
 $CARGO build --release --locked --target "$TRIPLE" -p sealtar-cli
 status=0
