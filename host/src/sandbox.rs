@@ -40,6 +40,8 @@ use crate::error::{Error, Layer, SandboxFault};
 use crate::options::Options;
 
 mod cache;
+#[cfg(target_os = "linux")]
+mod code_memory;
 mod engine;
 mod feed;
 mod record;

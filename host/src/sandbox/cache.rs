@@ -24,7 +24,10 @@
 //!   must be regular files with the same owner and permission rules, and are
 //!   read into memory once: the BLAKE3 digest beside each (`<key>.blake3`) is
 //!   checked over exactly those bytes, and exactly those bytes are handed to
-//!   wasmtime, so nothing can be swapped between the check and the load;
+//!   wasmtime, so nothing can be swapped between the check and the load (on
+//!   Linux they are read into a mapping that is made read-only after the
+//!   check and handed over in place, without wasmtime's copy: see
+//!   `code_memory.rs`);
 //! - files are written to a temporary name and renamed into place, the
 //!   artifact before its digest.
 //!
@@ -153,6 +156,35 @@ impl CacheDir {
 
     /// The component stored under `name`, if it and its digest are present,
     /// trusted and agree.
+    #[cfg(target_os = "linux")]
+    fn load(&self, engine: &Engine, name: &str) -> Option<Component> {
+        let file = os::open_file_nofollow(&self.dir, name).ok()?;
+        if !os::trusted_file(&file) {
+            return None;
+        }
+        let size = file.metadata().ok()?.len();
+        if size > MAX_ARTIFACT_BYTES {
+            return None;
+        }
+        let code = super::code_memory::Mapped::read(&file, usize::try_from(size).ok()?)?;
+        let expected = self.read_trusted(&digest_name(name))?;
+        if blake3::hash(code.bytes()).as_bytes().as_slice() != expected {
+            return None;
+        }
+        let memory = code.freeze()?;
+        // SAFETY: as for `Component::deserialize` below, and the memory is the
+        // mapping whose digest was just checked, read-only from before this
+        // call and never unmapped (`Mapped::freeze`): it outlives the
+        // component and nothing can change it.
+        #[allow(
+            unsafe_code,
+            reason = "wasmtime trusts compiled code it deserializes; the checks above are why these bytes may be trusted"
+        )]
+        let component = unsafe { Component::deserialize_raw(engine, memory) };
+        component.ok()
+    }
+
+    #[cfg(not(target_os = "linux"))]
     fn load(&self, engine: &Engine, name: &str) -> Option<Component> {
         let code = self.read_trusted(name)?;
         let expected = self.read_trusted(&digest_name(name))?;

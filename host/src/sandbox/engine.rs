@@ -60,6 +60,11 @@ pub(super) fn engine_config() -> Config {
     if !cfg!(windows) {
         config.native_unwind_info(false);
     }
+    // The cache hands wasmtime the checked artifact in place (`code_memory`),
+    // so wasmtime needs a way to make code executable in memory it did not
+    // map itself.
+    #[cfg(target_os = "linux")]
+    config.with_custom_code_memory(Some(std::sync::Arc::new(super::code_memory::Mprotect)));
     #[cfg(feature = "perf-map")]
     config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     config

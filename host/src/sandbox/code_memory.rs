@@ -1,0 +1,176 @@
+//! Linux: the cached compiled guest used where it was read and checked,
+//! without wasmtime's copy.
+//!
+//! `Component::deserialize` copies the bytes it is given into a mapping of
+//! its own and then makes the code in it executable; for the 1 MB guest that
+//! copy, and the page faults of a fresh megabyte, were about a sixth of a
+//! small archive's run in a process of its own (BENCHMARKS.md). Here the
+//! cache reads the artifact into an anonymous mapping, checks its digest
+//! there, makes the whole mapping read-only, and hands that very memory to
+//! `Component::deserialize_raw`; wasmtime then makes its code executable
+//! through [`Mprotect`], set on the engine. So the bytes wasmtime runs are
+//! the bytes whose digest was checked, and nothing can write them after the
+//! check: a property the copying path also had, kept without the copy.
+//!
+//! The mapping is never unmapped once wasmtime has it: a deserialized
+//! component may be kept for the life of the process (the sandbox is), so a
+//! dropped one leaves its megabyte mapped rather than its code dangling.
+
+use std::fs::File;
+use std::io::Read;
+use std::ptr::NonNull;
+
+use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
+use wasmtime::CustomCodeMemory;
+
+/// Makes code executable and writable again with `mprotect`, as wasmtime
+/// does for memory it maps itself.
+pub(super) struct Mprotect;
+
+impl CustomCodeMemory for Mprotect {
+    fn required_alignment(&self) -> usize {
+        rustix::param::page_size()
+    }
+
+    fn publish_executable(&self, ptr: *const u8, len: usize) -> wasmtime::Result<()> {
+        // SAFETY: wasmtime passes the page-aligned text of code memory it
+        // owns (its own mapping, or one handed over by `deserialize_raw`),
+        // which nothing writes once it is published.
+        #[allow(unsafe_code, reason = "changing page protections is unsafe")]
+        unsafe {
+            rustix::mm::mprotect(ptr.cast_mut().cast(), len, MprotectFlags::READ | MprotectFlags::EXEC)?;
+        }
+        Ok(())
+    }
+
+    fn unpublish_executable(&self, ptr: *const u8, len: usize) -> wasmtime::Result<()> {
+        // SAFETY: as above; wasmtime guarantees no code runs from the range.
+        #[allow(unsafe_code, reason = "changing page protections is unsafe")]
+        unsafe {
+            rustix::mm::mprotect(ptr.cast_mut().cast(), len, MprotectFlags::READ | MprotectFlags::WRITE)?;
+        }
+        Ok(())
+    }
+}
+
+/// `size` bytes of `file`, read into a fresh anonymous mapping. The file must
+/// end exactly there (one that changed size is not trusted).
+pub(super) struct Mapped {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl Mapped {
+    pub(super) fn read(file: &File, size: usize) -> Option<Mapped> {
+        if size == 0 {
+            return None;
+        }
+        // SAFETY: a new private anonymous mapping, at an address the kernel
+        // chooses; nothing else refers to it.
+        #[allow(unsafe_code, reason = "mapping memory is unsafe")]
+        let ptr = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                size,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE,
+            )
+        }
+        .ok()?;
+        // From here on, dropping `mapped` unmaps it.
+        let mapped = Mapped { ptr: NonNull::new(ptr.cast())?, len: size };
+        // SAFETY: `size` writable bytes at `ptr`, seen by nothing else until
+        // `mapped` is returned, and this view ends before that.
+        #[allow(unsafe_code, reason = "a view of the new mapping to read into")]
+        let buffer = unsafe { std::slice::from_raw_parts_mut(mapped.ptr.as_ptr(), size) };
+        let mut reader = file;
+        reader.read_exact(buffer).ok()?;
+        let mut probe = [0u8; 1];
+        matches!(reader.read(&mut probe), Ok(0)).then_some(mapped)
+    }
+
+    pub(super) fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` bytes mapped readable at `ptr`, alive as long as `self`.
+        #[allow(unsafe_code, reason = "a view of the mapping")]
+        unsafe {
+            std::slice::from_raw_parts(self.ptr.as_ptr(), self.len)
+        }
+    }
+
+    /// Makes the mapping read-only and gives it up for good: the memory
+    /// `Component::deserialize_raw` may keep using for the rest of the
+    /// process. On an error the mapping is unmapped.
+    pub(super) fn freeze(self) -> Option<NonNull<[u8]>> {
+        // SAFETY: the whole of our own mapping; no reference into it is
+        // writable after this.
+        #[allow(unsafe_code, reason = "changing page protections is unsafe")]
+        let frozen = unsafe { rustix::mm::mprotect(self.ptr.as_ptr().cast(), self.len, MprotectFlags::READ) };
+        frozen.ok()?;
+        let memory = NonNull::slice_from_raw_parts(self.ptr, self.len);
+        std::mem::forget(self);
+        Some(memory)
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, not handed to wasmtime (`freeze` forgets
+        // `self` when it is), with no view of it left.
+        #[allow(unsafe_code, reason = "unmapping memory is unsafe")]
+        unsafe {
+            let _ = rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn file_with(bytes: &[u8]) -> File {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        file.sync_all().unwrap();
+        let mut reopened = file.try_clone().unwrap();
+        std::io::Seek::rewind(&mut reopened).unwrap();
+        reopened
+    }
+
+    /// The permissions `/proc/self/maps` gives the mapping that holds `at`.
+    fn permissions_at(at: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        for line in maps.lines() {
+            let (range, rest) = line.split_once(' ').unwrap();
+            let (start, end) = range.split_once('-').unwrap();
+            let (start, end) = (usize::from_str_radix(start, 16).unwrap(), usize::from_str_radix(end, 16).unwrap());
+            if (start..end).contains(&at) {
+                return rest[..4].to_string();
+            }
+        }
+        panic!("{at:#x} is not mapped");
+    }
+
+    #[test]
+    fn a_file_is_read_whole_and_frozen_read_only() {
+        let content: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mapped = Mapped::read(&file_with(&content), content.len()).unwrap();
+        assert_eq!(mapped.bytes(), &content[..]);
+        let at = mapped.bytes().as_ptr() as usize;
+        assert_eq!(at % rustix::param::page_size(), 0, "page-aligned, as wasmtime requires of code");
+        assert_eq!(permissions_at(at), "rw-p");
+        let memory = mapped.freeze().unwrap();
+        assert_eq!(memory.len(), content.len());
+        assert_eq!(permissions_at(at), "r--p", "nothing can write the checked bytes");
+        assert_eq!(permissions_at(at + content.len() - 1), "r--p");
+    }
+
+    #[test]
+    fn a_file_of_another_size_than_expected_is_not_read() {
+        let content = vec![7u8; 5000];
+        assert!(Mapped::read(&file_with(&content), 5001).is_none(), "shorter than its metadata said");
+        assert!(Mapped::read(&file_with(&content), 4999).is_none(), "longer than its metadata said");
+        assert!(Mapped::read(&file_with(b""), 0).is_none());
+    }
+}
