@@ -14,7 +14,7 @@ use sealtar_tests::scene::{file, prepopulated, tree};
 use sealtar_tests::{Header, Tar};
 use serde_json::Value;
 
-use crate::run::{archive_file, code, run_in, sealtar_command, text};
+use crate::run::{archive_file, code, run_in, sealtar_command, start, text};
 
 #[test]
 fn list_and_check_json_escape_c1_controls() {
@@ -92,8 +92,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
     let archive = archive_file(&scene, "many.tar", &tar.finish());
     // Standard output closed before the listing is written.
     for args in [vec!["list", &archive], vec!["list", "--json", &archive], vec!["check", &archive]] {
-        let mut child =
-            sealtar_command(&scene.root, &args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = start(sealtar_command(&scene.root, &args).stdout(Stdio::piped()).stderr(Stdio::piped()));
         drop(child.stdout.take());
         let mut stderr = Vec::new();
         child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
@@ -105,11 +104,11 @@ fn output_into_a_closed_pipe_ends_quietly() {
         assert!(stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&stderr));
     }
     // Standard error a closed pipe while extract -v reports.
-    let mut child = sealtar_command(&scene.root, &["extract", "-v", &archive, "-C", "dest"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start(
+        sealtar_command(&scene.root, &["extract", "-v", &archive, "-C", "dest"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     drop(child.stderr.take());
     let status = child.wait().unwrap();
     assert_quiet_end(status, b"", &[0]);
@@ -121,7 +120,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
 /// returns its exit code, standard error and how long it took.
 fn run_with_silent_stdin(cwd: &Path, args: &[&str]) -> (i32, String, Duration) {
     let started = Instant::now();
-    let mut child = sealtar_command(cwd, args).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = start(sealtar_command(cwd, args).stdin(Stdio::piped()).stderr(Stdio::piped()));
     let stdin = child.stdin.take().unwrap();
     loop {
         if let Some(status) = child.try_wait().unwrap() {

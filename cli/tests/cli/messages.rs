@@ -7,13 +7,13 @@ use std::path::Path;
 
 use sealtar_tests::{Header, Tar};
 
-use crate::run::{code, sealtar_command, text};
+use crate::run::{code, output, sealtar_command, text};
 
 /// Runs `sealtar args…` in `dir`, which holds `archive.tar` with `bytes`, and
 /// returns (exit code, standard output, standard error).
 fn run(dir: &Path, bytes: &[u8], args: &[&str]) -> (i32, String, String) {
     std::fs::write(dir.join("archive.tar"), bytes).unwrap();
-    let out = sealtar_command(dir, args).output().expect("sealtar runs");
+    let out = output(&mut sealtar_command(dir, args));
     (code(&out), text(&out.stdout), text(&out.stderr))
 }
 
@@ -171,7 +171,7 @@ fn members_not_found_is_a_usage_error() {
 #[test]
 fn io_errors_name_what_failed_and_the_cause_once() {
     let dir = tempfile::tempdir().unwrap();
-    let out = sealtar_command(dir.path(), &["extract", "missing.tar", "-C", "out"]).output().unwrap();
+    let out = output(&mut sealtar_command(dir.path(), &["extract", "missing.tar", "-C", "out"]));
     assert_eq!(
         (code(&out), text(&out.stderr)),
         (2, "sealtar: error: opening missing.tar: No such file or directory (os error 2)\n".to_string())
@@ -179,7 +179,7 @@ fn io_errors_name_what_failed_and_the_cause_once() {
     // A directory opens as a file and fails on the first read, inside the
     // library: its Io error carries the cause once, not twice.
     std::fs::create_dir(dir.path().join("a-directory")).unwrap();
-    let out = sealtar_command(dir.path(), &["extract", "a-directory", "-C", "out"]).output().unwrap();
+    let out = output(&mut sealtar_command(dir.path(), &["extract", "a-directory", "-C", "out"]));
     assert_eq!(
         (code(&out), text(&out.stderr)),
         (2, "sealtar: error: reading the archive: Is a directory (os error 21)\n".to_string())
@@ -209,7 +209,7 @@ fn one_refusal_text_in_every_command() {
     let root = dir.path();
     std::fs::write(root.join("pkg-1.0.crate"), &bytes).unwrap();
     let sealtar = |args: &[&str]| {
-        let out = sealtar_command(root, args).output().expect("sealtar runs");
+        let out = output(&mut sealtar_command(root, args));
         (code(&out), text(&out.stdout), text(&out.stderr))
     };
 

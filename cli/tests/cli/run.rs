@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use sealtar_tests::scene::{Scene, cache_dir, exec, file, outside_expected, tree};
 use sealtar_tests::{Node, Tar};
@@ -21,17 +21,42 @@ pub(crate) fn sealtar_command(cwd: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// Starts `command`. Under Wine, starting a process now and then fails with
+/// ERROR_INTERNAL_ERROR (1359) while tests start many at once; such a start
+/// is tried again, a few times (a start only: nothing that ran is retried).
+pub(crate) fn start(command: &mut Command) -> Child {
+    const ERROR_INTERNAL_ERROR: i32 = 1359;
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Ok(child) => return child,
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(ERROR_INTERNAL_ERROR) && tries < 5 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100 * tries));
+            }
+            Err(e) => panic!("{command:?} does not start: {e}"),
+        }
+    }
+}
+
+/// Runs `command` to its end, as `Command::output` does (standard input
+/// empty, the outputs captured), started by [`start`].
+pub(crate) fn output(command: &mut Command) -> Output {
+    let child = start(command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()));
+    child.wait_with_output().unwrap()
+}
+
 /// Runs `sealtar args…` in `cwd`, with `stdin` as standard input.
 pub(crate) fn run_in(cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(sealtar_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("SEALTAR_CACHE_DIR", cache_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sealtar starts");
+    let mut child = start(
+        Command::new(sealtar_bin())
+            .args(args)
+            .current_dir(cwd)
+            .env("SEALTAR_CACHE_DIR", cache_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut input = child.stdin.take().unwrap();
     // The binary may exit before reading everything (usage errors, refusals).
     let _ = input.write_all(stdin);
