@@ -20,6 +20,7 @@ pub(crate) struct Cli {
 }
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub(crate) enum Command {
     /// Extract ARCHIVE into DIR, or refuse it and change nothing.
     ///

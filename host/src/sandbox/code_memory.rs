@@ -55,10 +55,30 @@ impl CustomCodeMemory for Mprotect {
 
 /// `size` bytes of `file`, read into a fresh anonymous mapping. The file must
 /// end exactly there (one that changed size is not trusted).
+///
+/// An artifact of [`HUGE_MIN`] bytes or more is read into a mapping rounded up
+/// to whole [`HUGE_PAGE`]s and marked for transparent huge pages: the kernel
+/// then backs it with one 2 MiB page, zeroed once, instead of faulting in a
+/// fresh 4 KiB page about 250 times during the read. On this project's VM a
+/// page fault costs about 1.6 µs, so the read of the 1 MB guest went from
+/// about 0.45 ms to 0.16 ms (BENCHMARKS.md). Where huge pages are off the
+/// advice is ignored and the read faults page by page as before; the pages
+/// past `size` are never touched either way.
 pub(super) struct Mapped {
     ptr: NonNull<u8>,
+    /// The file's bytes, at the start of the mapping.
     len: usize,
+    /// The whole mapping: `len`, rounded up to whole huge pages when they were
+    /// asked for.
+    mapped: usize,
 }
+
+/// A transparent huge page on x86-64 (and aarch64 with 4 KiB pages).
+const HUGE_PAGE: usize = 2 << 20;
+
+/// The smallest artifact read into huge pages: below this, the 2 MiB zeroed
+/// up front would cost more than the small pages it saves.
+const HUGE_MIN: usize = 512 << 10;
 
 impl Mapped {
     pub(super) fn read(file: &File, size: usize) -> Option<Mapped> {
@@ -67,18 +87,29 @@ impl Mapped {
         }
         // SAFETY: a new private anonymous mapping, at an address the kernel
         // chooses; nothing else refers to it.
+        let huge = size >= HUGE_MIN;
+        let mapped_len = if huge { size.checked_next_multiple_of(HUGE_PAGE)? } else { size };
         #[allow(unsafe_code, reason = "mapping memory is unsafe")]
         let ptr = unsafe {
             rustix::mm::mmap_anonymous(
                 std::ptr::null_mut(),
-                size,
+                mapped_len,
                 ProtFlags::READ | ProtFlags::WRITE,
                 MapFlags::PRIVATE,
             )
         }
         .ok()?;
         // From here on, dropping `mapped` unmaps it.
-        let mapped = Mapped { ptr: NonNull::new(ptr.cast())?, len: size };
+        let mapped = Mapped { ptr: NonNull::new(ptr.cast())?, len: size, mapped: mapped_len };
+        if huge {
+            // SAFETY: advice about our own new mapping; it changes neither
+            // its contents nor its protection. Refused advice (huge pages off
+            // or unsupported) only leaves small pages.
+            #[allow(unsafe_code, reason = "memory advice is unsafe in rustix")]
+            unsafe {
+                let _ = rustix::mm::madvise(ptr, mapped_len, rustix::mm::Advice::LinuxHugepage);
+            }
+        }
         // SAFETY: `size` writable bytes at `ptr`, seen by nothing else until
         // `mapped` is returned, and this view ends before that.
         #[allow(unsafe_code, reason = "a view of the new mapping to read into")]
@@ -104,7 +135,7 @@ impl Mapped {
         // SAFETY: the whole of our own mapping; no reference into it is
         // writable after this.
         #[allow(unsafe_code, reason = "changing page protections is unsafe")]
-        let frozen = unsafe { rustix::mm::mprotect(self.ptr.as_ptr().cast(), self.len, MprotectFlags::READ) };
+        let frozen = unsafe { rustix::mm::mprotect(self.ptr.as_ptr().cast(), self.mapped, MprotectFlags::READ) };
         frozen.ok()?;
         let memory = NonNull::slice_from_raw_parts(self.ptr, self.len);
         std::mem::forget(self);
@@ -118,7 +149,7 @@ impl Drop for Mapped {
         // `self` when it is), with no view of it left.
         #[allow(unsafe_code, reason = "unmapping memory is unsafe")]
         unsafe {
-            let _ = rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len);
+            let _ = rustix::mm::munmap(self.ptr.as_ptr().cast(), self.mapped);
         }
     }
 }
@@ -164,6 +195,26 @@ mod tests {
         assert_eq!(memory.len(), content.len());
         assert_eq!(permissions_at(at), "r--p", "nothing can write the checked bytes");
         assert_eq!(permissions_at(at + content.len() - 1), "r--p");
+    }
+
+    #[test]
+    fn a_large_file_is_read_whole_into_huge_pages_and_frozen_read_only() {
+        // Just over one huge page, and not a multiple of a page: the mapping
+        // is rounded up to two, and only the file's bytes are handed over.
+        let content: Vec<u8> = (0..(HUGE_PAGE as u32 + 12_345)).map(|i| (i % 253) as u8).collect();
+        let mapped = Mapped::read(&file_with(&content), content.len()).unwrap();
+        assert_eq!(mapped.mapped, HUGE_PAGE * 2);
+        assert_eq!(mapped.bytes(), &content[..]);
+        let at = mapped.bytes().as_ptr() as usize;
+        let memory = mapped.freeze().unwrap();
+        assert_eq!(memory.len(), content.len());
+        assert_eq!(permissions_at(at), "r--p");
+        assert_eq!(permissions_at(at + content.len()), "r--p", "the rounding is read-only too");
+        assert_eq!(permissions_at(at + HUGE_PAGE * 2 - 1), "r--p");
+        // SAFETY: the frozen mapping is never unmapped, and readable.
+        #[allow(unsafe_code, reason = "reading back the frozen mapping")]
+        let back = unsafe { memory.as_ref() };
+        assert_eq!(back, &content[..]);
     }
 
     #[test]
