@@ -10,7 +10,7 @@
 //! An archive of at most one input chunk (256 KiB: most crates) is read whole
 //! up front and needs no pump thread. Parser threads are kept between
 //! archives (`workers`), so parsing and writing overlap on two cores without
-//! a thread started per archive. The caller's thread advances the guest's
+//! a thread started per archive; the first starts while the guest loads. The caller's thread advances the guest's
 //! deadline clock (the engine's epoch) whenever it waits for events, and once
 //! more when it stops, so a guest computing is interrupted at its deadline or
 //! as soon as no one wants its events.
@@ -87,8 +87,6 @@ const STDERR_KEEP: usize = 4096;
 pub(crate) struct Sandbox {
     engine: Engine,
     pre: bindings::ExtractorPre<State>,
-    /// The parser threads, kept between archives.
-    workers: workers::Workers,
 }
 
 impl Sandbox {
@@ -140,15 +138,13 @@ impl Sandbox {
         let stop = Arc::new(AtomicBool::new(false));
         let guest = Guest::new(options, with_data, deadline);
         let guest_stop = stop.clone();
-        self.workers.submit(
-            self,
-            Box::new(move |sandbox: &'static Sandbox| {
-                let events = &ev_tx;
-                let parsed =
-                    sandbox.drive(guest, guest_stop, in_rx, &mut |batch| events.send(Parsed::Batch(batch)).is_ok());
-                let _ = ev_tx.send(Parsed::Done(parsed));
-            }),
-        )?;
+        let sandbox = self;
+        workers::submit(Box::new(move || {
+            let events = &ev_tx;
+            let parsed =
+                sandbox.drive(guest, guest_stop, in_rx, &mut |batch| events.send(Parsed::Batch(batch)).is_ok());
+            let _ = ev_tx.send(Parsed::Done(parsed));
+        }))?;
         if whole {
             drop(in_tx);
             // A consumer's refusal explains everything after it.

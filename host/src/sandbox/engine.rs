@@ -42,11 +42,13 @@ impl Sandbox {
     }
 
     fn build(cache_dir: Option<&Path>) -> wasmtime::Result<Sandbox> {
+        // The first archive's parser thread starts while the guest loads.
+        super::workers::prestart();
         let engine = Engine::new(&engine_config())?;
         let component = super::cache::load_or_compile(&engine, GUEST_WASM, GUEST_SHA256, cache_dir)?;
         let linker = linker(&engine)?;
         let pre = bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(Sandbox { engine, pre, workers: Default::default() })
+        Ok(Sandbox { engine, pre })
     }
 }
 
