@@ -6,6 +6,9 @@ SEALTAR    := target/release/sealtar
 
 GUEST_TARGET := wasm32-wasip2
 GUEST_ASSET  := host/assets/sealtar-guest.wasm
+# The same parser without xz, bzip2 and zstd, which the host loads for tar and
+# gzip input (about half the compiled code to load per process).
+GUEST_GZIP_ASSET := host/assets/sealtar-guest-gzip.wasm
 # Paths that would otherwise leak into panic messages inside the guest are
 # remapped so the component is byte-for-byte the same on every machine.
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS := -C target-feature=+simd128 --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/sealtar
@@ -16,8 +19,8 @@ help:
 	@echo "make demo         build, extract the bundled example, show a malicious archive refused"
 	@echo "make test         build and run every test"
 	@echo "make ci           exactly what CI runs (.ci/run installs the tools first)"
-	@echo "make guest        rebuild the sandboxed parser into $(GUEST_ASSET)"
-	@echo "make check-guest  fail if $(GUEST_ASSET) differs from a fresh build"
+	@echo "make guest        rebuild the sandboxed parser into $(GUEST_ASSET) and $(GUEST_GZIP_ASSET)"
+	@echo "make check-guest  fail if either differs from a fresh build"
 	@echo "make bench        compare sealtar with native extraction and GNU tar"
 	@echo "make bench-cargo  audit-cargo vs. tar + diff, and check --batch throughput"
 	@echo "make bench-zstd   zstd decoding in the sandbox vs. zstd(1) and GNU tar (BENCH_ZSTD_ARGS)"
@@ -95,12 +98,22 @@ build:
 
 # The guest is built with the pinned toolchain (rust-toolchain.toml).
 guest:
+	$(CARGO) build --locked -p sealtar-guest --target $(GUEST_TARGET) --profile guest --no-default-features
+	cp target/$(GUEST_TARGET)/guest/sealtar_guest.wasm $(GUEST_GZIP_ASSET)
 	$(CARGO) build --locked -p sealtar-guest --target $(GUEST_TARGET) --profile guest
 	cp target/$(GUEST_TARGET)/guest/sealtar_guest.wasm $(GUEST_ASSET)
 	cd host/assets && sha256sum sealtar-guest.wasm > sealtar-guest.wasm.sha256
+	cd host/assets && sha256sum sealtar-guest-gzip.wasm > sealtar-guest-gzip.wasm.sha256
 	cp wit/world.wit host/wit/world.wit
 
 check-guest:
+	CARGO_TARGET_DIR=target/check-guest $(CARGO) build --locked -p sealtar-guest --target $(GUEST_TARGET) --profile guest --no-default-features
+	@if cmp -s target/check-guest/$(GUEST_TARGET)/guest/sealtar_guest.wasm $(GUEST_GZIP_ASSET); then \
+		echo "check-guest: $(GUEST_GZIP_ASSET) matches a fresh build"; \
+	else \
+		echo "check-guest: $(GUEST_GZIP_ASSET) differs from a fresh build of guest/; run 'make guest' and commit" >&2; \
+		exit 1; \
+	fi
 	CARGO_TARGET_DIR=target/check-guest $(CARGO) build --locked -p sealtar-guest --target $(GUEST_TARGET) --profile guest
 	@if cmp -s target/check-guest/$(GUEST_TARGET)/guest/sealtar_guest.wasm $(GUEST_ASSET); then \
 		echo "check-guest: $(GUEST_ASSET) matches a fresh build"; \
@@ -108,7 +121,7 @@ check-guest:
 		echo "check-guest: $(GUEST_ASSET) differs from a fresh build of guest/; run 'make guest' and commit" >&2; \
 		exit 1; \
 	fi
-	@cd host/assets && sha256sum -c sealtar-guest.wasm.sha256
+	@cd host/assets && sha256sum -c sealtar-guest.wasm.sha256 sealtar-guest-gzip.wasm.sha256
 	@cmp -s wit/world.wit host/wit/world.wit || { echo "check-guest: host/wit/world.wit differs from wit/world.wit; run 'make guest' and commit" >&2; exit 1; }
 
 # Real npm and PyPI source tarballs for the differential test (best effort:
@@ -167,6 +180,7 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release --locked -p sealtar-guest --lib --no-default-features --target $(GUEST_TARGET) -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --no-deps -p sealtar --all-features
 
 # The library as a registry would get it: no CLI crates among its

@@ -16,6 +16,11 @@ impl Deadline {
         Deadline(Instant::now().checked_add(timeout))
     }
 
+    /// Moves it `by` later (set-up that is not the run's work).
+    pub(crate) fn postpone(&mut self, by: Duration) {
+        self.0 = self.0.and_then(|d| d.checked_add(by));
+    }
+
     /// The instant, if there is one.
     pub(crate) fn instant(self) -> Option<Instant> {
         self.0

@@ -147,7 +147,10 @@ impl Extractor {
     /// Prepares the sandbox. The guest is compiled once per process (or,
     /// when the options ask for a cache with [`Options::cache_dir`] or
     /// [`Options::with_default_cache`], loaded from there if a previous
-    /// process compiled it); later extractors share it.
+    /// process compiled it); later extractors share it. Two builds of it are
+    /// embedded: the one for tar and gzip is prepared here, the one that also
+    /// reads xz, bzip2 and zstd when the first such archive arrives (that
+    /// archive's [`Options::timeout`] starts after it is ready).
     ///
     /// # Errors
     ///

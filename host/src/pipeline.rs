@@ -172,15 +172,15 @@ pub(crate) fn drive<'a>(
     options: &'a Options,
     selection: &'a Selection,
     sink: &mut dyn Sink,
-    source: impl FnOnce(Deadline, bool, &mut dyn FnMut(RawEvent, u64) -> Result<(), Error>) -> Result<(), Error>,
+    source: impl FnOnce(&mut Deadline, bool, &mut dyn FnMut(RawEvent, u64) -> Result<(), Error>) -> Result<(), Error>,
 ) -> Result<Ran<'a>, Error> {
-    let deadline = Deadline::after(options.timeout);
+    let mut deadline = Deadline::after(options.timeout);
     let with_data = sink.wants_data();
     let stop = sink.on_refusal() == OnRefusal::Stop;
     let mut vetter = Vetter::new(options, selection, with_data);
     // Whether the current entry's data goes to the sink.
     let mut passing = false;
-    let read = source(deadline, with_data, &mut |event, input_bytes| {
+    let read = source(&mut deadline, with_data, &mut |event, input_bytes| {
         match event {
             RawEvent::Entry(raw) => {
                 passing = false;

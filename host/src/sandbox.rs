@@ -25,12 +25,13 @@
 //! types (which [`crate::policy`] then re-checks).
 
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -83,28 +84,35 @@ const TICK: Duration = Duration::from_millis(50);
 /// How much of the guest's standard error is kept to explain a trap.
 const STDERR_KEEP: usize = 4096;
 
-/// The process-wide engine and pre-linked guest.
+/// The process-wide engine and pre-linked guests (see `engine`).
 pub(crate) struct Sandbox {
     engine: Engine,
-    pre: bindings::ExtractorPre<State>,
+    linker: Linker<State>,
+    /// Where the full guest is looked for when it is first needed.
+    cache_dir: Option<PathBuf>,
+    /// The tar and gzip guest, loaded up front.
+    gzip: bindings::ExtractorPre<State>,
+    /// The guest for every format, loaded on first need.
+    full: OnceLock<Result<bindings::ExtractorPre<State>, String>>,
 }
 
 impl Sandbox {
     /// Parses `reader` in a fresh store and hands every event to `sink`, with
     /// the number of input bytes read so far. Stops at the first error from
-    /// the guest, the reader or `sink`.
+    /// the guest, the reader or `sink`. `run_deadline` moves back if the run
+    /// had to load the full guest first.
     pub(crate) fn run<R: Read + Send>(
         &'static self,
         options: &Options,
         reader: R,
         with_data: bool,
-        deadline: Deadline,
+        run_deadline: &mut Deadline,
         sink: &mut dyn FnMut(RawEvent, u64) -> Result<(), Error>,
     ) -> Result<(), Error> {
         // One wall-clock deadline for the whole run: reading the input,
         // parsing, and whatever `sink` does (and, after this returns, the
         // pipeline's own work).
-        let deadline = deadline.instant();
+        let mut deadline = run_deadline.instant();
         // Most archives (crates, packages) are small: read one chunk's worth
         // up front, and start the input thread only if there is more.
         let mut reader = reader;
@@ -129,6 +137,16 @@ impl Sandbox {
             }
         }
         first.truncate(filled);
+        // The guest that reads it, chosen by its first bytes. Loading the full
+        // guest the first time one is needed (compiling it, without a cache)
+        // is the process's set-up, not this archive's work: the deadline moves
+        // back by as long as that took.
+        let choosing = Instant::now();
+        let (pre, loaded) = self.guest_for(&first)?;
+        if loaded {
+            run_deadline.postpone(choosing.elapsed());
+            deadline = run_deadline.instant();
+        }
         let whole = first.len() <= INPUT_CHUNK;
         let compressed = AtomicU64::new(first.len() as u64);
         let (in_tx, in_rx) = sync_channel::<Vec<u8>>(INPUT_QUEUE);
@@ -142,7 +160,7 @@ impl Sandbox {
         workers::submit(Box::new(move || {
             let events = &ev_tx;
             let parsed =
-                sandbox.drive(guest, guest_stop, in_rx, &mut |batch| events.send(Parsed::Batch(batch)).is_ok());
+                sandbox.drive(pre, guest, guest_stop, in_rx, &mut |batch| events.send(Parsed::Batch(batch)).is_ok());
             let _ = ev_tx.send(Parsed::Done(parsed));
         }))?;
         if whole {
@@ -211,6 +229,7 @@ impl Sandbox {
     /// `deliver`, which says whether to go on.
     fn drive(
         &self,
+        pre: &bindings::ExtractorPre<State>,
         guest: Guest,
         stop: Arc<AtomicBool>,
         input: Receiver<Vec<u8>>,
@@ -239,7 +258,7 @@ impl Sandbox {
         });
 
         let fault = |store: &Store<State>, e: wasmtime::Error| fault(store, &stderr, deadline, e);
-        let instance = self.pre.instantiate(&mut store).map_err(|e| fault(&store, e))?;
+        let instance = pre.instantiate(&mut store).map_err(|e| fault(&store, e))?;
         let parser = instance.sealtar_extractor_parser().archive();
         let archive = parser.call_constructor(&mut store, limits, with_data).map_err(|e| fault(&store, e))?;
         let mut budget = FIRST_BATCH_BUDGET;
@@ -385,3 +404,6 @@ fn pump<R: Read>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -106,8 +106,9 @@ fn shown(path: &Path) -> String {
 }
 
 /// Entries kept per cache directory: enough for a few sealtar versions in
-/// use side by side, bounded so that upgrades do not pile up artifacts.
-const KEEP_ENTRIES: usize = 4;
+/// use side by side (each has two guests), bounded so that upgrades do not
+/// pile up artifacts.
+const KEEP_ENTRIES: usize = 8;
 
 /// Largest artifact read back: the compiled guest is a few MiB; anything far
 /// larger is not ours.
@@ -644,7 +645,7 @@ mod tests {
     fn old_entries_are_pruned() {
         let dir = scratch("prune");
         let cache = CacheDir::open(&dir).unwrap();
-        for i in 0..6 {
+        for i in 0..10 {
             let name = format!("old{i}.cwasm");
             cache.store(&name, b"x").unwrap();
             let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 + i);
@@ -655,19 +656,12 @@ mod tests {
         let mut left: Vec<String> =
             std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().into_string().unwrap()).collect();
         left.sort();
-        assert_eq!(
-            left,
-            [
-                "current.blake3",
-                "current.cwasm",
-                "old3.blake3",
-                "old3.cwasm",
-                "old4.blake3",
-                "old4.cwasm",
-                "old5.blake3",
-                "old5.cwasm"
-            ]
-        );
+        // The current one and the newest KEEP_ENTRIES - 1 = 7 others.
+        let mut kept = vec!["current.blake3".to_string(), "current.cwasm".to_string()];
+        for i in 3..10 {
+            kept.extend([format!("old{i}.blake3"), format!("old{i}.cwasm")]);
+        }
+        assert_eq!(left, kept);
         remove(&dir);
     }
 

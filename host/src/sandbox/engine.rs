@@ -1,6 +1,15 @@
 //! The process-wide half of the sandbox: the wasmtime engine, the embedded
-//! guest compiled once (or loaded from the compiled-code cache), and the
-//! linker that offers it `wasi:io` and `wasi:cli` and nothing else.
+//! guests compiled once (or loaded from the compiled-code cache), and the
+//! linker that offers them `wasi:io` and `wasi:cli` and nothing else.
+//!
+//! Two builds of the same guest are embedded: [`GUEST_GZIP`], which reads tar
+//! and gzip, and [`GUEST`], which reads xz, bzip2 and zstd too. The first is
+//! about half the compiled code, and a process that extracts one `.crate`
+//! (gzip) spends much of its start-up loading and checking compiled code, so
+//! the host loads it up front and the full one only when an archive starts
+//! with an xz, bzip2 or zstd magic number ([`Sandbox::guest_for`]). Both are
+//! the same source (`guest/`, with and without its `all-formats` feature), so
+//! tar and gzip are read by the same code either way.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -12,22 +21,52 @@ use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use super::{Sandbox, State, bindings};
 use crate::error::Error;
 
-/// The guest component, built from `guest/` by `make guest` and checked in so
+/// A guest component, built from `guest/` by `make guest` and checked in so
 /// that depending on this crate needs no wasm toolchain.
-pub(super) const GUEST_WASM: &[u8] = include_bytes!("../../assets/sealtar-guest.wasm");
+pub(super) struct Embedded {
+    pub(super) wasm: &'static [u8],
+    /// Its SHA-256, as `make guest` recorded it (checked by a test), so that
+    /// start-up does not hash the guest.
+    pub(super) sha256: &'static str,
+}
 
-/// The SHA-256 of [`GUEST_WASM`], as `make guest` recorded it (checked by a
-/// test), so that start-up does not hash the guest.
-pub(super) const GUEST_SHA256: &str = {
-    let line = include_str!("../../assets/sealtar-guest.wasm.sha256").as_bytes();
-    match line.split_at_checked(64) {
+/// Every format: tar, gzip, xz, bzip2, zstd.
+pub(super) const GUEST: Embedded = Embedded {
+    wasm: include_bytes!("../../assets/sealtar-guest.wasm"),
+    sha256: recorded_digest(include_str!("../../assets/sealtar-guest.wasm.sha256")),
+};
+
+/// Tar and gzip only (`guest/` without its `all-formats` feature).
+pub(super) const GUEST_GZIP: Embedded = Embedded {
+    wasm: include_bytes!("../../assets/sealtar-guest-gzip.wasm"),
+    sha256: recorded_digest(include_str!("../../assets/sealtar-guest-gzip.wasm.sha256")),
+};
+
+/// The digest at the start of a `sha256sum` line.
+const fn recorded_digest(line: &'static str) -> &'static str {
+    match line.as_bytes().split_at_checked(64) {
         Some((hex, _)) => match std::str::from_utf8(hex) {
             Ok(hex) => hex,
-            Err(_) => panic!("sealtar-guest.wasm.sha256 does not start with a hex digest"),
+            Err(_) => panic!("a guest's .sha256 file does not start with a hex digest"),
         },
-        None => panic!("sealtar-guest.wasm.sha256 is too short"),
+        None => panic!("a guest's .sha256 file is too short"),
     }
-};
+}
+
+/// Whether an input starting with `first` needs [`GUEST`]: it starts with an
+/// xz, bzip2 or zstd magic number (or a zstd skippable frame), exactly as the
+/// guest's own format detection (`guest/src/input.rs`) tells them. Anything
+/// else, gzip, tar or not an archive at all, goes to [`GUEST_GZIP`], which
+/// reads and refuses it as the full guest would.
+pub(super) fn needs_every_format(first: &[u8]) -> bool {
+    matches!(
+        first,
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..]
+            | [b'B', b'Z', b'h', b'1'..=b'9', ..]
+            | [0x28, 0xb5, 0x2f, 0xfd, ..]
+            | [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..]
+    )
+}
 
 static SANDBOX: OnceLock<Result<Sandbox, String>> = OnceLock::new();
 
@@ -45,11 +84,36 @@ impl Sandbox {
         // The first archive's parser thread starts while the guest loads.
         super::workers::prestart();
         let engine = Engine::new(&engine_config())?;
-        let component = super::cache::load_or_compile(&engine, GUEST_WASM, GUEST_SHA256, cache_dir)?;
         let linker = linker(&engine)?;
-        let pre = bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(Sandbox { engine, pre })
+        let gzip = load(&engine, &linker, &GUEST_GZIP, cache_dir)?;
+        Ok(Sandbox { engine, linker, cache_dir: cache_dir.map(Path::to_path_buf), gzip, full: OnceLock::new() })
     }
+
+    /// The guest to parse an input that starts with `first`, loading the full
+    /// one on first need. The bool is whether it was loaded just now (time
+    /// that is not the archive's to pay: see `Sandbox::run`).
+    pub(super) fn guest_for(&self, first: &[u8]) -> Result<(&bindings::ExtractorPre<State>, bool), Error> {
+        if !needs_every_format(first) {
+            return Ok((&self.gzip, false));
+        }
+        let mut loaded = false;
+        let full = self.full.get_or_init(|| {
+            loaded = true;
+            load(&self.engine, &self.linker, &GUEST, self.cache_dir.as_deref()).map_err(|e| format!("{e:#}"))
+        });
+        full.as_ref().map(|pre| (pre, loaded)).map_err(|e| Error::Setup(e.clone()))
+    }
+}
+
+/// Compiles `guest` (or loads it from `cache_dir`) and links it.
+fn load(
+    engine: &Engine,
+    linker: &Linker<State>,
+    guest: &Embedded,
+    cache_dir: Option<&Path>,
+) -> wasmtime::Result<bindings::ExtractorPre<State>> {
+    let component = super::cache::load_or_compile(engine, guest.wasm, guest.sha256, cache_dir)?;
+    bindings::ExtractorPre::new(linker.instantiate_pre(&component)?)
 }
 
 pub(super) fn engine_config() -> Config {
@@ -103,25 +167,51 @@ impl HasData for HasTable {
 mod tests {
     use super::*;
 
-    /// The guest may import `wasi:io` and `wasi:cli` and nothing else: a new
+    /// A guest may import `wasi:io` and `wasi:cli` and nothing else: a new
     /// `wasi:filesystem` or `wasi:sockets` import must fail this test.
     #[test]
-    fn guest_imports_only_wasi_io_and_wasi_cli() {
+    fn guests_import_only_wasi_io_and_wasi_cli() {
         let engine = Engine::new(&engine_config()).unwrap();
-        let component = wasmtime::component::Component::new(&engine, GUEST_WASM).unwrap();
-        let imports: Vec<String> =
-            component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
-        assert!(!imports.is_empty());
-        for name in &imports {
-            assert!(name.starts_with("wasi:io/") || name.starts_with("wasi:cli/"), "forbidden guest import {name}");
+        for guest in [&GUEST, &GUEST_GZIP] {
+            let component = wasmtime::component::Component::new(&engine, guest.wasm).unwrap();
+            let imports: Vec<String> =
+                component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
+            assert!(!imports.is_empty());
+            for name in &imports {
+                assert!(name.starts_with("wasi:io/") || name.starts_with("wasi:cli/"), "forbidden guest import {name}");
+            }
+            assert!(imports.iter().any(|n| n.starts_with("wasi:cli/stdin")), "{imports:?}");
         }
-        assert!(imports.iter().any(|n| n.starts_with("wasi:cli/stdin")), "{imports:?}");
     }
 
     #[test]
-    fn recorded_guest_digest_matches_the_embedded_guest() {
+    fn recorded_guest_digests_match_the_embedded_guests() {
         use sha2::{Digest, Sha256};
-        let digest: String = Sha256::digest(GUEST_WASM).iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(digest, GUEST_SHA256, "run `make guest` to refresh host/assets/sealtar-guest.wasm.sha256");
+        for guest in [&GUEST, &GUEST_GZIP] {
+            let digest: String = Sha256::digest(guest.wasm).iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(digest, guest.sha256, "run `make guest` to refresh host/assets/*.sha256");
+        }
+        assert!(GUEST_GZIP.wasm.len() < GUEST.wasm.len() * 2 / 3, "the tar and gzip guest is the smaller one");
+    }
+
+    #[test]
+    fn only_xz_bzip2_and_zstd_need_the_full_guest() {
+        let cases: [(&[u8], bool); 12] = [
+            (b"\xfd7zXZ\0rest", true),
+            (b"BZh91AY&SY", true),
+            (b"\x28\xb5\x2f\xfd\x04", true),
+            (b"\x50\x2a\x4d\x18\x04\0\0\0", true),
+            (b"\x5f\x2a\x4d\x18", true),
+            (b"\x1f\x8b\x08\0", false),
+            (b"BZh0", false),
+            (b"BZ0", false),
+            (b"\xfd7zXZ", false),
+            (b"\x60\x2a\x4d\x18", false),
+            (b"", false),
+            (b"ustar\0", false),
+        ];
+        for (first, full) in cases {
+            assert_eq!(needs_every_format(first), full, "{first:?}");
+        }
     }
 }
