@@ -24,14 +24,17 @@
 //!   must be regular files with the same owner and permission rules, and are
 //!   read into memory once: the BLAKE3 digest beside each (`<key>.blake3`) is
 //!   checked over exactly those bytes, and exactly those bytes are handed to
-//!   wasmtime, so nothing can be swapped between the check and the load (on
-//!   Linux they are read into a mapping that is made read-only after the
-//!   check and handed over in place, without wasmtime's copy: see
-//!   `code_memory.rs`);
+//!   wasmtime, so nothing can be swapped between the check and the load. On
+//!   Linux the artifact is instead mapped privately, read-only, the digest
+//!   checked over the mapping and the mapping handed over in place, without a
+//!   copy (`code_memory.rs` says why that is as safe under these ownership
+//!   rules, and falls back to a checked copy where the mapping cannot hold
+//!   executable code);
 //! - files are written to a temporary name and renamed into place, the
 //!   artifact before its digest.
 //!
-//! At most four artifacts are kept per directory (the newest), so upgrades
+//! At most eight artifacts are kept per directory (the newest; each sealtar
+//! version has two, one per embedded guest), so upgrades
 //! do not pile up. Any failure here falls back to compiling in memory: the
 //! cache only ever costs time, never correctness. A directory that fails the
 //! ownership or permission rules is reported once, on standard error, when the
@@ -167,22 +170,31 @@ impl CacheDir {
         if size > MAX_ARTIFACT_BYTES {
             return None;
         }
-        let code = super::code_memory::Mapped::read(&file, usize::try_from(size).ok()?)?;
+        let size = usize::try_from(size).ok()?;
         let expected = self.read_trusted(&digest_name(name))?;
-        if blake3::hash(code.bytes()).as_bytes().as_slice() != expected {
-            return None;
+        let load = |code: super::code_memory::Mapped| {
+            if blake3::hash(code.bytes()).as_bytes().as_slice() != expected {
+                return None;
+            }
+            let memory = code.freeze()?;
+            // SAFETY: as for `Component::deserialize` below, and the memory
+            // is a private mapping whose digest was just checked, read-only
+            // from before this call and never unmapped (`Mapped::freeze`): it
+            // outlives the component, and sealtar never writes it (see the
+            // module docs for what a mapped file means here).
+            #[allow(
+                unsafe_code,
+                reason = "wasmtime trusts compiled code it deserializes; the checks above are why these bytes may be trusted"
+            )]
+            let component = unsafe { Component::deserialize_raw(engine, memory) };
+            component.ok()
+        };
+        // The file mapped in place; where its code cannot be made executable
+        // (a file system mounted `noexec`), a copy in anonymous memory.
+        if let Some(component) = super::code_memory::Mapped::map(&file, size).and_then(load) {
+            return Some(component);
         }
-        let memory = code.freeze()?;
-        // SAFETY: as for `Component::deserialize` below, and the memory is the
-        // mapping whose digest was just checked, read-only from before this
-        // call and never unmapped (`Mapped::freeze`): it outlives the
-        // component and nothing can change it.
-        #[allow(
-            unsafe_code,
-            reason = "wasmtime trusts compiled code it deserializes; the checks above are why these bytes may be trusted"
-        )]
-        let component = unsafe { Component::deserialize_raw(engine, memory) };
-        component.ok()
+        super::code_memory::Mapped::read(&file, size).and_then(load)
     }
 
     #[cfg(not(target_os = "linux"))]

@@ -1,18 +1,33 @@
-//! Linux: the cached compiled guest used where it was read and checked,
-//! without wasmtime's copy.
+//! Linux: the cached compiled guest used where it was checked, without
+//! wasmtime's copy.
 //!
 //! `Component::deserialize` copies the bytes it is given into a mapping of
 //! its own and then makes the code in it executable; for the 1 MB guest that
 //! copy, and the page faults of a fresh megabyte, were about a sixth of a
 //! small archive's run in a process of its own (BENCHMARKS.md). Here the
-//! cache reads the artifact into an anonymous mapping, checks its digest
-//! there, makes the whole mapping read-only, and hands that very memory to
+//! cache maps the artifact privately and read-only ([`Mapped::map`]), checks
+//! its digest over that mapping, and hands that very memory to
 //! `Component::deserialize_raw`; wasmtime then makes its code executable
-//! through [`Mprotect`], set on the engine. So the bytes wasmtime runs are
-//! the bytes whose digest was checked, and nothing can write them after the
-//! check: a property the copying path also had, kept without the copy.
+//! through [`Mprotect`], set on the engine. Nothing is copied, and the pages
+//! the kernel already holds for the file are shared rather than faulted in
+//! afresh.
 //!
-//! The mapping is never unmapped once wasmtime has it: a deserialized
+//! What a mapped file means for the digest: the pages are the file's, so a
+//! write into that very file after the check would show through. sealtar
+//! never writes a cache file in place (it writes a new one and renames it
+//! over), and the file must belong to this user and be writable by no one
+//! else in a directory that passed the same checks (`cache.rs`), so only this
+//! user or root could, and either could as well have replaced the artifact
+//! and its digest together before they were opened. The digest is what
+//! catches a damaged or truncated artifact; the ownership checks are what
+//! keep others out.
+//!
+//! Where the file's code cannot be made executable in place (its file system
+//! is mounted `noexec`), the cache falls back to [`Mapped::read`]: a copy in
+//! an anonymous mapping, checked there and made read-only before it is
+//! handed over, which nothing but sealtar can write.
+//!
+//! A mapping is never unmapped once wasmtime has it: a deserialized
 //! component may be kept for the life of the process (the sandbox is), so a
 //! dropped one leaves its megabyte mapped rather than its code dangling.
 
@@ -120,6 +135,29 @@ impl Mapped {
         matches!(reader.read(&mut probe), Ok(0)).then_some(mapped)
     }
 
+    /// `size` bytes of `file`, mapped privately and read-only: no copy, and
+    /// pages the kernel already holds for the file are shared, not faulted in
+    /// afresh. The caller must check the size and the digest as for [`read`],
+    /// and fall back to [`read`] if wasmtime cannot make the code in it
+    /// executable (a file system mounted `noexec`).
+    ///
+    /// [`read`]: Mapped::read
+    pub(super) fn map(file: &File, size: usize) -> Option<Mapped> {
+        if size == 0 {
+            return None;
+        }
+        // SAFETY: a new private read-only mapping of a file we hold open, at
+        // an address the kernel chooses; nothing else refers to it.
+        #[allow(unsafe_code, reason = "mapping memory is unsafe")]
+        let ptr = unsafe { rustix::mm::mmap(std::ptr::null_mut(), size, ProtFlags::READ, MapFlags::PRIVATE, file, 0) }
+            .ok()?;
+        let mapped = Mapped { ptr: NonNull::new(ptr.cast())?, len: size, mapped: size };
+        // The file must not have changed size since `size` was read (a
+        // mapping past its end would fault when read).
+        let now = file.metadata().ok()?.len();
+        (u64::try_from(size).ok()? == now).then_some(mapped)
+    }
+
     pub(super) fn bytes(&self) -> &[u8] {
         // SAFETY: `len` bytes mapped readable at `ptr`, alive as long as `self`.
         #[allow(unsafe_code, reason = "a view of the mapping")]
@@ -215,6 +253,22 @@ mod tests {
         #[allow(unsafe_code, reason = "reading back the frozen mapping")]
         let back = unsafe { memory.as_ref() };
         assert_eq!(back, &content[..]);
+    }
+
+    #[test]
+    fn a_file_is_mapped_read_only_in_place() {
+        let content: Vec<u8> = (0..30_000u32).map(|i| (i % 241) as u8).collect();
+        let mapped = Mapped::map(&file_with(&content), content.len()).unwrap();
+        assert_eq!(mapped.bytes(), &content[..]);
+        let at = mapped.bytes().as_ptr() as usize;
+        assert_eq!(at % rustix::param::page_size(), 0, "page-aligned, as wasmtime requires of code");
+        assert_eq!(permissions_at(at), "r--p", "private and read-only from the start");
+        let memory = mapped.freeze().unwrap();
+        assert_eq!(memory.len(), content.len());
+        assert_eq!(permissions_at(at), "r--p");
+        assert!(Mapped::map(&file_with(&content), content.len() + 1).is_none(), "shorter than its metadata said");
+        assert!(Mapped::map(&file_with(&content), content.len() - 1).is_none(), "longer than its metadata said");
+        assert!(Mapped::map(&file_with(b""), 0).is_none());
     }
 
     #[test]
