@@ -64,3 +64,20 @@ impl Ticker {
         self.deadline
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postponing_moves_the_deadline_back_and_never_stays_never() {
+        let mut deadline = Deadline::after(Duration::from_millis(10));
+        let before = deadline.instant().unwrap();
+        deadline.postpone(Duration::from_secs(3));
+        assert_eq!(deadline.instant().unwrap() - before, Duration::from_secs(3));
+        assert!(!deadline.passed());
+        let mut never = Deadline::after(Duration::MAX);
+        never.postpone(Duration::from_secs(1));
+        assert!(never.instant().is_none() && !never.passed());
+    }
+}

@@ -142,8 +142,8 @@ impl Sandbox {
         // is the process's set-up, not this archive's work: the deadline moves
         // back by as long as that took.
         let choosing = Instant::now();
-        let (pre, loaded) = self.guest_for(&first)?;
-        if loaded {
+        let (pre, waited) = self.guest_for(&first)?;
+        if waited {
             run_deadline.postpone(choosing.elapsed());
             deadline = run_deadline.instant();
         }

@@ -90,18 +90,18 @@ impl Sandbox {
     }
 
     /// The guest to parse an input that starts with `first`, loading the full
-    /// one on first need. The bool is whether it was loaded just now (time
-    /// that is not the archive's to pay: see `Sandbox::run`).
+    /// one on first need. The bool is whether this call had to wait for it to
+    /// load, here or on another thread that got there first (time that is not
+    /// the archive's to pay: see `Sandbox::run`).
     pub(super) fn guest_for(&self, first: &[u8]) -> Result<(&bindings::ExtractorPre<State>, bool), Error> {
         if !needs_every_format(first) {
             return Ok((&self.gzip, false));
         }
-        let mut loaded = false;
+        let waited = self.full.get().is_none();
         let full = self.full.get_or_init(|| {
-            loaded = true;
             load(&self.engine, &self.linker, &GUEST, self.cache_dir.as_deref()).map_err(|e| format!("{e:#}"))
         });
-        full.as_ref().map(|pre| (pre, loaded)).map_err(|e| Error::Setup(e.clone()))
+        full.as_ref().map(|pre| (pre, waited)).map_err(|e| Error::Setup(e.clone()))
     }
 }
 
