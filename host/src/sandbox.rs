@@ -10,10 +10,11 @@
 //! An archive of at most one input chunk (256 KiB: most crates) is read whole
 //! up front and needs no pump thread. Parser threads are kept between
 //! archives (`workers`), so parsing and writing overlap on two cores without
-//! a thread started per archive; the first starts while the guest loads. The caller's thread advances the guest's
-//! deadline clock (the engine's epoch) whenever it waits for events, and once
-//! more when it stops, so a guest computing is interrupted at its deadline or
-//! as soon as no one wants its events.
+//! a thread started per archive; the first starts while the guest loads. The
+//! caller's thread advances the guest's deadline clock (the engine's epoch)
+//! whenever it waits for events, and once more when it stops, so a guest
+//! computing is interrupted at its deadline or as soon as no one wants its
+//! events.
 //! The guest is linked against `wasi:io` and `wasi:cli` only; its standard
 //! input is the archive, its standard output is discarded, its standard error
 //! is kept (a few KiB) to explain a trap, and it has no files, sockets,

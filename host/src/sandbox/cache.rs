@@ -162,15 +162,7 @@ impl CacheDir {
     /// trusted and agree.
     #[cfg(target_os = "linux")]
     fn load(&self, engine: &Engine, name: &str) -> Option<Component> {
-        let file = os::open_file_nofollow(&self.dir, name).ok()?;
-        if !os::trusted_file(&file) {
-            return None;
-        }
-        let size = file.metadata().ok()?.len();
-        if size > MAX_ARTIFACT_BYTES {
-            return None;
-        }
-        let size = usize::try_from(size).ok()?;
+        let (file, size) = self.open_trusted(name)?;
         let expected = self.read_trusted(&digest_name(name))?;
         let load = |code: super::code_memory::Mapped| {
             if blake3::hash(code.bytes()).as_bytes().as_slice() != expected {
@@ -220,21 +212,28 @@ impl CacheDir {
         component.ok()
     }
 
-    /// The bytes of `name`, read once through a handle that was checked to
-    /// be a regular file this user owns and only this user can write.
-    fn read_trusted(&self, name: &str) -> Option<Vec<u8>> {
+    /// `name`, opened without following links, checked on its handle to be a
+    /// regular file this user owns and only this user can write, with its
+    /// size from that handle (at most [`MAX_ARTIFACT_BYTES`]).
+    fn open_trusted(&self, name: &str) -> Option<(std::fs::File, usize)> {
         let file = os::open_file_nofollow(&self.dir, name).ok()?;
         if !os::trusted_file(&file) {
             return None;
         }
-        // Sized from the handle's metadata and read in one go into one
-        // allocation. A file that changes size meanwhile is not trusted: it
-        // must end exactly where its metadata said.
         let size = file.metadata().ok()?.len();
         if size > MAX_ARTIFACT_BYTES {
             return None;
         }
-        let mut bytes = vec![0u8; usize::try_from(size).ok()?];
+        Some((file, usize::try_from(size).ok()?))
+    }
+
+    /// The bytes of `name` ([`CacheDir::open_trusted`]), read once. Sized
+    /// from the handle's metadata and read in one go into one allocation; a
+    /// file that changes size meanwhile is not trusted: it must end exactly
+    /// where its metadata said.
+    fn read_trusted(&self, name: &str) -> Option<Vec<u8>> {
+        let (file, size) = self.open_trusted(name)?;
+        let mut bytes = vec![0u8; size];
         (&file).read_exact(&mut bytes).ok()?;
         let mut probe = [0u8; 1];
         ((&file).read(&mut probe).ok()? == 0).then_some(bytes)
