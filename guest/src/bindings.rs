@@ -15,7 +15,7 @@ wit_bindgen::generate!({
 });
 
 use exports::sealtar::extractor::parser::{
-    Entry, EntryKind, Event, Guest, GuestArchive, Limits, ParseError, StreamLayer,
+    Entry, EntryKind, Event, Guest, GuestArchive, Limits, MemberEnd, ParseError, StreamLayer,
 };
 
 struct Component;
@@ -48,9 +48,16 @@ impl GuestArchive for Archive {
 fn convert_event(event: PEvent) -> Event {
     match event {
         PEvent::Data(d) => Event::Data(d),
+        PEvent::MemberEnd(m) => Event::MemberEnd(MemberEnd {
+            tar_end: m.tar_end,
+            input_offset: m.input_offset,
+            stored: m.stored,
+            unsent: m.unsent,
+        }),
         PEvent::Entry(e) => Event::Entry(Entry {
             index: e.index,
             header_offset: e.header_offset,
+            data_offset: e.data_offset,
             path: e.path,
             kind: match e.kind {
                 Kind::File => EntryKind::File,

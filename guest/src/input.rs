@@ -36,10 +36,11 @@ mod xz;
 #[cfg(feature = "all-formats")]
 mod zstd;
 
-use gzip::GzipMembers;
+pub use gzip::MemberEnd;
+use gzip::{Checked, InputPosition};
 
 /// CRC-32 as gzip and xz use it (ISO-HDLC), by slice-by-16 tables.
-static CRC32: crc::Crc<u32, crc::Table<16>> = crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC);
+pub(crate) static CRC32: crc::Crc<u32, crc::Table<16>> = crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC);
 
 /// How much compressed input is buffered ahead of the decoder. The buffer
 /// is zero-filled on its first use (the standard library's `BufReader` does
@@ -119,9 +120,15 @@ impl<R: Read> Read for Counted<R> {
 type Rewound<R> = Chain<Cursor<Vec<u8>>, R>;
 type Buffered<R> = BufReader<Counted<Rewound<R>>>;
 
+impl<R: Read> InputPosition for Buffered<R> {
+    fn input_position(&self) -> u64 {
+        self.get_ref().count - self.buffer().len() as u64
+    }
+}
+
 enum Decoder<R: Read> {
     Plain(Counted<Rewound<R>>),
-    Gzip(Box<GzipMembers<Buffered<R>>>),
+    Gzip(Box<Checked<Buffered<R>>>),
     #[cfg(feature = "all-formats")]
     Xz(Box<xz::XzDecoder<Buffered<R>>>),
     #[cfg(feature = "all-formats")]
@@ -161,7 +168,7 @@ impl<R: Read> Source<R> {
         let buffered = |counted| BufReader::with_capacity(INPUT_BUFFER, counted);
         let decoder = match format {
             Format::Tar => Decoder::Plain(counted),
-            Format::Gzip => Decoder::Gzip(Box::new(GzipMembers::new(buffered(counted)))),
+            Format::Gzip => Decoder::Gzip(Box::new(Checked::new(buffered(counted)))),
             #[cfg(feature = "all-formats")]
             Format::Xz => {
                 // The decoder's own estimate adds about 100 KiB of state to
@@ -219,7 +226,33 @@ impl<R: Read> Source<R> {
             #[cfg(feature = "all-formats")]
             Decoder::Zstd(d) => d.input(),
         };
-        buffered.get_ref().count - buffered.buffer().len() as u64
+        buffered.input_position()
+    }
+
+    /// Reads bytes that are sent to the host as file data. For gzip, their
+    /// share of each member's CRC-32 is left to the host (see `gzip.rs`), and
+    /// 0 is returned, before the end of the stream, while a member's end
+    /// waits in [`Source::take_ends`]. The first block (`head`) is never
+    /// read here: it is the first header, read whole before any data.
+    pub fn read_sent(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.decoder {
+            Decoder::Gzip(r) if self.head.position() as usize >= self.head.get_ref().len() => r.read_sent(buf),
+            _ => self.read(buf),
+        }
+    }
+
+    /// Ends of gzip members some of whose bytes were read with
+    /// [`Source::read_sent`], for the host to finish their CRC-32 check.
+    pub fn take_ends(&mut self) -> Vec<MemberEnd> {
+        match &mut self.decoder {
+            Decoder::Gzip(r) => r.take_ends(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether [`Source::take_ends`] has something.
+    pub fn has_ends(&self) -> bool {
+        matches!(&self.decoder, Decoder::Gzip(r) if r.has_ends())
     }
 
     /// Describes a read error of this source as a refusal of the input.

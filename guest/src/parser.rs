@@ -43,7 +43,7 @@ use std::ops::Range;
 
 pub use crate::header::BLOCK;
 use crate::header::{Format, RawHeader, field};
-use crate::input::Source;
+use crate::input::{MemberEnd, Source};
 use crate::numeric::{is_blank, parse_signed, parse_unsigned};
 use crate::pax::{self, PaxRecords};
 use crate::rules::GrammarRule;
@@ -120,6 +120,8 @@ pub struct Entry {
     pub index: u64,
     /// Tar-stream offset of the member's first header (extension headers included).
     pub header_offset: u64,
+    /// Tar-stream offset of the member's data (just after its last header).
+    pub data_offset: u64,
     /// Path bytes as the archive spells them.
     pub path: Vec<u8>,
     /// Kind.
@@ -145,6 +147,10 @@ pub enum Event {
     Entry(Entry),
     /// A chunk of the current file's data.
     Data(Vec<u8>),
+    /// The end of a gzip member some of whose bytes were sent as data: the
+    /// host finishes its CRC-32 check (see `input/gzip.rs`). It comes after
+    /// every data chunk before the member's end and before any after it.
+    MemberEnd(MemberEnd),
 }
 
 /// Which stream an offset counts in.
@@ -279,10 +285,16 @@ impl<R: Read> Parser<R> {
                     }
                     let take = usize::try_from(self.data_left).map_or(room, |left| left.min(room));
                     let mut chunk = vec![0u8; take];
-                    self.read_exact(&mut chunk, "file data")?;
-                    self.data_left -= take as u64;
-                    used += take;
-                    events.push(Event::Data(chunk));
+                    // A chunk stops at the end of a gzip member, which is
+                    // reported before the data that follows it.
+                    let filled = self.read_sent(&mut chunk)?;
+                    chunk.truncate(filled);
+                    self.data_left -= filled as u64;
+                    used += filled;
+                    if filled > 0 {
+                        events.push(Event::Data(chunk));
+                    }
+                    self.report_ends(events);
                 } else {
                     // Skipped data is work too, charged to the batch: the
                     // host sees a member's header (and may stop the run)
@@ -308,7 +320,9 @@ impl<R: Read> Parser<R> {
             if used >= budget && !events.is_empty() {
                 return Ok(());
             }
-            match self.next_entry()? {
+            let next = self.next_entry()?;
+            self.report_ends(events);
+            match next {
                 Some(entry) => {
                     used += BLOCK + entry.path.len();
                     self.data_left = entry.size;
@@ -461,6 +475,7 @@ impl<R: Read> Parser<R> {
             return Ok(Some(Entry {
                 index,
                 header_offset: pending.first_offset.unwrap_or(header_offset),
+                data_offset: self.offset,
                 path,
                 kind,
                 type_flag,
@@ -596,6 +611,35 @@ impl<R: Read> Parser<R> {
             return Err(self.err_at(self.offset, format!("archive truncated inside {what}")));
         }
         Ok(())
+    }
+
+    /// Reads file data that is sent to the host until `buf` is full or a gzip
+    /// member's end waits to be reported; returns the bytes read.
+    fn read_sent(&mut self, buf: &mut [u8]) -> Result<usize, ParseError> {
+        let mut filled = 0;
+        while filled < buf.len() && !self.source().has_ends() {
+            let n = match self.source().read_sent(&mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let e = self.source.as_ref().expect("started").error(&e);
+                    return Err(ParseError { offset: e.offset, layer: Layer::Input, message: e.message });
+                }
+            };
+            if n == 0 && !self.source().has_ends() {
+                return Err(self.err_at(self.offset, "archive truncated inside file data"));
+            }
+            self.offset += n as u64;
+            filled += n;
+        }
+        Ok(filled)
+    }
+
+    /// Adds the gzip member ends reached so far to `events`.
+    fn report_ends(&mut self, events: &mut Vec<Event>) {
+        if let Some(source) = self.source.as_mut() {
+            events.extend(source.take_ends().into_iter().map(Event::MemberEnd));
+        }
     }
 
     fn skip(&mut self, mut n: u64, what: &str) -> Result<(), ParseError> {

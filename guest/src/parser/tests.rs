@@ -16,15 +16,67 @@ impl Read for Trickle<'_> {
     }
 }
 
+/// Every event, with each gzip member's CRC-32 checked as the host checks
+/// it: from the member's end report and the data chunks sent before it.
 fn parse_all(bytes: &[u8]) -> Result<Vec<Event>, ParseError> {
     let mut p = Parser::new(Trickle(bytes), Limits::default(), true);
     let mut out = Vec::new();
+    let mut member = SentBytes::default();
     loop {
         let batch = p.next_batch(4096)?;
         if batch.is_empty() {
+            assert!(!member.gzip || member.chunks.is_empty(), "data sent after the last member's end");
             return Ok(out);
         }
+        for event in &batch {
+            member.see(event)?;
+        }
         out.extend(batch);
+    }
+}
+
+/// The data sent since the last gzip member's end, where it lies.
+#[derive(Default)]
+struct SentBytes {
+    /// Whether a member's end was reported (gzip with data sent).
+    gzip: bool,
+    start: u64,
+    next: u64,
+    chunks: Vec<(u64, Vec<u8>)>,
+}
+
+impl SentBytes {
+    fn see(&mut self, event: &Event) -> Result<(), ParseError> {
+        match event {
+            Event::Entry(e) => self.next = e.data_offset,
+            Event::Data(d) => {
+                self.chunks.push((self.next, d.clone()));
+                self.next += d.len() as u64;
+            }
+            Event::MemberEnd(end) => {
+                // The member with every byte not sent as zero, without the
+                // shift arithmetic the guest and host use.
+                let length = usize::try_from(end.tar_end - self.start).unwrap();
+                let mut image = vec![0u8; length];
+                for (at, bytes) in self.chunks.drain(..) {
+                    let at = usize::try_from(at - self.start).unwrap();
+                    image[at..at + bytes.len()].copy_from_slice(&bytes);
+                }
+                let crc = |b: &[u8]| crate::input::CRC32.checksum(b);
+                let sent_share = crc(&image) ^ crc(&vec![0u8; length]);
+                let computed = end.unsent ^ sent_share;
+                self.start = end.tar_end;
+                self.gzip = true;
+                if computed != end.stored {
+                    let message = format!(
+                        "corrupt gzip data: the member's CRC-32 is {:#010x}; its data's is {computed:#010x}",
+                        end.stored
+                    );
+                    return Err(ParseError { offset: end.input_offset, layer: Layer::Input, message });
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -35,6 +87,7 @@ fn entries(bytes: &[u8]) -> Result<Vec<(Entry, Vec<u8>)>, ParseError> {
         match ev {
             Event::Entry(e) => out.push((e, Vec::new())),
             Event::Data(d) => out.last_mut().expect("data after an entry").1.extend(d),
+            Event::MemberEnd(_) => {}
         }
     }
     Ok(out)
@@ -93,7 +146,7 @@ fn skipped_data_ends_a_batch_after_its_header() {
             .into_iter()
             .map(|e| match e {
                 Event::Entry(entry) => entry.path,
-                Event::Data(_) => panic!("data without with_data"),
+                Event::Data(_) | Event::MemberEnd(_) => panic!("data without with_data"),
             })
             .collect()
     };
@@ -526,6 +579,67 @@ fn truncated_gzip_is_refused() {
     assert!(entries(&bytes[..bytes.len() / 2]).is_err());
 }
 
+/// gzip members cut at awkward places: inside headers, inside file data
+/// (so one file's data spans members), on block boundaries, and empty ones.
+fn members_cut_everywhere() -> (Vec<u8>, Vec<Vec<u8>>) {
+    let tar = Tar::new()
+        .file("a", &[1u8; 3000])
+        .dir("d/")
+        .file("d/b", &(0..20_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>())
+        .file("c", b"")
+        .file("e", b"end")
+        .finish();
+    let cuts = [0, 100, 512, 700, 700, 1024, 1025, 3584, 4000, 4608, 9000, 9001, 25_000, tar.len()];
+    let members: Vec<Vec<u8>> = cuts.windows(2).map(|w| gzip(&tar[w[0]..w[1]])).collect();
+    (tar, members)
+}
+
+#[test]
+fn gzip_members_cut_anywhere_are_checked_whoever_has_the_bytes() {
+    let (tar, members) = members_cut_everywhere();
+    let bytes = members.concat();
+    let events = parse_all(&bytes).expect("every member's CRC-32 holds");
+    let ends: Vec<_> = events.iter().filter_map(|e| if let Event::MemberEnd(m) = e { Some(m) } else { None }).collect();
+    // Members some of whose bytes are file data are reported; the others
+    // (headers, padding, the end marker only) are checked in the guest.
+    assert!(ends.len() >= 4, "{ends:?}");
+    assert!(ends.windows(2).all(|w| w[0].tar_end < w[1].tar_end), "{ends:?}");
+    assert!(ends.iter().all(|m| m.tar_end <= tar.len() as u64));
+    let all = entries(&bytes).unwrap();
+    assert_eq!(all[2].1.len(), 20_000);
+    // A wrong CRC-32 in any member is refused, by the guest or at the end
+    // report, and names the member's trailer.
+    for i in 0..members.len() {
+        let mut bad = members.clone();
+        let n = bad[i].len();
+        bad[i][n - 8] ^= 0x01;
+        let e = error(&bad.concat());
+        assert_eq!(e.layer, Layer::Input, "member {i}: {e}");
+        assert!(e.message.contains("CRC-32"), "member {i}: {e}");
+        let trailer_end: usize = bad[..=i].iter().map(Vec::len).sum();
+        assert_eq!(e.offset, trailer_end as u64, "member {i}: {e}");
+    }
+}
+
+#[test]
+fn without_data_gzip_members_are_checked_in_the_guest() {
+    let (_, mut members) = members_cut_everywhere();
+    let n = members[6].len();
+    members[6][n - 8] ^= 0x01;
+    let bytes = members.concat();
+    let mut p = Parser::new(Trickle(&bytes), Limits::default(), false);
+    let e = loop {
+        match p.next_batch(4096) {
+            Ok(batch) => {
+                assert!(!batch.is_empty(), "a wrong CRC-32 must be refused");
+                assert!(batch.iter().all(|e| matches!(e, Event::Entry(_))), "{batch:?}");
+            }
+            Err(e) => break e,
+        }
+    };
+    assert!(e.message.contains("CRC-32"), "{e}");
+}
+
 #[test]
 fn multi_member_gzip_is_one_archive() {
     let tar = Tar::new().file("a", b"first").file("b", b"second").finish();
@@ -587,7 +701,7 @@ fn entries_before_an_error_are_delivered_first() {
         .iter()
         .filter_map(|e| match e {
             Event::Entry(e) => Some(e.path.clone()),
-            Event::Data(_) => None,
+            Event::Data(_) | Event::MemberEnd(_) => None,
         })
         .collect();
     assert_eq!(names, [b"first".to_vec(), b"second".to_vec()]);

@@ -26,30 +26,27 @@ pub(crate) enum RawEvent {
     Data(Vec<u8>),
 }
 
-/// Converts one guest event; nothing is judged here.
-pub(super) fn convert(event: wit::Event) -> RawEvent {
-    match event {
-        wit::Event::Data(d) => RawEvent::Data(d),
-        wit::Event::Entry(e) => RawEvent::Entry(RawEntry {
-            index: e.index,
-            header_offset: e.header_offset,
-            path: e.path,
-            kind: match e.kind {
-                wit::EntryKind::File => Kind::File,
-                wit::EntryKind::Directory => Kind::Directory,
-                wit::EntryKind::Symlink => Kind::Symlink,
-                wit::EntryKind::Hardlink => Kind::Hardlink,
-                wit::EntryKind::CharDevice => Kind::CharDevice,
-                wit::EntryKind::BlockDevice => Kind::BlockDevice,
-                wit::EntryKind::Fifo => Kind::Fifo,
-                wit::EntryKind::Other => Kind::Other,
-            },
-            type_flag: e.type_flag,
-            size: e.size,
-            mode: e.mode,
-            mtime: e.mtime,
-            link_target: e.link_target,
-            refusal: e.refusal,
-        }),
+/// Converts one guest entry; nothing is judged here.
+pub(super) fn convert_entry(e: wit::Entry) -> RawEntry {
+    RawEntry {
+        index: e.index,
+        header_offset: e.header_offset,
+        path: e.path,
+        kind: match e.kind {
+            wit::EntryKind::File => Kind::File,
+            wit::EntryKind::Directory => Kind::Directory,
+            wit::EntryKind::Symlink => Kind::Symlink,
+            wit::EntryKind::Hardlink => Kind::Hardlink,
+            wit::EntryKind::CharDevice => Kind::CharDevice,
+            wit::EntryKind::BlockDevice => Kind::BlockDevice,
+            wit::EntryKind::Fifo => Kind::Fifo,
+            wit::EntryKind::Other => Kind::Other,
+        },
+        type_flag: e.type_flag,
+        size: e.size,
+        mode: e.mode,
+        mtime: e.mtime,
+        link_target: e.link_target,
+        refusal: e.refusal,
     }
 }
