@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::io::Stdin;
 
+use crate::input::checked;
 use crate::parser::{self, Event as PEvent, Kind, Layer, Limits as PLimits, Parser};
 
 wit_bindgen::generate!({
@@ -15,7 +16,8 @@ wit_bindgen::generate!({
 });
 
 use exports::sealtar::extractor::parser::{
-    Entry, EntryKind, Event, Guest, GuestArchive, Limits, MemberEnd, ParseError, StreamLayer,
+    CheckEnd, CheckKind, CheckStart, Container, Entry, EntryKind, Event, Guest, GuestArchive, Limits, ParseError,
+    StreamLayer,
 };
 
 struct Component;
@@ -48,7 +50,20 @@ impl GuestArchive for Archive {
 fn convert_event(event: PEvent) -> Event {
     match event {
         PEvent::Data(d) => Event::Data(d),
-        PEvent::MemberEnd(m) => Event::MemberEnd(MemberEnd {
+        PEvent::CheckStart(m) => Event::CheckStart(CheckStart {
+            container: match m.container {
+                checked::Container::GzipMember => Container::GzipMember,
+                #[cfg(feature = "all-formats")]
+                checked::Container::XzBlock => Container::XzBlock,
+            },
+            kind: match m.kind {
+                checked::Kind::Crc32 => CheckKind::Crc32,
+                #[cfg(feature = "all-formats")]
+                checked::Kind::Crc64 => CheckKind::Crc64,
+            },
+            tar_start: m.tar_start,
+        }),
+        PEvent::CheckEnd(m) => Event::CheckEnd(CheckEnd {
             tar_end: m.tar_end,
             input_offset: m.input_offset,
             stored: m.stored,

@@ -30,17 +30,23 @@ use std::io::{self, BufReader, Chain, Cursor, Read};
 
 use crate::numeric::parse_unsigned;
 
+pub mod checked;
 mod gzip;
 #[cfg(feature = "all-formats")]
 mod xz;
 #[cfg(feature = "all-formats")]
 mod zstd;
 
-pub use gzip::MemberEnd;
-use gzip::{Checked, InputPosition};
+pub use checked::Notice;
+use checked::{Checked, InputPosition};
+use gzip::GzipMembers;
 
 /// CRC-32 as gzip and xz use it (ISO-HDLC), by slice-by-16 tables.
 pub(crate) static CRC32: crc::Crc<u32, crc::Table<16>> = crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC);
+
+/// CRC-64 as xz uses it, by slice-by-16 tables.
+#[cfg(feature = "all-formats")]
+pub(crate) static CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
 
 /// How much compressed input is buffered ahead of the decoder. The buffer
 /// is zero-filled on its first use (the standard library's `BufReader` does
@@ -128,9 +134,9 @@ impl<R: Read> InputPosition for Buffered<R> {
 
 enum Decoder<R: Read> {
     Plain(Counted<Rewound<R>>),
-    Gzip(Box<Checked<Buffered<R>>>),
+    Gzip(Box<Checked<GzipMembers<Buffered<R>>>>),
     #[cfg(feature = "all-formats")]
-    Xz(Box<xz::XzDecoder<Buffered<R>>>),
+    Xz(Box<Checked<xz::XzDecoder<Buffered<R>>>>),
     #[cfg(feature = "all-formats")]
     Bzip2(Box<bzip2::bufread::MultiBzDecoder<Buffered<R>>>),
     #[cfg(feature = "all-formats")]
@@ -168,13 +174,13 @@ impl<R: Read> Source<R> {
         let buffered = |counted| BufReader::with_capacity(INPUT_BUFFER, counted);
         let decoder = match format {
             Format::Tar => Decoder::Plain(counted),
-            Format::Gzip => Decoder::Gzip(Box::new(Checked::new(buffered(counted)))),
+            Format::Gzip => Decoder::Gzip(Box::new(Checked::new(GzipMembers::new(buffered(counted))))),
             #[cfg(feature = "all-formats")]
             Format::Xz => {
                 // The decoder's own estimate adds about 100 KiB of state to
                 // the dictionary; allow for it so a MAX_WINDOW dictionary fits.
                 let limit_kib = u32::try_from((MAX_WINDOW >> 10) + 1024).expect("the limit fits");
-                Decoder::Xz(Box::new(xz::XzDecoder::new(buffered(counted), limit_kib)))
+                Decoder::Xz(Box::new(Checked::new(xz::XzDecoder::new(buffered(counted), limit_kib))))
             }
             #[cfg(feature = "all-formats")]
             Format::Bzip2 => Decoder::Bzip2(Box::new(bzip2::bufread::MultiBzDecoder::new(buffered(counted)))),
@@ -218,9 +224,9 @@ impl<R: Read> Source<R> {
     pub fn input_offset(&self) -> u64 {
         let buffered = match &self.decoder {
             Decoder::Plain(c) => return c.count,
-            Decoder::Gzip(d) => d.get_ref(),
+            Decoder::Gzip(d) => d.get_ref().get_ref(),
             #[cfg(feature = "all-formats")]
-            Decoder::Xz(d) => d.input(),
+            Decoder::Xz(d) => d.get_ref().input(),
             #[cfg(feature = "all-formats")]
             Decoder::Bzip2(d) => d.get_ref(),
             #[cfg(feature = "all-formats")]
@@ -229,30 +235,41 @@ impl<R: Read> Source<R> {
         buffered.input_position()
     }
 
-    /// Reads bytes that are sent to the host as file data. For gzip, their
-    /// share of each member's CRC-32 is left to the host (see `gzip.rs`), and
-    /// 0 is returned, before the end of the stream, while a member's end
-    /// waits in [`Source::take_ends`]. The first block (`head`) is never
+    /// Reads bytes that are sent to the host as file data. For gzip and xz,
+    /// their share of each unit's CRC is left to the host (see `checked.rs`),
+    /// and 0 is returned, before the end of the stream, while a notice
+    /// waits in [`Source::take_notices`]. The first block (`head`) is never
     /// read here: it is the first header, read whole before any data.
     pub fn read_sent(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &mut self.decoder {
-            Decoder::Gzip(r) if self.head.position() as usize >= self.head.get_ref().len() => r.read_sent(buf),
+            _ if (self.head.position() as usize) < self.head.get_ref().len() => self.read(buf),
+            Decoder::Gzip(r) => r.read_sent(buf),
+            #[cfg(feature = "all-formats")]
+            Decoder::Xz(r) => r.read_sent(buf),
             _ => self.read(buf),
         }
     }
 
-    /// Ends of gzip members some of whose bytes were read with
-    /// [`Source::read_sent`], for the host to finish their CRC-32 check.
-    pub fn take_ends(&mut self) -> Vec<MemberEnd> {
+    /// Starts and ends of checked units (gzip members, xz blocks) some of
+    /// whose bytes were read with [`Source::read_sent`], for the host to
+    /// finish their checks.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
         match &mut self.decoder {
-            Decoder::Gzip(r) => r.take_ends(),
+            Decoder::Gzip(r) => r.take_notices(),
+            #[cfg(feature = "all-formats")]
+            Decoder::Xz(r) => r.take_notices(),
             _ => Vec::new(),
         }
     }
 
-    /// Whether [`Source::take_ends`] has something.
-    pub fn has_ends(&self) -> bool {
-        matches!(&self.decoder, Decoder::Gzip(r) if r.has_ends())
+    /// Whether [`Source::take_notices`] has something.
+    pub fn has_notices(&self) -> bool {
+        match &self.decoder {
+            Decoder::Gzip(r) => r.has_notices(),
+            #[cfg(feature = "all-formats")]
+            Decoder::Xz(r) => r.has_notices(),
+            _ => false,
+        }
     }
 
     /// Describes a read error of this source as a refusal of the input.

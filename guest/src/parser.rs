@@ -43,7 +43,8 @@ use std::ops::Range;
 
 pub use crate::header::BLOCK;
 use crate::header::{Format, RawHeader, field};
-use crate::input::{MemberEnd, Source};
+use crate::input::checked::{CheckEnd, CheckStart};
+use crate::input::{Notice, Source};
 use crate::numeric::{is_blank, parse_signed, parse_unsigned};
 use crate::pax::{self, PaxRecords};
 use crate::rules::GrammarRule;
@@ -147,10 +148,13 @@ pub enum Event {
     Entry(Entry),
     /// A chunk of the current file's data.
     Data(Vec<u8>),
-    /// The end of a gzip member some of whose bytes were sent as data: the
-    /// host finishes its CRC-32 check (see `input/gzip.rs`). It comes after
-    /// every data chunk before the member's end and before any after it.
-    MemberEnd(MemberEnd),
+    /// A unit with a CRC (a gzip member, an xz block) some of whose bytes
+    /// are sent as data starts: it comes before the first of them.
+    CheckStart(CheckStart),
+    /// That unit's end: the host finishes its check (see
+    /// `input/checked.rs`). It comes after every data chunk before the
+    /// unit's end and before any after it.
+    CheckEnd(CheckEnd),
 }
 
 /// Which stream an offset counts in.
@@ -285,8 +289,8 @@ impl<R: Read> Parser<R> {
                     }
                     let take = usize::try_from(self.data_left).map_or(room, |left| left.min(room));
                     let mut chunk = vec![0u8; take];
-                    // A chunk stops at the end of a gzip member, which is
-                    // reported before the data that follows it.
+                    // A chunk stops at a checked unit's start or end, which
+                    // is reported before the data that follows it.
                     let filled = self.read_sent(&mut chunk)?;
                     chunk.truncate(filled);
                     self.data_left -= filled as u64;
@@ -294,7 +298,7 @@ impl<R: Read> Parser<R> {
                     if filled > 0 {
                         events.push(Event::Data(chunk));
                     }
-                    self.report_ends(events);
+                    self.report_notices(events);
                 } else {
                     // Skipped data is work too, charged to the batch: the
                     // host sees a member's header (and may stop the run)
@@ -321,7 +325,7 @@ impl<R: Read> Parser<R> {
                 return Ok(());
             }
             let next = self.next_entry()?;
-            self.report_ends(events);
+            self.report_notices(events);
             match next {
                 Some(entry) => {
                     used += BLOCK + entry.path.len();
@@ -613,11 +617,12 @@ impl<R: Read> Parser<R> {
         Ok(())
     }
 
-    /// Reads file data that is sent to the host until `buf` is full or a gzip
-    /// member's end waits to be reported; returns the bytes read.
+    /// Reads file data that is sent to the host until `buf` is full or a
+    /// checked unit's start or end waits to be reported; returns the bytes
+    /// read.
     fn read_sent(&mut self, buf: &mut [u8]) -> Result<usize, ParseError> {
         let mut filled = 0;
-        while filled < buf.len() && !self.source().has_ends() {
+        while filled < buf.len() && !self.source().has_notices() {
             let n = match self.source().read_sent(&mut buf[filled..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -626,7 +631,7 @@ impl<R: Read> Parser<R> {
                     return Err(ParseError { offset: e.offset, layer: Layer::Input, message: e.message });
                 }
             };
-            if n == 0 && !self.source().has_ends() {
+            if n == 0 && !self.source().has_notices() {
                 return Err(self.err_at(self.offset, "archive truncated inside file data"));
             }
             self.offset += n as u64;
@@ -635,10 +640,13 @@ impl<R: Read> Parser<R> {
         Ok(filled)
     }
 
-    /// Adds the gzip member ends reached so far to `events`.
-    fn report_ends(&mut self, events: &mut Vec<Event>) {
+    /// Adds the checked units' starts and ends reached so far to `events`.
+    fn report_notices(&mut self, events: &mut Vec<Event>) {
         if let Some(source) = self.source.as_mut() {
-            events.extend(source.take_ends().into_iter().map(Event::MemberEnd));
+            events.extend(source.take_notices().into_iter().map(|notice| match notice {
+                Notice::Start(start) => Event::CheckStart(start),
+                Notice::End(end) => Event::CheckEnd(end),
+            }));
         }
     }
 

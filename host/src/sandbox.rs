@@ -46,8 +46,8 @@ mod cache;
 mod code_memory;
 mod engine;
 mod feed;
-mod gzip_check;
 mod record;
+mod sent_checks;
 mod workers;
 
 pub use cache::default_cache_dir;
@@ -55,8 +55,8 @@ pub use cache::default_cache_dir;
 pub(crate) use record::{RawEntry, RawEvent};
 
 use feed::{Feed, Waits};
-use gzip_check::GzipCheck;
 use record::convert_entry;
+use sent_checks::SentChecks;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -151,14 +151,13 @@ impl Sandbox {
             deadline = run_deadline.instant();
         }
         let whole = first.len() <= INPUT_CHUNK;
-        let gzip = first.starts_with(&[0x1f, 0x8b]);
         let compressed = AtomicU64::new(first.len() as u64);
         let (in_tx, in_rx) = sync_channel::<Vec<u8>>(INPUT_QUEUE);
         // Room for one chunk is always free in a new queue.
         let _ = in_tx.send(first);
         let (ev_tx, ev_rx) = sync_channel::<Parsed>(EVENT_QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
-        let guest = Guest { gzip, ..Guest::new(options, with_data, deadline) };
+        let guest = Guest::new(options, with_data, deadline);
         let guest_stop = stop.clone();
         let sandbox = self;
         workers::submit(Box::new(move || {
@@ -239,7 +238,7 @@ impl Sandbox {
         input: Receiver<Vec<u8>>,
         deliver: &mut dyn FnMut(Vec<RawEvent>) -> bool,
     ) -> Result<(), Error> {
-        let Guest { limits, with_data, memory, stall, deadline, gzip } = guest;
+        let Guest { limits, with_data, memory, stall, deadline } = guest;
         let stderr = MemoryOutputPipe::new(STDERR_KEEP);
         let stalled = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
@@ -266,7 +265,7 @@ impl Sandbox {
         let parser = instance.sealtar_extractor_parser().archive();
         let archive = parser.call_constructor(&mut store, limits, with_data).map_err(|e| fault(&store, e))?;
         let mut budget = FIRST_BATCH_BUDGET;
-        let mut crc = GzipCheck::default();
+        let mut checks = SentChecks::default();
         loop {
             let batch = match parser.call_next(&mut store, archive, budget) {
                 Ok(Ok(batch)) => batch,
@@ -280,26 +279,27 @@ impl Sandbox {
                 Err(e) => return Err(fault(&store, e)),
             };
             if batch.is_empty() {
-                return if gzip { crc.finish() } else { Ok(()) };
+                return checks.finish();
             }
             budget = budget.saturating_mul(2).min(BATCH_BUDGET);
             let mut events = Vec::with_capacity(batch.len());
             for event in batch {
                 let checked = match event {
                     wit::Event::Entry(e) => {
-                        crc.entry(e.data_offset);
+                        checks.entry(e.data_offset);
                         events.push(RawEvent::Entry(convert_entry(e)));
                         Ok(())
                     }
                     wit::Event::Data(d) => {
-                        let checked = crc.data(&d);
+                        let checked = checks.data(&d);
                         events.push(RawEvent::Data(d));
                         checked
                     }
-                    wit::Event::MemberEnd(end) => crc.end(&end),
+                    wit::Event::CheckStart(start) => checks.start(&start),
+                    wit::Event::CheckEnd(end) => checks.end(&end),
                 };
                 if let Err(e) = checked {
-                    // What came before the bad member's end goes first, as
+                    // What came before the bad unit's end goes first, as
                     // with any error the guest reports.
                     deliver(events);
                     return Err(e);
@@ -330,9 +330,6 @@ struct Guest {
     /// The longest wait for one input chunk.
     stall: Duration,
     deadline: Option<Instant>,
-    /// Whether the input is gzip (by its first bytes, as the guest tells):
-    /// file data sent must then end inside a member whose end is reported.
-    gzip: bool,
 }
 
 impl Guest {
@@ -346,7 +343,7 @@ impl Guest {
             max_path_bytes: options.max_extension_bytes.max(u32::try_from(options.max_path_bytes).unwrap_or(u32::MAX)),
             max_extension_bytes: options.max_extension_bytes,
         };
-        Guest { limits, with_data, memory: options.guest_memory, stall: options.stall_timeout, deadline, gzip: false }
+        Guest { limits, with_data, memory: options.guest_memory, stall: options.stall_timeout, deadline }
     }
 }
 

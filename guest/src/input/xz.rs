@@ -20,17 +20,17 @@
 //! Not read: a block with more than one filter in front of LZMA2, which
 //! xz(1) writes only when asked for a chain of filters by hand.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 
-use crc::{CRC_64_XZ, Crc, Digest, Table};
+use crc::{Digest, Table};
 use lzma_rust2::Lzma2Reader;
 use lzma_rust2::filter::bcj::BcjReader;
 use lzma_rust2::filter::delta::DeltaReader;
 use sha2::Digest as _;
 
-use super::CRC32;
-
-static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_XZ);
+use super::checked::{Container, InputPosition, Kind, Unit, UnitEnd, Units};
+use super::{CRC32, CRC64};
 
 const MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
 const FOOTER_MAGIC: [u8; 2] = *b"YZ";
@@ -54,6 +54,10 @@ pub struct XzDecoder<R: BufRead> {
     started: bool,
     /// After the last stream and its padding.
     done: bool,
+    /// Decompressed bytes produced so far, over every block.
+    produced: u64,
+    /// Blocks with a CRC, for `Checked`.
+    units: VecDeque<Unit>,
 }
 
 /// A block's filters, outermost first, over the metered input.
@@ -86,12 +90,14 @@ struct Block {
     check: Check,
 }
 
+/// A block's integrity check. CRCs are `Checked`'s to compute (see
+/// `checked.rs`); a SHA-256 is computed here.
 #[derive(Default)]
 enum Check {
     #[default]
     None,
-    Crc32(Digest<'static, u32, Table<16>>),
-    Crc64(Digest<'static, u64, Table<16>>),
+    Crc32,
+    Crc64,
     Sha256(Box<sha2::Sha256>),
 }
 
@@ -172,8 +178,8 @@ impl Check {
     fn new(id: u8) -> io::Result<Check> {
         Ok(match id {
             0x00 => Check::None,
-            0x01 => Check::Crc32(CRC32.digest()),
-            0x04 => Check::Crc64(CRC64.digest()),
+            0x01 => Check::Crc32,
+            0x04 => Check::Crc64,
             0x0a => Check::Sha256(Box::default()),
             _ => return Err(unsupported(format!("the xz integrity check type {id} is not supported"))),
         })
@@ -182,26 +188,23 @@ impl Check {
     fn size(&self) -> usize {
         match self {
             Check::None => 0,
-            Check::Crc32(_) => 4,
-            Check::Crc64(_) => 8,
+            Check::Crc32 => 4,
+            Check::Crc64 => 8,
             Check::Sha256(_) => 32,
         }
     }
 
     fn update(&mut self, data: &[u8]) {
         match self {
-            Check::None => {}
-            Check::Crc32(d) => d.update(data),
-            Check::Crc64(d) => d.update(data),
+            Check::None | Check::Crc32 | Check::Crc64 => {}
             Check::Sha256(d) => d.update(data),
         }
     }
 
     fn matches(self, stored: &[u8]) -> bool {
         match self {
-            Check::None => true,
-            Check::Crc32(d) => d.finalize().to_le_bytes() == stored,
-            Check::Crc64(d) => d.finalize().to_le_bytes() == stored,
+            // A CRC is matched by `Checked`, against the unit's end.
+            Check::None | Check::Crc32 | Check::Crc64 => true,
             Check::Sha256(d) => d.finalize().as_slice() == stored,
         }
     }
@@ -233,7 +236,7 @@ impl<R: BufRead> Chain<R> {
     }
 }
 
-impl<R: BufRead> XzDecoder<R> {
+impl<R: BufRead + InputPosition> XzDecoder<R> {
     /// A decoder for the xz data `inner` starts with. A block whose decoder
     /// would need more than `mem_limit_kib` KiB is refused with an
     /// [`io::ErrorKind::OutOfMemory`] error before anything is allocated.
@@ -246,6 +249,8 @@ impl<R: BufRead> XzDecoder<R> {
             block: Block::default(),
             started: false,
             done: false,
+            produced: 0,
+            units: VecDeque::new(),
         }
     }
 
@@ -358,13 +363,16 @@ impl<R: BufRead> XzDecoder<R> {
             return Err(io::Error::new(io::ErrorKind::OutOfMemory, "the xz dictionary is over the limit"));
         }
         let stream = self.stream.as_ref().expect("inside a stream");
-        self.block = Block {
-            header_size: size as u64,
-            compressed,
-            uncompressed,
-            produced: 0,
-            check: Check::new(stream.flags[1])?,
+        let check = Check::new(stream.flags[1])?;
+        let kind = match check {
+            Check::Crc32 => Some(Kind::Crc32),
+            Check::Crc64 => Some(Kind::Crc64),
+            Check::None | Check::Sha256(_) => None,
         };
+        if let Some(kind) = kind {
+            self.units.push_back(Unit { container: Container::XzBlock, kind, start: self.produced, end: None });
+        }
+        self.block = Block { header_size: size as u64, compressed, uncompressed, produced: 0, check };
         let mut input = self.input.take().expect("between blocks");
         input.read = 0;
         let lzma2 = Lzma2Reader::new(input, dict_size, None);
@@ -408,7 +416,16 @@ impl<R: BufRead> XzDecoder<R> {
         }
         let mut stored = [0u8; 32];
         input.read_exact(&mut stored[..check_size])?;
-        if !check.matches(&stored[..check_size]) {
+        if matches!(check, Check::Crc32 | Check::Crc64) {
+            let mut value = [0u8; 8];
+            value[..check_size].copy_from_slice(&stored[..check_size]);
+            let end = UnitEnd {
+                at: self.produced,
+                stored: u64::from_le_bytes(value),
+                input_offset: input.inner.input_position(),
+            };
+            self.units.back_mut().expect("pushed at the block's start").end = Some(end);
+        } else if !check.matches(&stored[..check_size]) {
             return Err(corrupt("xz block check mismatch (the data is corrupt)"));
         }
         let stream = self.stream.as_mut().expect("inside a stream");
@@ -516,7 +533,7 @@ fn filter_chain(filters: &[(u64, &[u8])]) -> io::Result<(Front, u32)> {
     Ok((front, dict_size))
 }
 
-impl<R: BufRead> Read for XzDecoder<R> {
+impl<R: BufRead + InputPosition> Read for XzDecoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -531,16 +548,29 @@ impl<R: BufRead> Read for XzDecoder<R> {
             };
             let n = chain.read(buf)?;
             if n == 0 {
+                let crc = matches!(self.block.check, Check::Crc32 | Check::Crc64);
                 self.end_block()?;
+                // A block with a CRC ends in a read of its own (`Checked`
+                // finishes it and reads on).
+                if crc {
+                    return Ok(0);
+                }
                 continue;
             }
             self.block.produced += n as u64;
+            self.produced += n as u64;
             if self.block.uncompressed.is_some_and(|declared| self.block.produced > declared) {
                 return Err(corrupt("an xz block's data is longer than its header declares"));
             }
             self.block.check.update(&buf[..n]);
             return Ok(n);
         }
+    }
+}
+
+impl<R: BufRead + InputPosition> Units for XzDecoder<R> {
+    fn units(&mut self) -> &mut VecDeque<Unit> {
+        &mut self.units
     }
 }
 

@@ -16,8 +16,9 @@ impl Read for Trickle<'_> {
     }
 }
 
-/// Every event, with each gzip member's CRC-32 checked as the host checks
-/// it: from the member's end report and the data chunks sent before it.
+/// Every event, with each checked unit's CRC (gzip member, xz block)
+/// verified as the host verifies it: from the unit's end report and the
+/// data chunks sent before it.
 fn parse_all(bytes: &[u8]) -> Result<Vec<Event>, ParseError> {
     let mut p = Parser::new(Trickle(bytes), Limits::default(), true);
     let mut out = Vec::new();
@@ -25,7 +26,7 @@ fn parse_all(bytes: &[u8]) -> Result<Vec<Event>, ParseError> {
     loop {
         let batch = p.next_batch(4096)?;
         if batch.is_empty() {
-            assert!(!member.gzip || member.chunks.is_empty(), "data sent after the last member's end");
+            assert!(member.unit.is_none(), "a unit left open at the end");
             return Ok(out);
         }
         for event in &batch {
@@ -35,43 +36,51 @@ fn parse_all(bytes: &[u8]) -> Result<Vec<Event>, ParseError> {
     }
 }
 
-/// The data sent since the last gzip member's end, where it lies.
+/// The data sent inside the unit a check start announced, where it lies.
 #[derive(Default)]
 struct SentBytes {
-    /// Whether a member's end was reported (gzip with data sent).
-    gzip: bool,
-    start: u64,
+    /// Whether a unit was announced (gzip or xz, with data sent).
+    checked: bool,
+    /// The open unit: its start and CRC.
+    unit: Option<(u64, crate::input::checked::Kind, crate::input::checked::Container)>,
     next: u64,
     chunks: Vec<(u64, Vec<u8>)>,
 }
 
 impl SentBytes {
     fn see(&mut self, event: &Event) -> Result<(), ParseError> {
+        use crate::input::checked::{Container, Kind, mismatch};
         match event {
             Event::Entry(e) => self.next = e.data_offset,
             Event::Data(d) => {
-                self.chunks.push((self.next, d.clone()));
+                if self.unit.is_some() {
+                    self.chunks.push((self.next, d.clone()));
+                }
                 self.next += d.len() as u64;
             }
-            Event::MemberEnd(end) => {
-                // The member with every byte not sent as zero, without the
+            Event::CheckStart(start) => {
+                assert!(self.unit.is_none(), "a unit started inside another");
+                self.unit = Some((start.tar_start, start.kind, start.container));
+                self.checked = true;
+            }
+            Event::CheckEnd(end) => {
+                let (start, kind, container) = self.unit.take().expect("an end after a start");
+                // The unit with every byte not sent as zero, without the
                 // shift arithmetic the guest and host use.
-                let length = usize::try_from(end.tar_end - self.start).unwrap();
+                let length = usize::try_from(end.tar_end - start).unwrap();
                 let mut image = vec![0u8; length];
                 for (at, bytes) in self.chunks.drain(..) {
-                    let at = usize::try_from(at - self.start).unwrap();
+                    let at = usize::try_from(at - start).unwrap();
                     image[at..at + bytes.len()].copy_from_slice(&bytes);
                 }
-                let crc = |b: &[u8]| crate::input::CRC32.checksum(b);
-                let sent_share = crc(&image) ^ crc(&vec![0u8; length]);
-                let computed = end.unsent ^ sent_share;
-                self.start = end.tar_end;
-                self.gzip = true;
+                let crc = |b: &[u8]| match kind {
+                    Kind::Crc32 => u64::from(crate::input::CRC32.checksum(b)),
+                    Kind::Crc64 => crate::input::CRC64.checksum(b),
+                };
+                let computed = end.unsent ^ crc(&image) ^ crc(&vec![0u8; length]);
                 if computed != end.stored {
-                    let message = format!(
-                        "corrupt gzip data: the member's CRC-32 is {:#010x}; its data's is {computed:#010x}",
-                        end.stored
-                    );
+                    let name = if container == Container::GzipMember { "gzip" } else { "xz" };
+                    let message = format!("corrupt {name} data: {}", mismatch(container, end.stored, computed));
                     return Err(ParseError { offset: end.input_offset, layer: Layer::Input, message });
                 }
             }
@@ -87,7 +96,7 @@ fn entries(bytes: &[u8]) -> Result<Vec<(Entry, Vec<u8>)>, ParseError> {
         match ev {
             Event::Entry(e) => out.push((e, Vec::new())),
             Event::Data(d) => out.last_mut().expect("data after an entry").1.extend(d),
-            Event::MemberEnd(_) => {}
+            Event::CheckStart(_) | Event::CheckEnd(_) => {}
         }
     }
     Ok(out)
@@ -146,7 +155,7 @@ fn skipped_data_ends_a_batch_after_its_header() {
             .into_iter()
             .map(|e| match e {
                 Event::Entry(entry) => entry.path,
-                Event::Data(_) | Event::MemberEnd(_) => panic!("data without with_data"),
+                Event::Data(_) | Event::CheckStart(_) | Event::CheckEnd(_) => panic!("data without with_data"),
             })
             .collect()
     };
@@ -599,7 +608,9 @@ fn gzip_members_cut_anywhere_are_checked_whoever_has_the_bytes() {
     let (tar, members) = members_cut_everywhere();
     let bytes = members.concat();
     let events = parse_all(&bytes).expect("every member's CRC-32 holds");
-    let ends: Vec<_> = events.iter().filter_map(|e| if let Event::MemberEnd(m) = e { Some(m) } else { None }).collect();
+    let ends: Vec<_> = events.iter().filter_map(|e| if let Event::CheckEnd(m) = e { Some(m) } else { None }).collect();
+    let starts = events.iter().filter(|e| matches!(e, Event::CheckStart(_))).count();
+    assert_eq!(starts, ends.len());
     // Members some of whose bytes are file data are reported; the others
     // (headers, padding, the end marker only) are checked in the guest.
     assert!(ends.len() >= 4, "{ends:?}");
@@ -618,6 +629,36 @@ fn gzip_members_cut_anywhere_are_checked_whoever_has_the_bytes() {
         assert!(e.message.contains("CRC-32"), "member {i}: {e}");
         let trailer_end: usize = bad[..=i].iter().map(Vec::len).sum();
         assert_eq!(e.offset, trailer_end as u64, "member {i}: {e}");
+    }
+}
+
+/// xz in blocks of 256 KiB (no smaller than preset 0's dictionary), so
+/// that blocks end inside file data, with each check type xz writes.
+#[test]
+fn xz_blocks_are_checked_whoever_has_the_bytes() {
+    use lzma_rust2::{CheckType, XzOptions};
+    let (tar, _) = members_cut_everywhere();
+    let tar = [tar.clone(), (0..1_200_000u32).map(|i| (i * 7 % 253) as u8).collect(), tar].concat();
+    let tar = Tar::new().file("big", &tar).file("after", b"end").finish();
+    for check in [CheckType::Crc32, CheckType::Crc64, CheckType::Sha256, CheckType::None] {
+        let mut options = XzOptions::with_preset(0);
+        options.set_check_sum_type(check);
+        options.set_block_size(std::num::NonZeroU64::new(256 << 10));
+        let x = sealtar_testkit::xz_with(&tar, options);
+        let events = parse_all(&x).unwrap_or_else(|e| panic!("{check:?}: {e}"));
+        let starts = events.iter().filter(|e| matches!(e, Event::CheckStart(_))).count();
+        let crc = matches!(check, CheckType::Crc32 | CheckType::Crc64);
+        // Every block holds data of "big": each is announced when it has a CRC.
+        assert_eq!(starts > 3, crc, "{check:?}: {starts} blocks announced");
+        assert_eq!(entries(&x).unwrap(), entries(&tar).unwrap());
+        // The last block's check, just before the index, changed.
+        let backward = u32::from_le_bytes(x[x.len() - 8..x.len() - 4].try_into().unwrap());
+        let mut bad = x.clone();
+        bad[x.len() - 12 - (backward as usize + 1) * 4 - 1] ^= 1;
+        if check != CheckType::None {
+            let e = error(&bad);
+            assert!(e.message.contains("check mismatch"), "{check:?}: {e}");
+        }
     }
 }
 
@@ -701,7 +742,7 @@ fn entries_before_an_error_are_delivered_first() {
         .iter()
         .filter_map(|e| match e {
             Event::Entry(e) => Some(e.path.clone()),
-            Event::Data(_) | Event::MemberEnd(_) => None,
+            Event::Data(_) | Event::CheckStart(_) | Event::CheckEnd(_) => None,
         })
         .collect();
     assert_eq!(names, [b"first".to_vec(), b"second".to_vec()]);
