@@ -42,11 +42,13 @@ pub fn parse(input: &[u8]) {
     let limits = Limits { max_entries: 64, max_path_bytes: 4096, max_extension_bytes: 1 << 16 };
     let mut parser = Parser::new(input, limits, true);
     let mut left = 0u64;
+    let mut open = false;
     let mut total = 0u64;
     for _ in 0..10_000 {
         match parser.next_batch(1 << 16) {
             Ok(batch) if batch.is_empty() => {
                 assert_eq!(left, 0, "clean end inside a member's data");
+                assert!(!open, "a checked unit left open at a clean end");
                 return;
             }
             Ok(batch) => {
@@ -55,6 +57,14 @@ pub fn parse(input: &[u8]) {
                         Event::Entry(e) => {
                             assert_eq!(left, 0, "an entry inside a member's data");
                             left = if e.kind == Kind::File { e.size } else { 0 };
+                        }
+                        Event::CheckStart(_) => {
+                            assert!(!open, "a checked unit started inside another");
+                            open = true;
+                        }
+                        Event::CheckEnd(_) => {
+                            assert!(open, "a checked unit ended that did not start");
+                            open = false;
                         }
                         Event::Data(d) => {
                             assert!(!d.is_empty() && d.len() as u64 <= left, "data beyond the declared size");
