@@ -112,6 +112,36 @@ fn corrupt_data_is_refused_naming_the_format_and_an_input_offset() {
     }
 }
 
+/// A stored CRC that does not match is refused by whichever half checks it:
+/// the host for the file data it was sent (`extract`), the guest when nothing
+/// was sent (`list`); in the decoder's own words, at the offset just after
+/// the stored CRC, with nothing written.
+#[test]
+fn a_wrong_crc_is_refused_whoever_has_the_bytes() {
+    let (tar, _) = sample();
+    let mut gz = gzip(&tar);
+    let n = gz.len();
+    gz[n - 8] ^= 1;
+    let mut xz = Compression::Xz.compress(&tar);
+    // The last block's CRC-64 ends just before the index.
+    let backward = u32::from_le_bytes(xz[xz.len() - 8..xz.len() - 4].try_into().unwrap());
+    let check_end = xz.len() - 12 - (backward as usize + 1) * 4;
+    xz[check_end - 1] ^= 1;
+    for (bytes, words, at) in [
+        (&gz, "corrupt gzip data: the member's CRC-32 is", n),
+        (&xz, "corrupt xz data: xz block check mismatch", check_end),
+    ] {
+        assert_eq!(refuse_input(bytes, words), at as u64, "{words}");
+        match Extractor::new(options()).unwrap().list(&bytes[..]).map(|m| m.error) {
+            Ok(Some(Error::Malformed { offset, layer: Layer::Input, message })) => {
+                assert!(message.starts_with(words), "{message}");
+                assert_eq!(offset, at as u64, "{message}");
+            }
+            other => panic!("list: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn truncated_streams_are_refused_naming_the_format() {
     let (tar, _) = sample();
