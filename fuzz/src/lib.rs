@@ -35,17 +35,24 @@ pub fn drain(input: &[u8]) -> (u64, bool) {
     (total, false)
 }
 
-/// Runs the tar parser over the input (decoded by the same layer): it
-/// returns events or an error, and never hands out more data than a member
-/// declared.
+/// Runs the tar parser over the input (decoded by the same layer) in
+/// batches of 64 KiB: see [`parse_in_batches`].
 pub fn parse(input: &[u8]) {
+    parse_in_batches(input, 1 << 16);
+}
+
+/// Runs the tar parser over the input, asking for `budget` bytes a batch:
+/// it returns events or an error, never hands out more data than a member
+/// declared, and reports checked units' starts and ends in turn, closed by
+/// a clean end.
+pub fn parse_in_batches(input: &[u8], budget: u32) {
     let limits = Limits { max_entries: 64, max_path_bytes: 4096, max_extension_bytes: 1 << 16 };
     let mut parser = Parser::new(input, limits, true);
     let mut left = 0u64;
     let mut open = false;
     let mut total = 0u64;
     for _ in 0..10_000 {
-        match parser.next_batch(1 << 16) {
+        match parser.next_batch(budget as usize) {
             Ok(batch) if batch.is_empty() => {
                 assert_eq!(left, 0, "clean end inside a member's data");
                 assert!(!open, "a checked unit left open at a clean end");

@@ -582,8 +582,16 @@ impl<R: Read> Parser<R> {
     }
 
     fn read_some(&mut self, buf: &mut [u8]) -> Result<usize, ParseError> {
+        self.read_from_source(buf, false)
+    }
+
+    /// One read of the source, `sent` (see [`Source::read_sent`]) or not,
+    /// counted in the tar offset.
+    fn read_from_source(&mut self, buf: &mut [u8], sent: bool) -> Result<usize, ParseError> {
         loop {
-            match self.source().read(buf) {
+            let source = self.source();
+            let read = if sent { source.read_sent(buf) } else { source.read(buf) };
+            match read {
                 Ok(n) => {
                     self.offset += n as u64;
                     return Ok(n);
@@ -623,18 +631,10 @@ impl<R: Read> Parser<R> {
     fn read_sent(&mut self, buf: &mut [u8]) -> Result<usize, ParseError> {
         let mut filled = 0;
         while filled < buf.len() && !self.source().has_notices() {
-            let n = match self.source().read_sent(&mut buf[filled..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let e = self.source.as_ref().expect("started").error(&e);
-                    return Err(ParseError { offset: e.offset, layer: Layer::Input, message: e.message });
-                }
-            };
+            let n = self.read_from_source(&mut buf[filled..], true)?;
             if n == 0 && !self.source().has_notices() {
                 return Err(self.err_at(self.offset, "archive truncated inside file data"));
             }
-            self.offset += n as u64;
             filled += n;
         }
         Ok(filled)

@@ -197,6 +197,15 @@ impl Check {
         }
     }
 
+    /// The CRC `Checked` computes for this check, if it is one.
+    fn crc(&self) -> Option<Kind> {
+        match self {
+            Check::Crc32 => Some(Kind::Crc32),
+            Check::Crc64 => Some(Kind::Crc64),
+            Check::None | Check::Sha256(_) => None,
+        }
+    }
+
     fn update(&mut self, data: &[u8]) {
         match self {
             Check::None | Check::Crc32 | Check::Crc64 => {}
@@ -367,12 +376,7 @@ impl<R: BufRead + InputPosition> XzDecoder<R> {
         }
         let stream = self.stream.as_ref().expect("inside a stream");
         let check = Check::new(stream.flags[1])?;
-        let kind = match check {
-            Check::Crc32 => Some(Kind::Crc32),
-            Check::Crc64 => Some(Kind::Crc64),
-            Check::None | Check::Sha256(_) => None,
-        };
-        if let Some(kind) = kind {
+        if let Some(kind) = check.crc() {
             self.units.push_back(Unit { container: Container::XzBlock, kind, start: self.produced, end: None });
         }
         self.block = Block { header_size: size as u64, compressed, uncompressed, produced: 0, check };
@@ -419,7 +423,7 @@ impl<R: BufRead + InputPosition> XzDecoder<R> {
         }
         let mut stored = [0u8; 32];
         input.read_exact(&mut stored[..check_size])?;
-        if matches!(check, Check::Crc32 | Check::Crc64) {
+        if check.crc().is_some() {
             let mut value = [0u8; 8];
             value[..check_size].copy_from_slice(&stored[..check_size]);
             let end = UnitEnd {
@@ -551,7 +555,7 @@ impl<R: BufRead + InputPosition> Read for XzDecoder<R> {
             };
             let n = chain.read(buf)?;
             if n == 0 {
-                let crc = matches!(self.block.check, Check::Crc32 | Check::Crc64);
+                let crc = self.block.check.crc().is_some();
                 self.end_block()?;
                 // A block with a CRC ends in a read of its own (`Checked`
                 // finishes it and reads on).
